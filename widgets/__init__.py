@@ -1,0 +1,1 @@
+"""Textual widgets, one per module with its styles beside it. Widgets draw; they never call a cluster."""
