@@ -79,12 +79,12 @@ class Service:
 
     namespace: str
     name: str
-    annotations: Mapping[str, str] = field(default=_EMPTY)
-    labels: Mapping[str, str] = field(default=_EMPTY)
+    annotations: Mapping[str, str] = field(default_factory=frozen_map)
+    labels: Mapping[str, str] = field(default_factory=frozen_map)
     type: str = "ClusterIP"
     cluster_ip: str = ""
     ports: tuple[ServicePort, ...] = ()
-    selector: Mapping[str, str] = field(default=_EMPTY)
+    selector: Mapping[str, str] = field(default_factory=frozen_map)
     backends: tuple[Backend, ...] = ()
     load_balancer_ips: tuple[str, ...] = ()
     """``status.loadBalancer.ingress[].ip`` (or resolved hostname) for LoadBalancer services."""
@@ -111,7 +111,7 @@ class Pod:
 
     namespace: str
     name: str
-    labels: Mapping[str, str] = field(default=_EMPTY)
+    labels: Mapping[str, str] = field(default_factory=frozen_map)
     node: str = ""
     ip: str = ""
     phase: str = "Pending"
@@ -140,10 +140,10 @@ class Deployment:
     updated_replicas: int = 0
     generation: int = 0
     observed_generation: int = 0
-    selector: Mapping[str, str] = field(default=_EMPTY)
+    selector: Mapping[str, str] = field(default_factory=frozen_map)
     """``spec.selector.matchLabels``."""
-    labels: Mapping[str, str] = field(default=_EMPTY)
-    annotations: Mapping[str, str] = field(default=_EMPTY)
+    labels: Mapping[str, str] = field(default_factory=frozen_map)
+    annotations: Mapping[str, str] = field(default_factory=frozen_map)
     containers: tuple[Container, ...] = ()
     """The pod template's containers (``kvstoremesh`` there means KVStoreMesh is on)."""
 
@@ -228,12 +228,12 @@ class ClusterState:
     """API server URL of the context (never credentials)."""
     cilium: CiliumInfo = field(default_factory=CiliumInfo)
     nodes: tuple[Node, ...] = ()
-    services: Mapping[ServiceKey, Service] = field(default=_EMPTY)
-    deployments: Mapping[ServiceKey, Deployment] = field(default=_EMPTY)
-    pods: Mapping[ServiceKey, Pod] = field(default=_EMPTY)
-    allowed: Mapping[str, bool] = field(default=_EMPTY)
+    services: Mapping[ServiceKey, Service] = field(default_factory=frozen_map)
+    deployments: Mapping[ServiceKey, Deployment] = field(default_factory=frozen_map)
+    pods: Mapping[ServiceKey, Pod] = field(default_factory=frozen_map)
+    allowed: Mapping[str, bool] = field(default_factory=frozen_map)
     """Access review results by action id (``"patch services"``, ``"patch deployments/scale"``...)."""
-    denied_reasons: Mapping[str, str] = field(default=_EMPTY)
+    denied_reasons: Mapping[str, str] = field(default_factory=frozen_map)
 
     @property
     def cluster(self) -> str:
