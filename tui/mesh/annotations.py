@@ -1,0 +1,134 @@
+"""Global / shared / affinity of a Service, read from its annotations (cilium-semantics.md §3).
+
+Mirrors Cilium's ``pkg/annotation`` helpers (``GetAnnotationIncludeExternal``,
+``GetAnnotationShared``, ``GetAnnotationServiceAffinity``):
+
+* each flag has a new name and a legacy alias; when the new name is present it wins, even with
+  an empty or invalid value (Cilium's ``annotation.Get`` returns the first key present);
+* ``global`` is true only when the value, lower-cased, is ``true``;
+* ``shared`` is ignored (false) when the service is not global, defaults to true when global,
+  and otherwise is true only for ``true`` (any case): ``"no"`` or ``""`` mean false;
+* ``affinity`` is ignored (none) when the service is not global; ``local`` / ``remote`` in any
+  case; ``none``, empty or anything else means none (an unknown value is kept in
+  :attr:`ServiceFlags.affinity_raw` and flagged so the UI can warn about a typo).
+
+Only annotations are read, never labels. Flags are cached per Service object (views evaluate
+thousands of services on every snapshot), see :func:`flags_of`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tui.mesh.model import Affinity, Service
+
+ANNOTATION_GLOBAL = "service.cilium.io/global"
+LEGACY_GLOBAL = "io.cilium/global-service"
+ANNOTATION_SHARED = "service.cilium.io/shared"
+LEGACY_SHARED = "io.cilium/shared-service"
+ANNOTATION_AFFINITY = "service.cilium.io/affinity"
+LEGACY_AFFINITY = "io.cilium/service-affinity"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFlags:
+    """What Cilium makes of one Service's annotations.
+
+    ``*_key`` name the annotation that decided the value (``None`` when absent), so the UI can
+    say "set by the legacy alias io.cilium/global-service" and edit the key that is in force.
+    """
+
+    is_global: bool = False
+    shared: bool = False
+    affinity: Affinity = "none"
+    affinity_raw: str | None = None
+    """The affinity annotation's value as written (``None`` when absent)."""
+    affinity_unknown: bool = False
+    """An affinity value was given but is not local/remote/none/empty (Cilium uses none)."""
+    global_key: str | None = None
+    shared_key: str | None = None
+    affinity_key: str | None = None
+    shared_explicit: bool = False
+    """``shared`` came from an annotation rather than the default for global services."""
+
+    def describe(self) -> str:
+        """``global shared none`` / ``global not-shared local`` / ``not global``."""
+        if not self.is_global:
+            return "not global"
+        return f"global {'shared' if self.shared else 'not-shared'} {self.affinity}"
+
+
+def _get(annotations: Mapping[str, str], key: str, alias: str) -> tuple[str | None, str | None]:
+    """(value, key used): the new name first, then the legacy alias, like ``annotation.Get``."""
+    if key in annotations:
+        return annotations[key], key
+    if alias in annotations:
+        return annotations[alias], alias
+    return None, None
+
+
+def service_flags(annotations: Mapping[str, str]) -> ServiceFlags:
+    """Compute the global/shared/affinity flags from a Service's annotations."""
+    global_value, global_key = _get(annotations, ANNOTATION_GLOBAL, LEGACY_GLOBAL)
+    is_global = global_value is not None and global_value.lower() == "true"
+    shared_value, shared_key = _get(annotations, ANNOTATION_SHARED, LEGACY_SHARED)
+    affinity_value, affinity_key = _get(annotations, ANNOTATION_AFFINITY, LEGACY_AFFINITY)
+
+    if not is_global:
+        # Cilium ignores shared and affinity entirely on a non-global service.
+        return ServiceFlags(
+            is_global=False,
+            shared=False,
+            affinity="none",
+            affinity_raw=affinity_value,
+            affinity_unknown=False,
+            global_key=global_key,
+            shared_key=shared_key,
+            affinity_key=affinity_key,
+            shared_explicit=shared_value is not None,
+        )
+
+    shared = True if shared_value is None else shared_value.lower() == "true"
+    affinity: Affinity = "none"
+    unknown = False
+    if affinity_value is not None:
+        lowered = affinity_value.lower()
+        if lowered == "local":
+            affinity = "local"
+        elif lowered == "remote":
+            affinity = "remote"
+        elif lowered not in ("", "none"):
+            unknown = True
+    return ServiceFlags(
+        is_global=True,
+        shared=shared,
+        affinity=affinity,
+        affinity_raw=affinity_value,
+        affinity_unknown=unknown,
+        global_key=global_key,
+        shared_key=shared_key,
+        affinity_key=affinity_key,
+        shared_explicit=shared_value is not None,
+    )
+
+
+_CACHE_LIMIT = 1 << 18
+_cache: dict[int, tuple[Service, ServiceFlags]] = {}
+
+
+def flags_of(service: Service) -> ServiceFlags:
+    """:func:`service_flags` of ``service.annotations``, computed once per Service object.
+
+    Services are immutable, so the result can be cached by identity; the cache keeps a strong
+    reference to the object so an ``id`` is never reused while its entry lives, and it is
+    emptied when it grows past ~260k entries (old snapshots' services then drop out).
+    """
+    entry = _cache.get(id(service))
+    if entry is not None and entry[0] is service:
+        return entry[1]
+    flags = service_flags(service.annotations)
+    if len(_cache) >= _CACHE_LIMIT:
+        _cache.clear()
+    _cache[id(service)] = (service, flags)
+    return flags
