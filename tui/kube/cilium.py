@@ -1,0 +1,114 @@
+"""The Cilium agents' own view: ``cilium status -o json`` and ``cilium service list -o json`` via exec.
+
+Bounded on purpose: at most a few execs per cluster and a few more overall run at once, each
+within a few seconds, so 64 clusters × N agents never open hundreds of sockets or wait on a hung
+agent. A failed read keeps the previous answer (with its age) and records why it failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tui.kube.client import KubeClient
+from tui.kube.exec import ExecResult, run_exec
+from tui.kube.parse import CILIUM_AGENT_CONTAINER
+
+KUBE_SYSTEM = "kube-system"
+STATUS_COMMAND = ("cilium", "status", "-o", "json")
+SERVICE_LIST_COMMAND = ("cilium", "service", "list", "-o", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRead:
+    """The newest answer of one agent (``status``) and, if the latest read failed, why.
+
+    ``status`` is the parsed document as the agent wrote it (plain dicts and lists, as the
+    model promises); nothing in the layer or the app mutates it once stored.
+    """
+
+    status: Mapping[str, Any] | None
+    read_at: float | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentServiceList:
+    """``cilium service list -o json`` of one agent pod: the raw entries, unmodified."""
+
+    context: str
+    pod: str
+    entries: tuple[Mapping[str, Any], ...] = ()
+    read_at: float | None = None
+    error: str | None = None
+
+
+class Limits:
+    """Per-cluster and overall exec parallelism (the overall one is shared by every cluster)."""
+
+    def __init__(self, per_cluster: int, overall: asyncio.Semaphore) -> None:
+        self.cluster = asyncio.Semaphore(per_cluster)
+        self.overall = overall
+
+
+async def agent_exec(
+    client: KubeClient, limits: Limits, pod: str, command: Sequence[str], timeout: float
+) -> ExecResult:
+    """Exec in the agent container, retrying with ``cilium-dbg`` when ``cilium`` is missing."""
+    async with limits.cluster, limits.overall:
+        result = await run_exec(
+            client, KUBE_SYSTEM, pod, command, container=CILIUM_AGENT_CONTAINER, timeout=timeout
+        )
+        if result.exit_code == 127 and command and command[0] == "cilium":
+            result = await run_exec(
+                client,
+                KUBE_SYSTEM,
+                pod,
+                ["cilium-dbg", *command[1:]],
+                container=CILIUM_AGENT_CONTAINER,
+                timeout=timeout,
+            )
+        return result
+
+
+def _json(result: ExecResult, what: str) -> tuple[Any, str | None]:
+    if result.error and result.exit_code != 0:
+        stderr = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = f": {stderr[-1]}" if stderr else ""
+        return None, f"{what}: {result.error}{detail}"
+    try:
+        return json.loads(result.stdout), None
+    except ValueError:
+        return None, f"{what}: output is not JSON"
+
+
+async def read_status(
+    client: KubeClient, limits: Limits, pod: str, timeout: float, previous: AgentRead | None
+) -> AgentRead:
+    """One agent's status; on failure the previous document and its time are kept."""
+    result = await agent_exec(client, limits, pod, STATUS_COMMAND, timeout)
+    doc, error = _json(result, "cilium status")
+    if error is None and not isinstance(doc, dict):
+        error = "cilium status: unexpected output"
+    if error is not None:
+        return AgentRead(
+            status=previous.status if previous else None,
+            read_at=previous.read_at if previous else None,
+            error=error,
+        )
+    return AgentRead(status=doc, read_at=time.time())
+
+
+async def read_service_list(client: KubeClient, limits: Limits, pod: str, timeout: float) -> AgentServiceList:
+    result = await agent_exec(client, limits, pod, SERVICE_LIST_COMMAND, timeout)
+    doc, error = _json(result, "cilium service list")
+    if error is None and not isinstance(doc, list):
+        error = "cilium service list: unexpected output"
+    if error is not None:
+        return AgentServiceList(client.context, pod, error=error)
+    entries = tuple(entry for entry in doc if isinstance(entry, dict))
+    return AgentServiceList(client.context, pod, entries, read_at=time.time())

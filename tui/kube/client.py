@@ -1,0 +1,237 @@
+"""One context's connection: a ``kubernetes.aio`` ApiClient used for raw JSON, streams and WebSockets.
+
+Why raw: the generated API methods build pydantic models (slow at thousands of objects and strict
+about what they accept) and read whole responses. Here every request goes through the client's
+own REST layer (same TLS context, client certificate, proxy, SNI and token, including exec-plugin
+refresh via the configuration's hook) but returns bytes, or the open response for a watch, or a
+WebSocket for exec. Every call has a client-side timeout: connect ~5 s, between reads ~15 s, and
+a total bound for watches, so nothing waits forever on a silent server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import aiohttp
+from kubernetes.aio.client import ApiClient, Configuration
+
+from tui import __version__
+from tui.kube.errors import KubeError, from_exception, http_error
+
+Query = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Client-side bounds, in seconds (tests shrink them)."""
+
+    connect: float = 5.0
+    read: float = 15.0
+    """Longest silence while reading an answer."""
+    exec: float = 5.0
+    """Whole ``cilium status`` exec, connect included."""
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What a request does, in RBAC's words, for error messages (``list secrets in kube-system``)."""
+
+    verb: str
+    resource: str
+    namespace: str | None = None
+    name: str = ""
+
+
+class KubeClient:
+    """Raw access to one context's API server (all methods run on the hub's loop)."""
+
+    def __init__(self, context: str, configuration: Configuration, timeouts: Timeouts | None = None) -> None:
+        self.context = context
+        self.configuration = configuration
+        self.timeouts = timeouts or Timeouts()
+        self.api = ApiClient(configuration)
+        self.api.user_agent = f"meshtui/{__version__}"
+        self.closed = False
+
+    @property
+    def server(self) -> str:
+        return str(self.configuration.host)
+
+    def timeout(self, read: float | None = None, total: float | None = None) -> aiohttp.ClientTimeout:
+        t = self.timeouts
+        return aiohttp.ClientTimeout(
+            total=total, connect=t.connect, sock_connect=t.connect, sock_read=read or t.read
+        )
+
+    async def _headers(self, accept: str, content_type: str | None) -> dict[str, str]:
+        headers = {"Accept": accept, "User-Agent": self.api.user_agent}
+        if content_type:
+            headers["Content-Type"] = content_type
+        auth = (await self.configuration.auth_settings()).get("BearerToken")
+        if auth and auth.get("value"):
+            headers["authorization"] = auth["value"]
+        return headers
+
+    def url(self, path: str, query: Query = ()) -> str:
+        url = self.server.rstrip("/") + path
+        if query:
+            url += "?" + urlencode(list(query))
+        return url
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        query: Query,
+        body: Any,
+        content_type: str | None,
+        accept: str,
+        timeout: aiohttp.ClientTimeout,
+        action: Action,
+    ) -> aiohttp.ClientResponse:
+        if self.closed:
+            raise KubeError("the client is closed", kind="unreachable")
+        headers = await self._headers(accept, content_type or "application/json")
+        t = self.timeouts
+        try:
+            response = await self.api.rest_client.request(
+                method, self.url(path, query), headers=headers, body=body, _request_timeout=timeout
+            )
+        except KubeError:
+            raise
+        except Exception as exc:
+            raise from_exception(exc, connect_timeout=t.connect, read_timeout=t.read) from None
+        return response.response
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        action: Action,
+        query: Query = (),
+        body: Any = None,
+        content_type: str | None = None,
+        accept: str = "application/json",
+        read_timeout: float | None = None,
+    ) -> bytes:
+        """Send one request and return the body; non-2xx raises :class:`KubeError`."""
+        timeout = self.timeout(
+            read_timeout, total=(read_timeout or self.timeouts.read) * 4 + self.timeouts.connect
+        )
+        response = await self._send(method, path, query, body, content_type, accept, timeout, action)
+        t = self.timeouts
+        try:
+            data = await response.read()
+        except Exception as exc:
+            raise from_exception(exc, connect_timeout=t.connect, read_timeout=t.read) from None
+        finally:
+            response.release()
+        if response.status >= 400:
+            raise http_error(
+                response.status,
+                data,
+                verb=action.verb,
+                resource=action.resource,
+                namespace=action.namespace,
+                name=action.name,
+            )
+        return data
+
+    async def request_json(self, method: str, path: str, *, action: Action, **kwargs: Any) -> dict[str, Any]:
+        data = await self.request(method, path, action=action, **kwargs)
+        try:
+            doc = json.loads(data)
+        except ValueError as exc:
+            raise KubeError(
+                f"bad JSON from the server for {action.verb} {action.resource}", kind="invalid"
+            ) from exc
+        if not isinstance(doc, dict):
+            raise KubeError(f"unexpected answer for {action.verb} {action.resource}", kind="invalid")
+        return doc
+
+    @asynccontextmanager
+    async def stream(
+        self, path: str, *, action: Action, query: Query = (), read_timeout: float, total: float
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """An open, successful (2xx) streaming GET; the caller reads ``response.content``."""
+        response = await self._send(
+            "GET", path, query, None, None, "application/json", self.timeout(read_timeout, total), action
+        )
+        try:
+            if response.status >= 400:
+                t = self.timeouts
+                try:
+                    data = await response.read()
+                except Exception as exc:
+                    raise from_exception(exc, connect_timeout=t.connect, read_timeout=t.read) from None
+                raise http_error(
+                    response.status,
+                    data,
+                    verb=action.verb,
+                    resource=action.resource,
+                    namespace=action.namespace,
+                    name=action.name,
+                )
+            yield response
+        finally:
+            response.close()
+
+    def _session(self) -> aiohttp.ClientSession:
+        """The REST layer's own session (kubernetes' WsApiClient does the same for exec)."""
+        rest = self.api.rest_client
+        if rest.pool_manager is None:
+            rest.pool_manager = rest._create_pool_manager()
+        return rest.pool_manager
+
+    async def ws_connect(
+        self, path: str, query: Iterable[tuple[str, str]], *, protocols: Sequence[str], action: Action
+    ) -> aiohttp.ClientWebSocketResponse:
+        """Open a WebSocket (exec) with the context's TLS and credentials."""
+        if self.closed:
+            raise KubeError("the client is closed", kind="unreachable")
+        parts = urlsplit(self.url(path, list(query)))
+        scheme = {"https": "wss", "http": "ws"}.get(parts.scheme, parts.scheme)
+        url = urlunsplit((scheme, *parts[1:]))
+        headers = await self._headers("*/*", None)
+        t = self.timeouts
+        kwargs: dict[str, Any] = {}
+        if self.configuration.tls_server_name:
+            kwargs["server_hostname"] = self.configuration.tls_server_name
+        if self.configuration.proxy:
+            kwargs["proxy"] = self.configuration.proxy
+        try:
+            async with asyncio.timeout(t.connect + t.read):
+                return await self._session().ws_connect(
+                    url,
+                    protocols=protocols,
+                    headers=headers,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=t.connect),
+                    autoping=True,
+                    max_msg_size=16 * 2**20,
+                    **kwargs,
+                )
+        except aiohttp.WSServerHandshakeError as exc:
+            raise http_error(
+                exc.status,
+                b"",
+                verb=action.verb,
+                resource=action.resource,
+                namespace=action.namespace,
+                name=action.name,
+            ) from None
+        except Exception as exc:
+            raise from_exception(exc, connect_timeout=t.connect, read_timeout=t.read) from None
+
+    async def close(self) -> None:
+        """Close the connection pool (and every socket it holds)."""
+        if self.closed:
+            return
+        self.closed = True
+        await self.api.close()

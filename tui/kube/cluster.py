@@ -1,0 +1,683 @@
+"""One kubeconfig context, live: its reflectors, probe, Cilium reads and access reviews → ``ClusterState``.
+
+Everything a cluster does runs in its own tasks on the hub's loop, so a slow, dead or forbidden
+cluster only ever delays itself. The :class:`ClusterState` is rebuilt lazily when something
+changed, reusing every unchanged object (services, deployments, the Cilium info) so consumers
+can skip unchanged rows by identity.
+
+Phase (what the operator sees):
+* ``error``: the kubeconfig entry cannot be used (reason says why);
+* ``unreachable``: nothing could be read yet and the server does not answer (reason);
+* ``stale``: data was read, then a watch or the probe started failing; the data is kept and
+  ``since`` says from when;
+* ``syncing``: some resource has not been listed completely yet;
+* ``forbidden``: everything else is live, but RBAC denies some reads (reason lists them: "cannot
+  list secrets in namespace kube-system"); the rest of the cluster stays usable;
+* ``ok``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from kubernetes.aio.config.config_exception import ConfigException
+
+from tui.kube import parse
+from tui.kube.access import review_all
+from tui.kube.cilium import AgentRead, AgentServiceList, Limits, read_service_list, read_status
+from tui.kube.client import Action, KubeClient
+from tui.kube.config import ContextEntry, Kubeconfig, load_configuration
+from tui.kube.errors import KubeError
+from tui.kube.redact import log, scrub
+from tui.kube.settings import HubSettings
+from tui.kube.watch import Key, Reflector, ResourceSpec
+from tui.mesh.model import (
+    AgentStatus,
+    CiliumInfo,
+    ClusterPhase,
+    ClusterState,
+    Pod,
+    Service,
+    ServiceKey,
+    frozen_map,
+)
+
+KUBE_SYSTEM = "kube-system"
+CLUSTERMESH_APISERVER = "clustermesh-apiserver"
+GLOBAL_ANNOTATIONS = ("service.cilium.io/global", "io.cilium/global-service")
+
+
+def _name_key(obj: Mapping[str, Any]) -> Key:
+    return (obj.get("metadata") or {}).get("name") or ""
+
+
+def base_specs(pods: str) -> list[ResourceSpec]:
+    """The resources every cluster watches (pods per namespace are added as needed)."""
+    specs = [
+        ResourceSpec("services", "/api/v1", "services", parse.service),
+        ResourceSpec("endpointslices", "/apis/discovery.k8s.io/v1", "endpointslices", parse.endpoint_slice),
+        ResourceSpec("deployments", "/apis/apps/v1", "deployments", parse.deployment),
+        ResourceSpec("nodes", "/api/v1", "nodes", parse.node, key=_name_key, cluster_scoped=True),
+        ResourceSpec(
+            "agents",
+            "/api/v1",
+            "pods",
+            parse.agent_pod,
+            namespace=KUBE_SYSTEM,
+            label_selector="k8s-app=cilium",
+        ),
+        ResourceSpec(
+            "cilium-config",
+            "/api/v1",
+            "configmaps",
+            parse.cilium_config,
+            namespace=KUBE_SYSTEM,
+            field_selector="metadata.name=cilium-config",
+        ),
+        ResourceSpec(
+            "cilium-ca",
+            "/api/v1",
+            "secrets",
+            parse.ca_ski,
+            namespace=KUBE_SYSTEM,
+            field_selector="metadata.name=cilium-ca",
+        ),
+        ResourceSpec(
+            "cilium-clustermesh",
+            "/api/v1",
+            "secrets",
+            parse.clustermesh_remotes,
+            namespace=KUBE_SYSTEM,
+            field_selector="metadata.name=cilium-clustermesh",
+        ),
+    ]
+    if pods == "all":
+        specs.append(ResourceSpec("pods", "/api/v1", "pods", parse.pod))
+    return specs
+
+
+def pod_spec(namespace: str) -> ResourceSpec:
+    return ResourceSpec(f"pods/{namespace}", "/api/v1", "pods", parse.pod, namespace=namespace)
+
+
+def safe_server(url: str) -> str:
+    """The server URL without any ``user:password@``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return scrub(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        parts = parts._replace(netloc=netloc)
+    return scrub(urlunsplit(parts))
+
+
+def is_global(service: Service) -> bool:
+    for key in GLOBAL_ANNOTATIONS:
+        if key in service.annotations:
+            return str(service.annotations[key]).lower() == "true"
+    return False
+
+
+class ClusterWatcher:
+    """The live picture of one context (all methods on the hub's loop)."""
+
+    def __init__(
+        self,
+        kubeconfig: Kubeconfig,
+        entry: ContextEntry,
+        settings: HubSettings,
+        *,
+        on_dirty: Callable[[ClusterWatcher], None],
+        exec_overall: asyncio.Semaphore,
+    ) -> None:
+        self.context = entry.name
+        self.entry = entry
+        self.kubeconfig = kubeconfig
+        self.settings = settings
+        self.server = safe_server(entry.server)
+        self.client: KubeClient | None = None
+        self.config_error: str | None = entry.error
+        self.reflectors: dict[str, Reflector] = {}
+        self.limits = Limits(settings.cilium_per_cluster, exec_overall)
+        self._on_dirty = on_dirty
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._stopping = False
+        self._state: ClusterState | None = None
+        self._dirty = True
+        self._phase: tuple[ClusterPhase, str] = ("syncing", "")
+        self._phase_since = time.time()
+        self._ever_synced = False
+        # probe
+        self._probe_error: KubeError | None = None
+        self._probe_failing_since: float | None = None
+        self.server_version: str = ""
+        # services joined with their EndpointSlices
+        self._services: dict[ServiceKey, Service] = {}
+        self._service_src: dict[ServiceKey, tuple[Any, ...]] = {}
+        self._slices_of: dict[ServiceKey, set[Key]] = collections.defaultdict(set)
+        self._slice_owner: dict[Key, ServiceKey] = {}
+        self._slice_backends: dict[Key, tuple[Any, str, tuple[Any, ...]]] = {}
+        self._services_view: Mapping[ServiceKey, Service] | None = None
+        self._global_namespaces: collections.Counter[str] = collections.Counter()
+        self._global_keys: set[ServiceKey] = set()
+        self._cluster_name: str = entry.name
+        # other views, rebuilt when their reflector changes
+        self._views: dict[str, Any] = {}
+        # cilium
+        self._agent_reads: dict[str, AgentRead] = {}
+        self._agent_status_cache: dict[str, tuple[Any, AgentRead | None, AgentStatus]] = {}
+        self._cilium_key: tuple[Any, ...] | None = None
+        self._cilium: CiliumInfo = CiliumInfo()
+        self._cilium_wake = asyncio.Event()
+        self._cilium_round: asyncio.Future[None] | None = None
+        # access
+        self.allowed: Mapping[str, bool] = frozen_map()
+        self.denied_reasons: Mapping[str, str] = frozen_map()
+        self._access_wake = asyncio.Event()
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._spawn(self._run(), "start")
+
+    def _spawn(self, coro: Any, what: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=f"cluster {self.context} {what}")
+        self._tasks.append(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("%s: task %s failed: %s", self.context, task.get_name(), scrub(repr(exc)))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        reflectors = list(self.reflectors.values())
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*(r.stop() for r in reflectors), return_exceptions=True)
+        self._tasks.clear()
+        if self.client is not None:
+            await self.client.close()
+
+    async def _run(self) -> None:
+        if self.config_error:
+            self._changed()
+            return
+        try:
+            configuration = await load_configuration(self.kubeconfig, self.entry)
+        except ConfigException as exc:
+            self.config_error = scrub(str(exc))
+            self._changed()
+            return
+        self.client = KubeClient(self.context, configuration, self.settings.timeouts)
+        for spec in base_specs(self.settings.pods):
+            self._add_reflector(spec)
+        for namespace in self.settings.extra_pod_namespaces:
+            self._ensure_pods(namespace)
+        self._spawn(self._probe_loop(), "probe")
+        self._spawn(self._cilium_loop(), "cilium")
+        self._spawn(self._access_loop(), "access")
+
+    def _add_reflector(self, spec: ResourceSpec) -> Reflector:
+        assert self.client is not None
+        reflector = Reflector(
+            self.client,
+            spec,
+            on_change=self._reflector_changed,
+            on_state=self._reflector_state,
+            settings=self.settings.watch,
+            backoff=self.settings.backoff,
+        )
+        self.reflectors[spec.name] = reflector
+        if not self._stopping:
+            reflector.start()
+        return reflector
+
+    def _ensure_pods(self, namespace: str) -> None:
+        if self.settings.pods != "mesh" or self.client is None:
+            return
+        name = f"pods/{namespace}"
+        if name not in self.reflectors:
+            self._add_reflector(pod_spec(namespace))
+
+    def _drop_pods(self, namespace: str) -> None:
+        if namespace in self.settings.extra_pod_namespaces:
+            return
+        reflector = self.reflectors.pop(f"pods/{namespace}", None)
+        if reflector is not None:
+            self._spawn(reflector.stop(), f"stop pods/{namespace}")
+            self._views.pop("pods", None)
+
+    # -- change tracking --------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self._dirty = True
+        self._on_dirty(self)
+
+    def _reflector_state(self, reflector: Reflector) -> None:
+        self._changed()
+
+    def _reflector_changed(self, reflector: Reflector, keys: set[Key]) -> None:
+        name = reflector.spec.name
+        if name == "services":
+            for key in keys:
+                self._service_changed(key)  # type: ignore[arg-type]
+        elif name == "endpointslices":
+            touched: set[ServiceKey] = set()
+            for key in keys:
+                touched.update(self._slice_changed(key))
+            for service_key in touched:
+                self._rebuild_service(service_key)
+        elif name == "cilium-config":
+            self._views.pop("cilium", None)
+            config = self._single("cilium-config")
+            new_name = (config.cluster_name if config else None) or self.context
+            if new_name != self._cluster_name:
+                self._cluster_name = new_name
+                self._rebuild_all_services()
+        elif name == "agents":
+            if not self._agent_reads and keys:
+                self._cilium_wake.set()  # first sight of the agents: read them now
+        elif name == "pods" or name.startswith("pods/"):
+            self._views.pop("pods", None)
+        else:
+            self._views.pop(name, None)
+        self._changed()
+
+    def _service_changed(self, key: ServiceKey) -> None:
+        self._rebuild_service(key)
+        if self.settings.pods != "mesh":
+            return
+        service = self._services.get(key)
+        now_global = service is not None and is_global(service)
+        was_global = key in self._global_keys
+        if now_global and not was_global:
+            self._global_keys.add(key)
+            self._global_namespaces[key[0]] += 1
+            if self._global_namespaces[key[0]] == 1:
+                self._ensure_pods(key[0])
+        elif was_global and not now_global:
+            self._global_keys.discard(key)
+            self._global_namespaces[key[0]] -= 1
+            if self._global_namespaces[key[0]] <= 0:
+                del self._global_namespaces[key[0]]
+                self._drop_pods(key[0])
+
+    def _slice_changed(self, slice_key: Key) -> set[ServiceKey]:
+        touched: set[ServiceKey] = set()
+        old_owner = self._slice_owner.pop(slice_key, None)
+        if old_owner is not None:
+            self._slices_of[old_owner].discard(slice_key)
+            if not self._slices_of[old_owner]:
+                del self._slices_of[old_owner]
+            touched.add(old_owner)
+        entry = self.reflectors["endpointslices"].items.get(slice_key)
+        self._slice_backends.pop(slice_key, None)
+        if entry is not None and entry[1].service:
+            owner = entry[1].service_key
+            self._slice_owner[slice_key] = owner
+            self._slices_of[owner].add(slice_key)
+            touched.add(owner)
+        return touched
+
+    def _backends_of(self, slice_key: Key) -> tuple[Any, ...]:
+        info = self.reflectors["endpointslices"].items[slice_key][1]
+        cached = self._slice_backends.get(slice_key)
+        if cached is not None and cached[0] is info and cached[1] == self._cluster_name:
+            return cached[2]
+        backends = info.backends(self._cluster_name)
+        self._slice_backends[slice_key] = (info, self._cluster_name, backends)
+        return backends
+
+    def _rebuild_service(self, key: ServiceKey) -> None:
+        entry = self.reflectors["services"].items.get(key)
+        if entry is None:
+            if self._services.pop(key, None) is not None:
+                self._services_view = None
+            self._service_src.pop(key, None)
+            return
+        base = entry[1]
+        slice_keys = sorted(self._slices_of.get(key, ()), key=str)
+        slices = self.reflectors["endpointslices"].items
+        infos = tuple(slices[k][1] for k in slice_keys if k in slices)
+        source = (base, self._cluster_name, *infos)
+        previous = self._service_src.get(key)
+        if (
+            previous is not None
+            and len(previous) == len(source)
+            and all(a is b for a, b in zip(previous, source, strict=True))
+        ):
+            return
+        backends: tuple[Any, ...] = ()
+        for slice_key in slice_keys:
+            if slice_key in slices:
+                backends += self._backends_of(slice_key)
+        service = dataclasses.replace(base, backends=backends) if backends else base
+        old = self._services.get(key)
+        if old is None or old != service:
+            self._services[key] = service
+            self._services_view = None
+        self._service_src[key] = source
+
+    def _rebuild_all_services(self) -> None:
+        self._slice_backends.clear()
+        services = self.reflectors.get("services")
+        for key in list(services.items) if services else ():
+            self._rebuild_service(key)  # type: ignore[arg-type]
+
+    def _single(self, name: str) -> Any:
+        reflector = self.reflectors.get(name)
+        if reflector is None or not reflector.items:
+            return None
+        return next(iter(reflector.items.values()))[1]
+
+    # -- the state --------------------------------------------------------------------------------
+
+    def state(self) -> ClusterState:
+        """The current state (the same object until something changes)."""
+        if not self._dirty and self._state is not None:
+            return self._state
+        self._dirty = False
+        phase, reason, since = self._compute_phase()
+        if self.client is None or self.config_error:
+            self._state = ClusterState(
+                context=self.context, phase=phase, since=since, reason=reason, server=self.server
+            )
+            return self._state
+        if self._services_view is None:
+            self._services_view = frozen_map(self._services)
+        self._state = ClusterState(
+            context=self.context,
+            phase=phase,
+            since=since,
+            reason=reason,
+            server=self.server,
+            cilium=self._cilium_info(),
+            nodes=self._view("nodes", lambda r: tuple(sorted(r.values(), key=lambda n: n.name))),
+            services=self._services_view,
+            deployments=self._view("deployments", lambda r: frozen_map({d.key: d for d in r.values()})),
+            pods=self._pods_view(),
+            allowed=self.allowed,
+            denied_reasons=self.denied_reasons,
+        )
+        return self._state
+
+    def _view(self, name: str, build: Callable[[Reflector], Any]) -> Any:
+        if name in self._views:
+            return self._views[name]
+        reflector = self.reflectors.get(name)
+        if reflector is None:
+            return build_empty(name)
+        value = self._views[name] = build(reflector)
+        return value
+
+    def _pods_view(self) -> Mapping[ServiceKey, Pod]:
+        if "pods" in self._views:
+            return self._views["pods"]
+        pods: dict[ServiceKey, Pod] = {}
+        agents = self.reflectors.get("agents")
+        if agents is not None:
+            for agent in agents.values():
+                pods[agent.pod.key] = agent.pod
+        for name, reflector in self.reflectors.items():
+            if name == "pods" or name.startswith("pods/"):
+                for pod in reflector.values():
+                    pods[pod.key] = pod
+        view = self._views["pods"] = frozen_map(pods)
+        return view
+
+    def _compute_phase(self) -> tuple[ClusterPhase, str, float | None]:
+        now = time.time()
+        phase: ClusterPhase
+        since: float | None = None
+        if self.config_error:
+            phase, reason = "error", self.config_error
+        elif self.client is None:
+            phase, reason = "syncing", "loading credentials"
+        else:
+            failing = [r for r in self.reflectors.values() if r.error is not None and not r.forbidden]
+            forbidden = [r for r in self.reflectors.values() if r.forbidden]
+            errors: list[tuple[float, str]] = []
+            if self._probe_error is not None:
+                errors.append((self._probe_failing_since or now, str(self._probe_error)))
+            errors += [(r.failing_since or now, str(r.error)) for r in failing]
+            pending = [r for r in self.reflectors.values() if not r.synced and not r.forbidden]
+            if not pending:
+                self._ever_synced = True
+            if errors:
+                first_since = min(t for t, _ in errors)
+                reason = errors[0][1]
+                if self._ever_synced:
+                    phase, since = "stale", first_since
+                else:
+                    phase = "unreachable"
+            elif pending:
+                phase, reason = "syncing", ""
+            elif forbidden:
+                phase = "forbidden"
+                reason = "; ".join(_forbidden_text(r) for r in forbidden)
+            else:
+                phase, reason = "ok", ""
+        if (phase, reason) != self._phase:
+            if phase != self._phase[0]:
+                self._phase_since = now
+            self._phase = (phase, reason)
+        return phase, reason, since if since is not None else self._phase_since
+
+    # -- cilium -----------------------------------------------------------------------------------
+
+    def _cilium_info(self) -> CiliumInfo:
+        config = self._single("cilium-config")
+        agents_reflector = self.reflectors.get("agents")
+        agents = sorted(agents_reflector.values(), key=lambda a: a.pod.name) if agents_reflector else []
+        statuses = tuple(self._agent_status(agent) for agent in agents)
+        versions = collections.Counter(v for v in (a.version for a in agents) if v)
+        version = versions.most_common(1)[0][0] if versions else None
+        ca = self._single("cilium-ca")
+        remotes_raw = self._single("cilium-clustermesh") or ()
+        cluster_name = config.cluster_name if config else None
+        remotes = tuple(k for k, has_endpoints in remotes_raw if has_endpoints and k != cluster_name)
+        service = self._services.get((KUBE_SYSTEM, CLUSTERMESH_APISERVER))
+        deployments = self.reflectors.get("deployments")
+        deployment_entry = (
+            deployments.items.get((KUBE_SYSTEM, CLUSTERMESH_APISERVER)) if deployments else None
+        )
+        deployment = deployment_entry[1] if deployment_entry else None
+        key = (config, statuses, version, ca, remotes, service, deployment)
+        if self._cilium_key is not None and all(
+            a is b or (type(a) is tuple and a == b) for a, b in zip(key, self._cilium_key, strict=True)
+        ):
+            return self._cilium
+        self._cilium_key = key
+        self._cilium = CiliumInfo(
+            cluster_name=cluster_name,
+            cluster_id=config.cluster_id if config else None,
+            cluster_id_raw=config.cluster_id_raw if config else None,
+            max_connected_clusters=config.max_connected_clusters if config else None,
+            identity_allocation_mode=config.identity_allocation_mode if config else None,
+            version=version,
+            config_present=config is not None,
+            ca_ski=ca,
+            clustermesh_service=service,
+            clustermesh_deployment=deployment,
+            clustermesh_secret_remotes=remotes,
+            agents=statuses,
+        )
+        return self._cilium
+
+    def _agent_status(self, agent: parse.AgentPod) -> AgentStatus:
+        read = self._agent_reads.get(agent.pod.name)
+        cached = self._agent_status_cache.get(agent.pod.name)
+        if cached is not None and cached[0] is agent and cached[1] is read:
+            return cached[2]
+        status = AgentStatus(
+            pod=agent.pod.name,
+            node=agent.pod.node,
+            pod_ready=agent.pod.ready,
+            status=read.status if read else None,
+            error=read.error if read else None,
+            read_at=read.read_at if read else None,
+        )
+        self._agent_status_cache[agent.pod.name] = (agent, read, status)
+        return status
+
+    def agent_pods(self) -> list[parse.AgentPod]:
+        reflector = self.reflectors.get("agents")
+        if reflector is None:
+            return []
+        return sorted(
+            (a for a in reflector.values() if a.pod.phase == "Running" and not a.pod.deleting),
+            key=lambda a: a.pod.name,
+        )
+
+    async def _cilium_loop(self) -> None:
+        interval = self.settings.cilium_interval
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._cilium_wake.wait(), interval * random.uniform(0.8, 1.2))
+            self._cilium_wake.clear()
+            waiter = self._cilium_round
+            self._cilium_round = None
+            try:
+                if self._probe_error is None:
+                    await self.read_agents()
+            finally:
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+
+    def request_cilium_read(self) -> asyncio.Future[None]:
+        """Ask for a read round now; the future resolves when it is done."""
+        if self._cilium_round is None or self._cilium_round.done():
+            self._cilium_round = asyncio.get_running_loop().create_future()
+        self._cilium_wake.set()
+        return self._cilium_round
+
+    async def read_agents(self) -> None:
+        """``cilium status -o json`` in every running agent, bounded in parallelism and time."""
+        if self.client is None:
+            return
+        agents = self.agent_pods()
+        reads = await asyncio.gather(
+            *(
+                read_status(
+                    self.client,
+                    self.limits,
+                    a.pod.name,
+                    self.settings.exec_timeout,
+                    self._agent_reads.get(a.pod.name),
+                )
+                for a in agents
+            )
+        )
+        current = {a.pod.name for a in agents}
+        for name in list(self._agent_reads):
+            if name not in current:
+                del self._agent_reads[name]
+                self._agent_status_cache.pop(name, None)
+        for agent, read in zip(agents, reads, strict=True):
+            self._agent_reads[agent.pod.name] = read
+        if agents:
+            self._changed()
+
+    async def service_list(self, pod: str | None = None) -> AgentServiceList:
+        if self.client is None:
+            return AgentServiceList(self.context, pod or "", error=self.config_error or "not connected")
+        if pod is None:
+            agents = self.agent_pods()
+            if not agents:
+                return AgentServiceList(self.context, "", error="no running Cilium agent pod")
+            pod = agents[0].pod.name
+        return await read_service_list(self.client, self.limits, pod, self.settings.exec_timeout * 2)
+
+    # -- probe and access -------------------------------------------------------------------------
+
+    async def _probe_loop(self) -> None:
+        while True:
+            await self.probe()
+            await asyncio.sleep(self.settings.probe_interval * random.uniform(0.9, 1.1))
+
+    async def probe(self) -> bool:
+        """``GET /version``: is the server answering at all?"""
+        assert self.client is not None
+        try:
+            doc = await self.client.request_json(
+                "GET",
+                "/version",
+                action=Action("get", "version"),
+                read_timeout=self.settings.timeouts.connect,
+            )
+        except KubeError as exc:
+            if exc.kind == "forbidden":  # some RBAC setups hide /version: not a health signal
+                return True
+            changed = self._probe_error is None or str(self._probe_error) != str(exc)
+            if self._probe_failing_since is None:
+                self._probe_failing_since = time.time()
+            self._probe_error = exc
+            if changed:
+                log.info("%s: probe failed: %s", self.context, exc)
+                self._changed()
+            return False
+        self.server_version = str(doc.get("gitVersion") or "")
+        if self._probe_error is not None:
+            self._probe_error = None
+            self._probe_failing_since = None
+            for reflector in self.reflectors.values():
+                if reflector.error is not None:
+                    reflector.wake()
+            self._access_wake.set()
+            self._changed()
+        return True
+
+    async def _access_loop(self) -> None:
+        while True:
+            await self.review_access()
+            self._access_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._access_wake.wait(), self.settings.access_interval)
+
+    async def review_access(self) -> None:
+        if self.client is None:
+            return
+        try:
+            allowed, reasons = await review_all(self.client)
+        except KubeError as exc:
+            log.info("%s: access review unavailable: %s", self.context, exc)
+            return
+        if dict(self.allowed) != allowed or dict(self.denied_reasons) != reasons:
+            self.allowed = frozen_map(allowed)
+            self.denied_reasons = frozen_map(reasons)
+            self._changed()
+
+    # -- helpers for writes -------------------------------------------------------------------------
+
+    def apply(self, reflector_name: str, obj: Mapping[str, Any]) -> None:
+        reflector = self.reflectors.get(reflector_name)
+        if reflector is not None:
+            reflector.apply(obj)
+
+
+def _forbidden_text(reflector: Reflector) -> str:
+    spec = reflector.spec
+    place = (
+        ""
+        if spec.cluster_scoped
+        else (f" in namespace {spec.namespace}" if spec.namespace else " in all namespaces")
+    )
+    return f"cannot list {spec.plural}{place}"
+
+
+def build_empty(name: str) -> Any:
+    return () if name == "nodes" else frozen_map()

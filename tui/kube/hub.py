@@ -1,0 +1,322 @@
+"""The hub: every context of the kubeconfig, live, on one asyncio loop → ``MeshSnapshot``s.
+
+``MeshHub`` runs on whatever loop calls :meth:`MeshHub.start` (headless commands use
+``asyncio.run``); :class:`tui.kube.source.KubeSource` gives it its own loop in a daemon thread
+for the TUI, so parsing a big list never blocks Textual's loop.
+
+Notifications are coalesced: the first change after a quiet period is published at once, then
+at most one snapshot per ``settings.coalesce`` seconds while changes keep coming, and the last
+change of a burst is always published (trailing edge). Listeners are called on the hub's loop
+thread with the newest snapshot; they must hand it over to their own thread themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tui.kube import writes
+from tui.kube.access import AccessCheck, AccessDecision, review
+from tui.kube.cilium import AgentServiceList
+from tui.kube.client import Action
+from tui.kube.cluster import ClusterWatcher
+from tui.kube.config import read_kubeconfig
+from tui.kube.errors import KubeError
+from tui.kube.exec import ExecResult, ExecStream, run_exec, start_stream
+from tui.kube.parse import pod as parse_pod
+from tui.kube.redact import log, scrub
+from tui.kube.settings import HubSettings
+from tui.mesh.actions import WriteAction, WriteResult
+from tui.mesh.model import MeshSnapshot, Pod
+
+Listener = Callable[[MeshSnapshot], None]
+
+
+class MeshHub:
+    """All contexts at once. Every coroutine method must run on the hub's loop."""
+
+    def __init__(
+        self,
+        kubeconfig: str | None = None,
+        contexts: Sequence[str] | None = None,
+        *,
+        read_only: bool = False,
+        settings: HubSettings | None = None,
+    ) -> None:
+        self.kubeconfig = kubeconfig
+        self.contexts = list(contexts) if contexts else None
+        self.read_only = read_only
+        self.settings = settings or HubSettings()
+        self.clusters: dict[str, ClusterWatcher] = {}
+        self.config_errors: tuple[str, ...] = ()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._listeners: list[Listener] = []
+        self._snapshot = MeshSnapshot()
+        self._generation = 0
+        self._dirty = asyncio.Event()
+        self._published = asyncio.Event()
+        self._notifier: asyncio.Task[None] | None = None
+        self._streams: set[ExecStream] = set()
+        self._started = False
+        self._stopped = False
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Read the kubeconfig and start every context; returns at once (clusters sync on their own)."""
+        if self._started:
+            return
+        self._started = True
+        self.loop = asyncio.get_running_loop()
+        kubeconfig = read_kubeconfig(self.kubeconfig, self.contexts)
+        self.config_errors = tuple(kubeconfig.errors)
+        for message in self.config_errors:
+            log.warning("kubeconfig: %s", message)
+        overall = asyncio.Semaphore(self.settings.cilium_total)
+        for entry in kubeconfig.contexts:
+            self.clusters[entry.name] = ClusterWatcher(
+                kubeconfig, entry, self.settings, on_dirty=self._cluster_dirty, exec_overall=overall
+            )
+        for cluster in self.clusters.values():
+            cluster.start()
+        self._publish()
+        self._notifier = asyncio.create_task(self._notify_loop(), name="hub notifier")
+
+    async def stop(self) -> None:
+        """Cancel every watch, probe, exec and stream; close every client session."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._notifier is not None:
+            self._notifier.cancel()
+            await asyncio.gather(self._notifier, return_exceptions=True)
+        streams = list(self._streams)
+        await asyncio.gather(*(s._stop() for s in streams), return_exceptions=True)
+        await asyncio.gather(*(c.stop() for c in self.clusters.values()), return_exceptions=True)
+        # Let SSL transports finish closing before the loop may be closed.
+        await asyncio.sleep(0)
+
+    # -- snapshots --------------------------------------------------------------------------------
+
+    def snapshot(self) -> MeshSnapshot:
+        """The newest published snapshot (safe from any thread: it is immutable)."""
+        return self._snapshot
+
+    def listen(self, callback: Listener) -> None:
+        self._listeners.append(callback)
+
+    def unlisten(self, callback: Listener) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def _cluster_dirty(self, cluster: ClusterWatcher) -> None:
+        self._dirty.set()
+
+    async def _notify_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            self._publish()
+            await asyncio.sleep(self.settings.coalesce)
+
+    def _publish(self) -> MeshSnapshot:
+        clusters = tuple(c.state() for c in self.clusters.values())
+        previous = self._snapshot
+        if (
+            previous.generation
+            and len(previous.clusters) == len(clusters)
+            and all(a is b for a, b in zip(previous.clusters, clusters, strict=True))
+        ):
+            return previous
+        self._generation += 1
+        snapshot = MeshSnapshot(
+            clusters=clusters,
+            generation=self._generation,
+            taken_at=time.time(),
+            config_errors=self.config_errors,
+        )
+        self._snapshot = snapshot
+        for listener in list(self._listeners):
+            try:
+                listener(snapshot)
+            except Exception:
+                log.exception("snapshot listener failed")
+        event, self._published = self._published, asyncio.Event()
+        event.set()
+        return snapshot
+
+    def publish_now(self) -> MeshSnapshot:
+        """Publish pending changes immediately (after a write, so the caller sees its effect)."""
+        self._dirty.clear()
+        return self._publish()
+
+    async def wait_for(self, predicate: Callable[[MeshSnapshot], bool], timeout: float) -> MeshSnapshot:
+        """The first published snapshot that satisfies ``predicate`` (TimeoutError after ``timeout``)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                snapshot = self._snapshot
+                if predicate(snapshot):
+                    return snapshot
+                await self._published.wait()
+
+    async def wait_synced(self, timeout: float = 30.0) -> MeshSnapshot:
+        """Wait until no context is still syncing (ok, stale, forbidden, unreachable or error)."""
+        return await self.wait_for(lambda s: all(c.phase != "syncing" for c in s.clusters), timeout)
+
+    # -- reads on demand --------------------------------------------------------------------------
+
+    def _cluster(self, context: str) -> ClusterWatcher:
+        cluster = self.clusters.get(context)
+        if cluster is None:
+            raise KubeError(f"no context {context!r} in the kubeconfig", kind="invalid")
+        if cluster.client is None:
+            why = cluster.config_error or "still loading"
+            raise KubeError(f"context {context!r} is not usable: {why}", kind="invalid")
+        return cluster
+
+    async def refresh_cilium(self, context: str | None = None) -> None:
+        """Read every agent's ``cilium status`` now (one context or all) and publish."""
+        names = [context] if context else list(self.clusters)
+        futures = [self.clusters[n].request_cilium_read() for n in names if n in self.clusters]
+        if futures:
+            await asyncio.gather(*futures)
+        self.publish_now()
+
+    async def agent_service_list(self, context: str, pod: str | None = None) -> AgentServiceList:
+        """``cilium service list -o json`` from one agent (the first running one by default)."""
+        cluster = self.clusters.get(context)
+        if cluster is None:
+            return AgentServiceList(context, pod or "", error=f"no context {context!r} in the kubeconfig")
+        return await cluster.service_list(pod)
+
+    async def check_access(
+        self,
+        context: str,
+        verb: str,
+        resource: str,
+        *,
+        group: str = "",
+        subresource: str = "",
+        namespace: str = "",
+    ) -> AccessDecision:
+        """One ``SelfSubjectAccessReview`` (raises :class:`KubeError` if it cannot be asked)."""
+        cluster = self._cluster(context)
+        assert cluster.client is not None
+        return await review(cluster.client, AccessCheck(verb, resource, group, subresource, namespace))
+
+    async def pods_for(self, context: str, namespace: str, selector: Mapping[str, str]) -> list[Pod]:
+        """Pods matching a label selector, read now (e.g. a client deployment's pods for curl)."""
+        cluster = self._cluster(context)
+        assert cluster.client is not None
+        label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        doc = await cluster.client.request_json(
+            "GET",
+            f"/api/v1/namespaces/{namespace}/pods",
+            action=Action("list", "pods", namespace),
+            query=[("labelSelector", label_selector)] if label_selector else [],
+        )
+        pods = [parse_pod(item) for item in doc.get("items") or ()]
+        return sorted(pods, key=lambda p: (not p.ready, p.deleting, p.name))
+
+    async def pods_of_deployment(self, context: str, namespace: str, deployment: str) -> list[Pod]:
+        """The pods of a deployment (by its selector), ready ones first."""
+        cluster = self._cluster(context)
+        assert cluster.client is not None
+        doc = await cluster.client.request_json(
+            "GET",
+            f"/apis/apps/v1/namespaces/{namespace}/deployments/{deployment}",
+            action=Action("get", "deployments", namespace, deployment),
+        )
+        selector = ((doc.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        if not selector:
+            return []
+        return await self.pods_for(context, namespace, selector)
+
+    # -- exec -------------------------------------------------------------------------------------
+
+    async def exec_stream(
+        self,
+        context: str,
+        namespace: str,
+        pod: str,
+        command: Sequence[str],
+        *,
+        container: str | None = None,
+        idle_timeout: float | None = None,
+        max_lines: int | None = None,
+        consumer_loop: asyncio.AbstractEventLoop | None = None,
+    ) -> ExecStream:
+        """Start ``command`` in a pod and stream its output lines (see :class:`ExecStream`).
+
+        Allowed in read-only mode: the app execs only read-only commands (curl, cilium status);
+        read-only refuses writes to the API (annotate, scale, manifests).
+        """
+        cluster = self._cluster(context)
+        assert cluster.client is not None
+        stream = await start_stream(
+            cluster.client,
+            namespace,
+            pod,
+            command,
+            container=container,
+            max_lines=max_lines or self.settings.exec_max_lines,
+            idle_timeout=idle_timeout if idle_timeout is not None else self.settings.exec_idle_timeout,
+            consumer_loop=consumer_loop or asyncio.get_running_loop(),
+        )
+        self._streams.add(stream)
+        task = stream._task
+        if task is not None:
+            task.add_done_callback(lambda _t, s=stream: self._streams.discard(s))
+        return stream
+
+    async def exec(
+        self,
+        context: str,
+        namespace: str,
+        pod: str,
+        command: Sequence[str],
+        *,
+        container: str | None = None,
+        timeout: float = 10.0,
+    ) -> ExecResult:
+        """Run a short command and collect its output (bounded in size and time)."""
+        cluster = self._cluster(context)
+        assert cluster.client is not None
+        return await run_exec(cluster.client, namespace, pod, command, container=container, timeout=timeout)
+
+    # -- writes -----------------------------------------------------------------------------------
+
+    async def write(self, action: WriteAction) -> WriteResult:
+        """Perform one write (or refuse it before sending); the new state is published on return."""
+        cluster = self.clusters.get(action.context)
+        refusal = writes.check_before_sending(action, cluster, self.read_only)
+        if refusal is not None:
+            log.info("write refused: %s", refusal.message)
+            return refusal
+        assert cluster is not None
+        try:
+            result = await writes.perform(cluster, action)
+        except Exception as exc:  # never let a write's bug escape as a raw traceback with secrets
+            log.exception("write failed unexpectedly")
+            result = WriteResult(action=action, ok=False, message=scrub(f"{action.target}: {exc}"))
+        self.publish_now()
+        log.info("write %s: %s", "ok" if result.ok else "failed", result.message)
+        return result
+
+    async def create_manifests(
+        self, context: str, manifests: Sequence[Mapping[str, Any]]
+    ) -> list[writes.ManifestResult]:
+        cluster = self.clusters.get(context)
+        results = await writes.create_manifests(cluster, manifests, read_only=self.read_only)
+        self.publish_now()
+        return results
+
+    async def delete_manifests(
+        self, context: str, manifests: Sequence[Mapping[str, Any]]
+    ) -> list[writes.ManifestResult]:
+        cluster = self.clusters.get(context)
+        results = await writes.delete_manifests(cluster, manifests, read_only=self.read_only)
+        self.publish_now()
+        return results

@@ -1,0 +1,402 @@
+"""API JSON → ``tui.mesh.model`` values, without the kubernetes client's model classes.
+
+Why not the generated models: building them for thousands of objects dominates a big list
+(style-anchors.md, "Performance facts"), and they reject objects the real API does serve. These
+functions read only the fields the panes need from the parsed JSON dicts and drop the rest, so a
+cluster's memory is its services and backends, not its raw JSON.
+
+Strings that repeat across thousands of objects (namespaces, node names, label keys, ports'
+protocols) are interned, and label/annotation maps with equal contents are shared, which keeps
+64 clusters × 2,000 services within the layer's memory budget.
+"""
+
+from __future__ import annotations
+
+import base64
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from tui.mesh.model import (
+    Backend,
+    Container,
+    Deployment,
+    Node,
+    Pod,
+    Service,
+    ServicePort,
+    frozen_map,
+)
+from tui.mesh.version import parse_version
+from tui.mesh.x509 import ca_subject_key_id
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+CILIUM_AGENT_CONTAINER = "cilium-agent"
+_intern = sys.intern
+_EMPTY_MAP: Mapping[str, Any] = frozen_map()
+_MAP_CACHE: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+_MAP_CACHE_LIMIT = 50_000
+
+
+def meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def object_key(obj: Mapping[str, Any]) -> tuple[str, str]:
+    m = meta(obj)
+    return (_intern(m.get("namespace") or ""), m.get("name") or "")
+
+
+def resource_version(obj: Mapping[str, Any]) -> str:
+    return str(meta(obj).get("resourceVersion") or "")
+
+
+def shared_map(data: Mapping[str, Any] | None) -> Mapping[str, str]:
+    """A read-only map of strings; equal small maps are one shared object.
+
+    Labels and annotations repeat (every pod of a ReplicaSet, every service of a generated
+    scenario), so sharing them saves most of their memory and lets consumers compare by identity.
+    """
+    if not data:
+        return _EMPTY_MAP
+    items = tuple(sorted((_intern(str(k)), _text(v)) for k, v in data.items()))
+    if len(items) > 16 or sum(len(v) for _, v in items) > 512:
+        return MappingProxyType(dict(items))
+    cached = _MAP_CACHE.get(items)
+    if cached is None:
+        if len(_MAP_CACHE) >= _MAP_CACHE_LIMIT:
+            _MAP_CACHE.clear()
+        cached = _MAP_CACHE[items] = MappingProxyType(dict(items))
+    return cached
+
+
+def _text(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return _intern(text) if len(text) <= 64 else text
+
+
+def parse_time(text: str | None) -> float | None:
+    """RFC 3339 (``2024-01-01T00:00:00Z``) → epoch seconds."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _port(value: Any) -> int | str | None:
+    if value is None or isinstance(value, int):
+        return value
+    text = str(value)
+    return int(text) if text.isdigit() else _intern(text)
+
+
+# -- services and their backends -------------------------------------------------------------
+
+
+def service(obj: Mapping[str, Any]) -> Service:
+    """A Service without backends (they come from EndpointSlices, joined by the cluster)."""
+    m = meta(obj)
+    spec = obj.get("spec") or {}
+    ports = tuple(
+        ServicePort(
+            port=_int(p.get("port")),
+            target_port=_port(p.get("targetPort")),
+            name=_intern(p.get("name") or ""),
+            protocol=_intern(p.get("protocol") or "TCP"),
+            node_port=p.get("nodePort"),
+        )
+        for p in spec.get("ports") or ()
+    )
+    lb: list[str] = []
+    for ingress in ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ():
+        address = ingress.get("ip") or ingress.get("hostname")
+        if address:
+            lb.append(address)
+    return Service(
+        namespace=_intern(m.get("namespace") or ""),
+        name=m.get("name") or "",
+        annotations=shared_map(m.get("annotations")),
+        labels=shared_map(m.get("labels")),
+        type=_intern(spec.get("type") or "ClusterIP"),
+        cluster_ip=spec.get("clusterIP") or "",
+        ports=ports,
+        selector=shared_map(spec.get("selector")),
+        load_balancer_ips=tuple(lb),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SliceEndpoint:
+    """One address of an EndpointSlice, before the cluster name is known."""
+
+    ip: str
+    port: int
+    pod: str
+    node: str
+    ready: bool
+    serving: bool
+    terminating: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSliceInfo:
+    """What one EndpointSlice contributes to its service."""
+
+    namespace: str
+    service: str
+    endpoints: tuple[SliceEndpoint, ...]
+
+    @property
+    def service_key(self) -> tuple[str, str]:
+        return (self.namespace, self.service)
+
+    def backends(self, cluster: str) -> tuple[Backend, ...]:
+        return tuple(
+            Backend(
+                cluster=cluster,
+                ip=e.ip,
+                port=e.port,
+                pod=e.pod,
+                node=e.node,
+                ready=e.ready,
+                serving=e.serving,
+                terminating=e.terminating,
+            )
+            for e in self.endpoints
+        )
+
+
+def endpoint_slice(obj: Mapping[str, Any]) -> EndpointSliceInfo:
+    """Addresses × ports of one slice (one backend per address and port, as Cilium counts them).
+
+    Conditions follow the API's rules: ``ready``/``serving`` absent mean true, ``terminating``
+    absent means false; FQDN slices carry no IPs and contribute nothing.
+    """
+    m = meta(obj)
+    labels = m.get("labels") or {}
+    ports = [(_int(p.get("port")), p.get("name") or "") for p in obj.get("ports") or ()]
+    if not ports:
+        ports = [(0, "")]
+    endpoints: list[SliceEndpoint] = []
+    if obj.get("addressType", "IPv4") != "FQDN":
+        for ep in obj.get("endpoints") or ():
+            cond = ep.get("conditions") or {}
+            ready = cond.get("ready")
+            ready = True if ready is None else bool(ready)
+            serving = cond.get("serving")
+            serving = ready if serving is None else bool(serving)
+            terminating = bool(cond.get("terminating") or False)
+            ref = ep.get("targetRef") or {}
+            pod = ref.get("name", "") if ref.get("kind", "Pod") == "Pod" else ""
+            node = _intern(ep.get("nodeName") or "")
+            for address in ep.get("addresses") or ():
+                for port, _name in ports:
+                    endpoints.append(SliceEndpoint(address, port, pod, node, ready, serving, terminating))
+    return EndpointSliceInfo(
+        namespace=_intern(m.get("namespace") or ""),
+        service=labels.get(SERVICE_NAME_LABEL) or "",
+        endpoints=tuple(endpoints),
+    )
+
+
+# -- workloads --------------------------------------------------------------------------------
+
+
+def _containers(pod_spec: Mapping[str, Any] | None) -> tuple[Container, ...]:
+    return tuple(
+        Container(name=_intern(c.get("name") or ""), image=_text(c.get("image") or ""))
+        for c in (pod_spec or {}).get("containers") or ()
+    )
+
+
+def deployment(obj: Mapping[str, Any]) -> Deployment:
+    m = meta(obj)
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    replicas = spec.get("replicas")
+    return Deployment(
+        namespace=_intern(m.get("namespace") or ""),
+        name=m.get("name") or "",
+        replicas=1 if replicas is None else _int(replicas),
+        ready_replicas=_int(status.get("readyReplicas")),
+        available_replicas=_int(status.get("availableReplicas")),
+        updated_replicas=_int(status.get("updatedReplicas")),
+        generation=_int(m.get("generation")),
+        observed_generation=_int(status.get("observedGeneration")),
+        selector=shared_map((spec.get("selector") or {}).get("matchLabels")),
+        labels=shared_map(m.get("labels")),
+        annotations=shared_map(m.get("annotations")),
+        containers=_containers((spec.get("template") or {}).get("spec")),
+    )
+
+
+def _owner(m: Mapping[str, Any]) -> str:
+    """The owning Deployment's name when the owner is a ReplicaSet named ``<deploy>-<hash>``."""
+    for ref in m.get("ownerReferences") or ():
+        name = ref.get("name") or ""
+        if ref.get("kind") == "ReplicaSet":
+            template_hash = (m.get("labels") or {}).get("pod-template-hash")
+            if template_hash and name.endswith("-" + template_hash):
+                return name[: -len(template_hash) - 1]
+        return name
+    return ""
+
+
+def pod(obj: Mapping[str, Any]) -> Pod:
+    m = meta(obj)
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or ()
+    )
+    return Pod(
+        namespace=_intern(m.get("namespace") or ""),
+        name=m.get("name") or "",
+        labels=shared_map(m.get("labels")),
+        node=_intern(spec.get("nodeName") or ""),
+        ip=status.get("podIP") or "",
+        phase=_intern(status.get("phase") or "Pending"),
+        ready=ready,
+        deleting=bool(m.get("deletionTimestamp")),
+        containers=_containers(spec),
+        owner=_intern(_owner(m)),
+        started_at=parse_time(status.get("startTime")),
+    )
+
+
+def node(obj: Mapping[str, Any]) -> Node:
+    m = meta(obj)
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    internal = external = ""
+    for address in status.get("addresses") or ():
+        if address.get("type") == "InternalIP" and not internal:
+            internal = address.get("address") or ""
+        elif address.get("type") == "ExternalIP" and not external:
+            external = address.get("address") or ""
+    cidrs = spec.get("podCIDRs") or ([spec["podCIDR"]] if spec.get("podCIDR") else [])
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or ()
+    )
+    return Node(
+        name=_intern(m.get("name") or ""),
+        internal_ip=internal,
+        external_ip=external,
+        pod_cidrs=tuple(cidrs),
+        ready=ready,
+    )
+
+
+# -- kube-system's Cilium objects -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CiliumConfig:
+    """The keys of ``cilium-config`` the checks need."""
+
+    cluster_name: str | None
+    cluster_id: int | None
+    cluster_id_raw: str | None
+    max_connected_clusters: int | None
+    identity_allocation_mode: str | None
+
+
+def cilium_config(obj: Mapping[str, Any]) -> CiliumConfig:
+    """``cluster-name`` "" means ``default``, ``cluster-id`` "" means 0 (Cilium's defaults)."""
+    data = obj.get("data") or {}
+    name = data.get("cluster-name")
+    raw_id = data.get("cluster-id")
+    cluster_id: int | None
+    if raw_id is None or str(raw_id).strip() == "":
+        cluster_id = 0
+    else:
+        try:
+            cluster_id = int(str(raw_id).strip())
+        except ValueError:
+            cluster_id = None
+    max_raw = data.get("max-connected-clusters")
+    try:
+        max_clusters = int(max_raw) if max_raw not in (None, "") else 255
+    except (TypeError, ValueError):
+        max_clusters = None
+    return CiliumConfig(
+        cluster_name=(name or "default") if name is not None else "default",
+        cluster_id=cluster_id,
+        cluster_id_raw=None if raw_id is None else str(raw_id),
+        max_connected_clusters=max_clusters,
+        identity_allocation_mode=data.get("identity-allocation-mode") or "crd",
+    )
+
+
+def secret_value(obj: Mapping[str, Any], key: str) -> bytes | None:
+    """One decoded value of a Secret (``data`` is base64, ``stringData`` plain)."""
+    data = obj.get("data") or {}
+    if key in data:
+        try:
+            return base64.b64decode(data[key] or "")
+        except ValueError:
+            return None
+    string_data = obj.get("stringData") or {}
+    if key in string_data:
+        return str(string_data[key]).encode()
+    return None
+
+
+def ca_ski(obj: Mapping[str, Any]) -> str | None:
+    """Hex SubjectKeyId of a CA secret's ``ca.crt``; the certificate bytes are dropped at once."""
+    pem = secret_value(obj, "ca.crt")
+    if not pem:
+        return None
+    return subject_key_id(pem)
+
+
+def subject_key_id(pem: bytes) -> str | None:
+    """SubjectKeyId of a PEM certificate, as the rules compare them."""
+    return ca_subject_key_id(pem)
+
+
+def clustermesh_remotes(obj: Mapping[str, Any]) -> tuple[tuple[str, bool], ...]:
+    """(key, value contains ``endpoints:``) per key of ``cilium-clustermesh``; values dropped."""
+    out: list[tuple[str, bool]] = []
+    for key in sorted((obj.get("data") or {}).keys() | (obj.get("stringData") or {}).keys()):
+        value = secret_value(obj, key) or b""
+        out.append((key, b"endpoints:" in value))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPod:
+    """A Cilium agent pod and its agent container's image (for the version)."""
+
+    pod: Pod
+    image: str
+
+    @property
+    def version(self) -> str | None:
+        parsed = parse_version(self.image)
+        return str(parsed) if parsed else None
+
+
+def agent_pod(obj: Mapping[str, Any]) -> AgentPod:
+    parsed = pod(obj)
+    image = ""
+    for container in parsed.containers:
+        if container.name == CILIUM_AGENT_CONTAINER:
+            image = container.image
+            break
+    else:
+        if parsed.containers:
+            image = parsed.containers[0].image
+    return AgentPod(parsed, image)

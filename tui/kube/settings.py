@@ -1,0 +1,45 @@
+"""Every tunable of the cluster-access layer in one frozen value (tests shrink the waits)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tui.kube.backoff import BackoffPolicy
+from tui.kube.client import Timeouts
+from tui.kube.watch import WatchSettings
+
+PodScope = Literal["mesh", "all", "agents"]
+
+
+@dataclass(frozen=True, slots=True)
+class HubSettings:
+    """Defaults are the issue's numbers; see each field for why."""
+
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    watch: WatchSettings = field(default_factory=WatchSettings)
+    probe_interval: float = 10.0
+    """``GET /version`` per cluster: notices a silent or dead API server between watch events,
+    and lets a recovered one skip the rest of its backoff."""
+    cilium_interval: float = 8.0
+    """Seconds between ``cilium status -o json`` rounds per cluster (jittered ±20 %)."""
+    cilium_per_cluster: int = 4
+    cilium_total: int = 16
+    exec_timeout: float = 5.0
+    """Whole ``cilium status`` exec (connect, run, read)."""
+    coalesce: float = 0.05
+    """At most one notification per this many seconds during a burst (trailing edge kept)."""
+    access_interval: float = 300.0
+    """How often access reviews are asked again (RBAC changes are rare)."""
+    pods: PodScope = "mesh"
+    """Which pods to watch besides the Cilium agents: ``mesh`` = the namespaces holding a global
+    service (clients and backends of what the app shows), ``all``, or ``agents`` only. Watching
+    every pod of 64 busy clusters would cost more memory and first-sync time than the services
+    themselves, for objects the panes never show."""
+    extra_pod_namespaces: tuple[str, ...] = ()
+    """Namespaces whose pods are always watched (e.g. where curl clients live)."""
+    exec_max_lines: int = 2000
+    """Streaming exec: lines kept unread before the oldest are dropped (and counted)."""
+    exec_idle_timeout: float = 60.0
+    """Streaming exec: end a stream that sent nothing for this long."""
