@@ -1,16 +1,98 @@
-"""``meshtui sim``: serve a simulated ClusterMesh until interrupted."""
+"""``meshtui sim``: serve a simulated ClusterMesh on 127.0.0.1 until interrupted.
+
+Prints the kubeconfig path with an ``export KUBECONFIG=...`` hint, one line per context with its
+API URL (never a token), then ``ready``. SIGINT/SIGTERM shut it down cleanly (exit 0).
+The kubeconfig goes to ``--kubeconfig-out`` or, by default, ``~/.kube/meshtui-sim.yaml``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+
+DEFAULT_KUBECONFIG = "~/.kube/meshtui-sim.yaml"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("sim", help="serve a simulated ClusterMesh on 127.0.0.1")
-    parser.add_argument("--scenario", default="seed", help="built-in scenario name or YAML file")
+    parser = subparsers.add_parser(
+        "sim",
+        help="serve a simulated ClusterMesh on 127.0.0.1",
+        description="Start simulated Kubernetes API servers (one per cluster) and write their kubeconfig.",
+    )
+    parser.add_argument(
+        "--scenario", default="seed", help="built-in scenario name or YAML file (default: seed)"
+    )
+    parser.add_argument("--clusters", type=int, metavar="N", help="generate N clusters (with --services)")
+    parser.add_argument(
+        "--services", type=int, default=0, metavar="M", help="global services per generated cluster"
+    )
+    parser.add_argument(
+        "--kubeconfig-out",
+        metavar="PATH",
+        default=DEFAULT_KUBECONFIG,
+        help=f"where to write the kubeconfig (default: {DEFAULT_KUBECONFIG}, mode 0600)",
+    )
+    parser.add_argument("--read-only-user", action="store_true", help="write the read-only users' tokens")
+    parser.add_argument("--plain-http", action="store_true", help="serve plain HTTP without auth (debugging)")
+    parser.add_argument("--seed", type=int, default=None, metavar="N", help="seed for names, IPs and uids")
+    parser.add_argument(
+        "--ready-delay", type=float, default=None, metavar="S", help="seconds until a new pod is Ready"
+    )
+
+
+def build_scenario(args: argparse.Namespace):
+    from tui.sim.scenario import generated, load
+
+    if args.clusters:
+        return generated(args.clusters, args.services or 0)
+    return load(args.scenario)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("meshtui sim: the simulator is not built yet.", file=sys.stderr)
-    return 2
+    import asyncio
+    import signal
+
+    from tui.sim.mesh import SimMesh
+    from tui.sim.scenario import ScenarioError
+
+    try:
+        scenario = build_scenario(args)
+    except ScenarioError as exc:
+        print(f"meshtui sim: {exc}", file=sys.stderr)
+        return 2
+    path = Path(os.path.expanduser(args.kubeconfig_out))
+
+    async def main() -> int:
+        mesh = SimMesh(
+            scenario,
+            plain_http=args.plain_http,
+            kubeconfig_path=path,
+            user="readonly" if args.read_only_user else "admin",
+            seed=args.seed,
+            ready_delay=args.ready_delay,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await mesh.start()
+            print(f"kubeconfig: {path}  (export KUBECONFIG={path})", flush=True)
+            for cluster in mesh.clusters.values():
+                print(
+                    f"  {cluster.context}: {cluster.url}  cluster {cluster.name} (id {cluster.spec.id})",
+                    flush=True,
+                )
+            print("ready", flush=True)
+            await stop.wait()
+        finally:
+            await mesh.stop()
+        return 0
+
+    try:
+        return asyncio.run(main())
+    except OSError as exc:
+        print(f"meshtui sim: {exc}", file=sys.stderr)
+        return 1

@@ -65,3 +65,69 @@ class ExecRequest:
 
 
 Program = Callable[[ExecRequest, ExecIO], Awaitable[int]]
+
+
+# -- which program runs ---------------------------------------------------------------------------
+
+ProgramMatcher = Callable[[ExecRequest], "Program | None"]
+"""Given an exec, the program that runs it, or ``None`` to let the next matcher decide."""
+
+_MATCHERS: list[tuple[str, ProgramMatcher]] = []
+SHELL_LABEL = "meshtui.sim/shell"
+"""Pod label that gives any container the simulated shell (value ``"true"``)."""
+
+
+def register_program(name: str, matcher: ProgramMatcher, *, first: bool = False) -> None:
+    """Add (or replace, by ``name``) a matcher consulted by :func:`program_for`.
+
+    Part 2 registers the Cilium agent here, e.g. ``register_program("cilium-agent", m, first=True)``
+    with ``m`` answering for images ``quay.io/cilium/cilium*`` / container ``cilium-agent``.
+    """
+    global _MATCHERS
+    _MATCHERS = [(n, m) for n, m in _MATCHERS if n != name]
+    if first:
+        _MATCHERS.insert(0, (name, matcher))
+    else:
+        _MATCHERS.append((name, matcher))
+
+
+def program_for(request: ExecRequest) -> Program:
+    """The program for an exec: the first registered matcher that answers, else a minimal container."""
+    for _name, matcher in list(_MATCHERS):
+        program = matcher(request)
+        if program is not None:
+            return program
+    return minimal_container
+
+
+def _image_name(image: str) -> str:
+    """``docker.io/curlimages/curl:8.5.0`` -> ``curlimages/curl``."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)
+    if ":" in last[-1]:
+        name = name.rsplit(":", 1)[0]
+    for registry in ("docker.io/", "index.docker.io/"):
+        if name.startswith(registry):
+            name = name[len(registry) :]
+    return name.removeprefix("library/")
+
+
+def _shell_matcher(request: ExecRequest) -> Program | None:
+    labels = request.pod.get("metadata", {}).get("labels") or {}
+    if _image_name(request.image()) != "curlimages/curl" and labels.get(SHELL_LABEL) != "true":
+        return None
+    try:
+        from tui.sim.shell import shell_program
+    except ImportError:  # the shell is another part's; without it the pod is a minimal container
+        return None
+    return shell_program
+
+
+register_program("shell", _shell_matcher)
+
+
+async def minimal_container(request: ExecRequest, io: ExecIO) -> int:
+    """A container with nothing in it: every command is 'not found' (exit 127)."""
+    word = request.command[0] if request.command else ""
+    await io.write(STDERR, f"sh: {word}: not found\n".encode())
+    return 127

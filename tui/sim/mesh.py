@@ -1,0 +1,191 @@
+"""The simulated mesh: every :class:`SimCluster` of a scenario in one process.
+
+Keeping all clusters in one process lets part 2 route traffic between them in memory (the
+``network_factory`` hook gives exec programs their data plane). :class:`SimMesh` runs on an
+asyncio loop (``await mesh.start()`` / ``await mesh.stop()``); :class:`SimThread` runs one on its
+own loop in a daemon thread, for the TUI (``meshtui --demo``) and for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tui.sim.cluster import SimCluster
+from tui.sim.kubeconfig import UserKind, write_kubeconfig
+from tui.sim.scenario import Scenario, load
+
+if TYPE_CHECKING:
+    from tui.sim.curl import Network
+
+NetworkFactory = Callable[[SimCluster, dict[str, Any]], "Network | None"]
+
+
+class SimMesh:
+    """All clusters of a scenario, their API servers and the kubeconfig that reaches them."""
+
+    def __init__(
+        self,
+        scenario: Scenario | str = "seed",
+        *,
+        plain_http: bool = False,
+        kubeconfig_path: str | Path | None = None,
+        user: UserKind = "admin",
+        watch_history: int = 5000,
+        ready_delay: float | None = None,
+        termination_grace: float | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.scenario = load(scenario) if isinstance(scenario, str) else scenario
+        if ready_delay is not None:
+            self.scenario.ready_delay = ready_delay
+        if termination_grace is not None:
+            self.scenario.termination_grace = termination_grace
+        if seed is not None:
+            self.scenario.seed = seed
+        self.plain_http = plain_http
+        self.user: UserKind = user
+        self.kubeconfig_path: Path | None = Path(kubeconfig_path) if kubeconfig_path else None
+        self.clusters: dict[str, SimCluster] = {
+            spec.name: SimCluster(
+                spec, self.scenario, mesh=self, plain_http=plain_http, watch_history=watch_history
+            )
+            for spec in self.scenario.clusters
+        }
+        self.network_factory: NetworkFactory | None = None
+        """Part 2's data plane: ``(cluster, pod) -> Network`` for exec programs (curl)."""
+        self.started = False
+
+    def cluster(self, name_or_context: str) -> SimCluster:
+        """A cluster by Cilium name (``cluster1``) or context (``bastion02``)."""
+        if name_or_context in self.clusters:
+            return self.clusters[name_or_context]
+        for cluster in self.clusters.values():
+            if cluster.context == name_or_context:
+                return cluster
+        raise KeyError(name_or_context)
+
+    def network_for(self, cluster: SimCluster, pod: dict[str, Any]) -> Network | None:
+        """What an exec in ``pod`` can reach (``None`` until part 2's data plane is plugged in)."""
+        return self.network_factory(cluster, pod) if self.network_factory else None
+
+    async def start(self) -> None:
+        for cluster in self.clusters.values():
+            await cluster.start()
+        if self.kubeconfig_path is not None:
+            self.write_kubeconfig(self.kubeconfig_path, self.user)
+        self.started = True
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(c.stop() for c in self.clusters.values()), return_exceptions=True)
+        self.started = False
+
+    def write_kubeconfig(self, path: str | Path, user: UserKind = "admin") -> Path:
+        return write_kubeconfig(path, self.clusters.values(), user)
+
+
+class SimThread:
+    """A :class:`SimMesh` on its own event loop in a daemon thread.
+
+    ``with SimThread("seed", ready_delay=0.01) as sim: ...`` — ``sim.kubeconfig_path`` is ready to
+    use inside the block; ``sim.call(fn)`` runs ``fn`` (sync or async) on the simulator's loop.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str = "seed",
+        *,
+        kubeconfig_path: str | Path | None = None,
+        start_timeout: float = 120.0,
+        **mesh_kwargs: Any,
+    ) -> None:
+        self._tmpdir: str | None = None
+        if kubeconfig_path is None:
+            self._tmpdir = tempfile.mkdtemp(prefix="meshtui-sim-")
+            kubeconfig_path = Path(self._tmpdir) / "kubeconfig"
+        self.kubeconfig_path = Path(kubeconfig_path)
+        self._scenario = scenario
+        self._mesh_kwargs = mesh_kwargs
+        self._start_timeout = start_timeout
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.mesh: SimMesh | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop_future: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> SimThread:
+        self._thread = threading.Thread(target=self._run, name="meshtui-sim", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(self._start_timeout):
+            raise TimeoutError("the simulator did not start in time")
+        if self._error is not None:
+            raise RuntimeError(f"the simulator failed to start: {self._error}") from self._error
+        return self
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self.loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            loop.close()
+
+    async def _main(self) -> None:
+        try:
+            self.mesh = SimMesh(self._scenario, kubeconfig_path=self.kubeconfig_path, **self._mesh_kwargs)
+            await self.mesh.start()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            if self.mesh is not None:
+                await self.mesh.stop()
+            return
+        self._stop_future = asyncio.get_running_loop().create_future()
+        self._ready.set()
+        try:
+            await self._stop_future
+        finally:
+            await self.mesh.stop()
+
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float = 30.0) -> Any:
+        """Run ``fn(*args)`` on the simulator's loop (awaited when it is a coroutine function)."""
+        assert self.loop is not None, "SimThread is not running"
+
+        async def runner() -> Any:
+            result = fn(*args)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+        future: concurrent.futures.Future[Any] = asyncio.run_coroutine_threadsafe(runner(), self.loop)
+        return future.result(timeout)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if (
+            self.loop is not None
+            and self._stop_future is not None
+            and self._thread
+            and self._thread.is_alive()
+        ):
+            future = self._stop_future
+            self.loop.call_soon_threadsafe(lambda: future.done() or future.set_result(None))
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> SimThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

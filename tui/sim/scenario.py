@@ -1,0 +1,203 @@
+"""Scenarios: which clusters a simulated mesh has and what objects they start with.
+
+A scenario is a YAML file (or a built-in name: ``seed``) or the generator form
+(:func:`generated`: N clusters x M services, for benchmarks). Keys this part does not know
+(e.g. part 2's ``cilium:`` settings) are kept in ``extra`` on the scenario and on each cluster,
+so new fields need no change to the loader.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_K8S_VERSION = "v1.32.2"
+
+
+class ScenarioError(ValueError):
+    """The scenario file or name is unusable; the message says why."""
+
+
+@dataclass
+class NodeSpec:
+    name: str
+    internal_ip: str
+    external_ip: str = ""
+    pod_cidr: str = ""
+    """Filled from the cluster's pod CIDR (one /24 per node) when not given."""
+    labels: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ClusterSpec:
+    context: str
+    name: str
+    """Cilium cluster name (``cluster1``)."""
+    id: int
+    kubernetes_version: str = DEFAULT_K8S_VERSION
+    pod_cidr: str = "10.1.0.0/16"
+    service_cidr: str = "10.96.0.0/16"
+    nodes: list[NodeSpec] = field(default_factory=list)
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    """Initial objects (manifests), created in order after the scenario-wide ones."""
+    bulk_services: int = 0
+    """Generator: this many extra global services (with slices) in namespace ``bench``."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Scenario:
+    name: str
+    clusters: list[ClusterSpec]
+    ready_delay: float = 0.3
+    """Seconds from a pod's creation to Running/Ready."""
+    termination_grace: float = 1.0
+    """Seconds a deleted pod stays Terminating."""
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    """Objects created in every cluster (before each cluster's own)."""
+    seed: int = 0
+    """Seed of the per-cluster random generators (pod names, IPs, uids)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def cluster(self, name_or_context: str) -> ClusterSpec:
+        for spec in self.clusters:
+            if name_or_context in (spec.name, spec.context):
+                return spec
+        raise KeyError(name_or_context)
+
+
+def _fill_nodes(spec: ClusterSpec) -> None:
+    network = ipaddress.ip_network(spec.pod_cidr, strict=False)
+    subnets = network.subnets(new_prefix=24) if network.prefixlen <= 24 else iter([network])
+    for node in spec.nodes:
+        subnet = next(subnets, network)
+        if not node.pod_cidr:
+            node.pod_cidr = str(subnet)
+
+
+_NODE_KEYS = {"name", "internalIP", "externalIP", "podCIDR", "labels"}
+_CLUSTER_KEYS = {
+    "context",
+    "name",
+    "id",
+    "kubernetesVersion",
+    "podCIDR",
+    "serviceCIDR",
+    "nodes",
+    "objects",
+    "bulkServices",
+}
+_SCENARIO_KEYS = {"name", "clusters", "readyDelay", "terminationGrace", "objects", "seed"}
+
+
+def from_dict(data: dict[str, Any], default_name: str = "scenario") -> Scenario:
+    """Build a scenario from its YAML shape (camelCase keys)."""
+    if not isinstance(data, dict) or not isinstance(data.get("clusters"), list) or not data["clusters"]:
+        raise ScenarioError("a scenario needs a non-empty 'clusters' list")
+    clusters: list[ClusterSpec] = []
+    for n, raw in enumerate(data["clusters"], start=1):
+        if not isinstance(raw, dict):
+            raise ScenarioError(f"clusters[{n - 1}] must be a mapping")
+        name = str(raw.get("name") or f"cluster{n}")
+        nodes_raw = raw.get("nodes") or [{"name": f"{name}-node1", "internalIP": f"172.30.{n}.10"}]
+        nodes = [
+            NodeSpec(
+                name=str(node.get("name") or f"{name}-node{i}"),
+                internal_ip=str(node.get("internalIP") or f"172.30.{n}.{10 + i}"),
+                external_ip=str(node.get("externalIP") or ""),
+                pod_cidr=str(node.get("podCIDR") or ""),
+                labels=dict(node.get("labels") or {}),
+                extra={k: v for k, v in node.items() if k not in _NODE_KEYS},
+            )
+            for i, node in enumerate(nodes_raw, start=1)
+        ]
+        spec = ClusterSpec(
+            context=str(raw.get("context") or name),
+            name=name,
+            id=int(raw.get("id", n)),
+            kubernetes_version=str(raw.get("kubernetesVersion") or DEFAULT_K8S_VERSION),
+            pod_cidr=str(raw.get("podCIDR") or f"10.{n}.0.0/16"),
+            service_cidr=str(raw.get("serviceCIDR") or f"10.{95 + n}.0.0/16"),
+            nodes=nodes,
+            objects=list(raw.get("objects") or []),
+            bulk_services=int(raw.get("bulkServices") or 0),
+            extra={k: v for k, v in raw.items() if k not in _CLUSTER_KEYS},
+        )
+        _fill_nodes(spec)
+        clusters.append(spec)
+    contexts = [c.context for c in clusters]
+    if len(set(contexts)) != len(contexts):
+        raise ScenarioError("two clusters have the same context name")
+    return Scenario(
+        name=str(data.get("name") or default_name),
+        clusters=clusters,
+        ready_delay=float(data.get("readyDelay", 0.3)),
+        termination_grace=float(data.get("terminationGrace", 1.0)),
+        objects=list(data.get("objects") or []),
+        seed=int(data.get("seed", 0)),
+        extra={k: v for k, v in data.items() if k not in _SCENARIO_KEYS},
+    )
+
+
+def builtin_names() -> list[str]:
+    folder = resources.files("tui.sim") / "scenarios"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load(name_or_path: str) -> Scenario:
+    """A built-in scenario by name, or a YAML file by path."""
+    path = Path(name_or_path)
+    if name_or_path in builtin_names():
+        text = (resources.files("tui.sim") / "scenarios" / f"{name_or_path}.yaml").read_text()
+        default_name = name_or_path
+    elif path.is_file():
+        text = path.read_text()
+        default_name = path.stem
+    else:
+        raise ScenarioError(
+            f"no scenario {name_or_path!r}: not a file; built-in ones: {', '.join(builtin_names())}"
+        )
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"scenario {name_or_path!r} is not valid YAML: {exc}") from exc
+    return from_dict(data, default_name)
+
+
+def generated(clusters: int, services: int, *, nodes: int = 1, base: str = "seed") -> Scenario:
+    """``--clusters N --services M``: the ``base`` scenario's objects in N clusters, plus M global
+    services per cluster in namespace ``bench`` (their backends: see :mod:`tui.sim.bulk`)."""
+    if not 1 <= clusters <= 250:
+        raise ScenarioError("--clusters must be between 1 and 250")
+    if not 0 <= services <= 30000:
+        raise ScenarioError("--services must be between 0 and 30000")
+    template = load(base)
+    specs: list[ClusterSpec] = []
+    for i in range(1, clusters + 1):
+        spec = ClusterSpec(
+            context=f"mesh{i:02d}",
+            name=f"cluster{i}",
+            id=i,
+            pod_cidr=f"10.{i}.0.0/16",
+            service_cidr=f"172.{16 + (i - 1) // 16}.{((i - 1) % 16) * 16}.0/20",
+            nodes=[
+                NodeSpec(name=f"cluster{i}-node{j}", internal_ip=f"172.30.{i}.{10 + j}")
+                for j in range(1, nodes + 1)
+            ],
+            bulk_services=services,
+        )
+        _fill_nodes(spec)
+        specs.append(spec)
+    return Scenario(
+        name=f"generated-{clusters}x{services}",
+        clusters=specs,
+        ready_delay=template.ready_delay,
+        termination_grace=template.termination_grace,
+        objects=template.objects,
+    )
