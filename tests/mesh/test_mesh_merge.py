@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from meshdata import GLOBAL, KEY, backend, cluster, service
 
-from tui.mesh.merge import global_service_index, merge_global_service
+from tui.mesh.merge import export_matrix, global_service_index, merge_global_service
 from tui.mesh.model import Service
 
 NOT_GLOBAL: dict[str, str] = {}
@@ -207,3 +207,34 @@ def test_index_lists_only_keys_global_somewhere() -> None:
     plain = service("cluster1", NOT_GLOBAL, ready=1)
     state = replace(cluster("bastion02", "cluster1", 1), services={plain.key: plain})
     assert global_service_index([state]) == {}
+
+
+def test_export_matrix_is_client_independent() -> None:
+    """Per cluster: are its backends offered to the others (global, shared, ready)?"""
+    services = {
+        "cluster1": service("cluster1", ready=2),
+        "cluster2": service("cluster2", NOT_SHARED, ready=1),
+        "cluster3": None,
+        "cluster4": service("cluster4", ready=0),
+    }
+    cells = export_matrix(KEY, services)
+    assert [(c.cluster, c.exported, c.ready, c.exclusion.text if c.exclusion else None) for c in cells] == [
+        ("cluster1", True, 2, None),
+        ("cluster2", False, 1, "cluster2: shared=false"),
+        ("cluster3", False, 0, "cluster3: no service song/userlist-svc"),
+        ("cluster4", False, 0, "cluster4: 0 ready endpoints"),
+    ]
+    assert export_matrix(KEY, services)[0] is cells[0], "cells are reused for unchanged services"
+
+
+def test_results_do_not_leak_between_clients_or_connected_sets() -> None:
+    """Cached per-service facts must not mix up clients or connectivity."""
+    services = {
+        "cluster1": service("cluster1", ready=1),
+        "cluster2": service("cluster2", ready=1),
+        "cluster3": service("cluster3", ready=1),
+    }
+    assert merge_global_service(KEY, "cluster1", services).included == ("cluster1", "cluster2", "cluster3")
+    assert merge_global_service(KEY, "cluster1", services, {"cluster3"}).why == ("cluster2: not connected",)
+    assert merge_global_service(KEY, "cluster2", services, {"cluster1"}).why == ("cluster3: not connected",)
+    assert merge_global_service(KEY, "cluster3", services).included == ("cluster3", "cluster1", "cluster2")

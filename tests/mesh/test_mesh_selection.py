@@ -6,7 +6,7 @@ import pytest
 from meshdata import GLOBAL, KEY, backend, service
 
 from tui.mesh.model import Service
-from tui.mesh.selection import rule_family, select_backends
+from tui.mesh.selection import expected_share, rule_family, select_backends
 
 V114, V118 = "1.14.1", "v1.18.0"
 LOCAL = {**GLOBAL, "service.cilium.io/affinity": "local"}
@@ -106,8 +106,10 @@ CASES = [
 def test_selection_rules(
     version: str, annotations: dict[str, str], local: list, remote: list | None, shares: dict[str, float]
 ) -> None:
-    selection = select_backends(KEY, "cluster1", mesh(annotations, local, remote), version)
+    services = mesh(annotations, local, remote)
+    selection = select_backends(KEY, "cluster1", services, version)
     assert dict(selection.expected_share) == pytest.approx(shares)
+    assert expected_share(KEY, "cluster1", services, version) == selection.expected_share
     assert selection.family == rule_family(version)
     if shares:
         assert sum(selection.expected_share.values()) == pytest.approx(1.0)

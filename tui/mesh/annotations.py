@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tui.mesh.model import Affinity, Service
 
@@ -68,12 +69,40 @@ def _get(annotations: Mapping[str, str], key: str, alias: str) -> tuple[str | No
     return None, None
 
 
+_PLAIN = ServiceFlags()
+"""Flags of a Service with none of the six annotations (most Services in a cluster)."""
+_KEYS = (
+    ANNOTATION_GLOBAL,
+    LEGACY_GLOBAL,
+    ANNOTATION_SHARED,
+    LEGACY_SHARED,
+    ANNOTATION_AFFINITY,
+    LEGACY_AFFINITY,
+)
+
+
 def service_flags(annotations: Mapping[str, str]) -> ServiceFlags:
     """Compute the global/shared/affinity flags from a Service's annotations."""
-    global_value, global_key = _get(annotations, ANNOTATION_GLOBAL, LEGACY_GLOBAL)
+    if not annotations or not any(key in annotations for key in _KEYS):
+        return _PLAIN
+    return _flags(
+        *_get(annotations, ANNOTATION_GLOBAL, LEGACY_GLOBAL),
+        *_get(annotations, ANNOTATION_SHARED, LEGACY_SHARED),
+        *_get(annotations, ANNOTATION_AFFINITY, LEGACY_AFFINITY),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _flags(
+    global_value: str | None,
+    global_key: str | None,
+    shared_value: str | None,
+    shared_key: str | None,
+    affinity_value: str | None,
+    affinity_key: str | None,
+) -> ServiceFlags:
+    """The flags for one combination of annotation values (few distinct ones exist)."""
     is_global = global_value is not None and global_value.lower() == "true"
-    shared_value, shared_key = _get(annotations, ANNOTATION_SHARED, LEGACY_SHARED)
-    affinity_value, affinity_key = _get(annotations, ANNOTATION_AFFINITY, LEGACY_AFFINITY)
 
     if not is_global:
         # Cilium ignores shared and affinity entirely on a non-global service.

@@ -85,23 +85,114 @@ class MergeResult:
         return tuple(item.text for item in self.excluded)
 
 
-def _remote_reasons(
-    key: ServiceKey, cluster: str, service: Service | None, connected: Collection[str] | None
-) -> list[tuple[ExclusionCode, str]]:
-    """All reasons a remote cluster's backends are not merged, most fundamental first."""
-    if service is None:
-        return [("no-service", f"no service {key_text(key)}")]
-    reasons: list[tuple[ExclusionCode, str]] = []
+@dataclass(frozen=True, slots=True)
+class ExportCell:
+    """One cluster's side of a global service, independent of the client: for a
+    services × clusters table ("song/userlist-svc: cluster2 global not-shared 1 rdy")."""
+
+    cluster: str
+    service: Service | None
+    exported: bool
+    """Other (global, connected) clusters merge this cluster's backends."""
+    exclusion: Exclusion | None
+    """Why not exported (``None`` when exported)."""
+    ready: int = 0
+
+
+@dataclass(slots=True)
+class _Cell:
+    """What one cluster's Service means for every client, computed once per Service object."""
+
+    service: Service
+    cluster: str
+    is_global: bool
+    exportable: bool
+    """Global, shared and with ready endpoints: merged by every global client it is
+    connected to."""
+    exclusion: Exclusion | None
+    """The exclusion when ``connected`` is not given (``None`` when exportable)."""
+    ready: int = 0
+    disconnected: Exclusion | None = None
+    """The exclusion when the client is not connected to this cluster (built lazily)."""
+    export: ExportCell | None = None
+    """This cell as :func:`export_matrix` returns it (built lazily)."""
+
+
+_CACHE_LIMIT = 1 << 18
+_cells: dict[tuple[int, str], _Cell] = {}
+_no_service: dict[tuple[str, ServiceKey], Exclusion] = {}
+_client_missing: dict[str, Exclusion] = {}
+
+
+def _static_reasons(service: Service) -> tuple[list[tuple[ExclusionCode, str]], int]:
+    """(reasons that do not depend on the client, number of ready endpoints)."""
     flags = flags_of(service)
+    reasons: list[tuple[ExclusionCode, str]] = []
     if not flags.is_global:
         reasons.append(("not-global", "not global"))
     elif not flags.shared:
         reasons.append(("not-shared", "shared=false"))
-    if connected is not None and cluster not in connected:
-        reasons.append(("not-connected", "not connected"))
-    if service.ready_endpoints == 0:
+    return reasons, service.ready_endpoints
+
+
+def _exclusion(cluster: str, reasons: list[tuple[ExclusionCode, str]]) -> Exclusion:
+    (code, text), rest = reasons[0], tuple(t for _, t in reasons[1:])
+    return Exclusion(cluster, text, code, rest)
+
+
+def _cell(cluster: str, service: Service) -> _Cell:
+    key = (id(service), cluster)
+    cell = _cells.get(key)
+    if cell is not None and cell.service is service:
+        return cell
+    reasons, ready = _static_reasons(service)
+    if not ready:
         reasons.append(("no-ready-endpoints", "0 ready endpoints"))
-    return reasons
+    cell = _Cell(
+        service=service,
+        cluster=cluster,
+        is_global=flags_of(service).is_global,
+        exportable=not reasons,
+        exclusion=_exclusion(cluster, reasons) if reasons else None,
+        ready=ready,
+    )
+    if len(_cells) >= _CACHE_LIMIT:
+        _cells.clear()
+    _cells[key] = cell
+    return cell
+
+
+def _disconnected(cell: _Cell) -> Exclusion:
+    """The exclusion of a cluster the client is not connected to (config reasons first)."""
+    if cell.disconnected is None:
+        reasons, ready = _static_reasons(cell.service)
+        reasons.append(("not-connected", "not connected"))
+        if not ready:
+            reasons.append(("no-ready-endpoints", "0 ready endpoints"))
+        cell.disconnected = _exclusion(cell.cluster, reasons)
+    return cell.disconnected
+
+
+def _missing(cluster: str, key: ServiceKey) -> Exclusion:
+    exclusion = _no_service.get((cluster, key))
+    if exclusion is None:
+        if len(_no_service) >= _CACHE_LIMIT:
+            _no_service.clear()
+        exclusion = _no_service[(cluster, key)] = Exclusion(
+            cluster, f"no service {key_text(key)}", "no-service"
+        )
+    return exclusion
+
+
+def _client_has_none(cluster: str) -> Exclusion:
+    exclusion = _client_missing.get(cluster)
+    if exclusion is None:
+        if len(_client_missing) >= _CACHE_LIMIT:
+            _client_missing.clear()
+        exclusion = _client_missing[cluster] = Exclusion(
+            cluster, "client cluster has no such service", "client-no-service"
+        )
+    return exclusion
 
 
 def merge_global_service(
@@ -115,31 +206,67 @@ def merge_global_service(
     ``services`` maps every known cluster name to its Service with that key (``None`` when the
     cluster has no such service). ``connected``, when given, is the set of remote clusters the
     client's agents are connected to; others are excluded as "not connected".
+
+    What each cluster's Service means is computed once per Service object and shared by every
+    client, so calling this for each of 64 clients stays linear per call.
     """
     client = services.get(client_cluster)
-    excluded: list[Exclusion] = []
     if client is None:
-        for cluster in services:
-            if cluster != client_cluster:
-                excluded.append(Exclusion(cluster, "client cluster has no such service", "client-no-service"))
-        return MergeResult(key, client_cluster, False, (), tuple(excluded), False)
+        excluded = tuple(_client_has_none(cluster) for cluster in services if cluster != client_cluster)
+        return MergeResult(key, client_cluster, False, (), excluded, False)
 
-    client_global = flags_of(client).is_global
+    if not flags_of(client).is_global:
+        own = f"{client_cluster}'s own service {key_text(key)} is not global"
+        excluded_list: list[Exclusion] = []
+        for cluster, service in services.items():
+            if cluster == client_cluster:
+                continue
+            if service is None:
+                rest: tuple[str, ...] = (_missing(cluster, key).reason,)
+            else:
+                cell = _cell(cluster, service)
+                if connected is not None and cluster not in connected:
+                    found: Exclusion | None = _disconnected(cell)
+                else:
+                    found = cell.exclusion
+                rest = () if found is None else (found.reason, *found.also)
+            excluded_list.append(Exclusion(cluster, own, "client-not-global", rest))
+        return MergeResult(key, client_cluster, True, (client_cluster,), tuple(excluded_list), False)
+
     included = [client_cluster]
+    excluded_list = []
     for cluster, service in services.items():
         if cluster == client_cluster:
             continue
-        reasons = _remote_reasons(key, cluster, service, connected)
-        if not client_global:
-            own = f"{client_cluster}'s own service {key_text(key)} is not global"
-            rest = tuple(text for _, text in reasons)
-            excluded.append(Exclusion(cluster, own, "client-not-global", rest))
-        elif reasons:
-            (code, text), rest = reasons[0], tuple(t for _, t in reasons[1:])
-            excluded.append(Exclusion(cluster, text, code, rest))
+        if service is None:
+            excluded_list.append(_missing(cluster, key))
+            continue
+        cell = _cell(cluster, service)
+        if connected is not None and cluster not in connected:
+            excluded_list.append(_disconnected(cell))
+        elif cell.exclusion is not None:
+            excluded_list.append(cell.exclusion)
         else:
             included.append(cluster)
-    return MergeResult(key, client_cluster, True, tuple(included), tuple(excluded), client_global)
+    return MergeResult(key, client_cluster, True, tuple(included), tuple(excluded_list), True)
+
+
+def export_matrix(key: ServiceKey, services: Mapping[str, Service | None]) -> tuple[ExportCell, ...]:
+    """Per cluster, whether its backends of ``key`` are offered to the other clusters.
+
+    Linear in the number of clusters; use it for tables over every service and call
+    :func:`merge_global_service` only for the client cluster being looked at.
+    """
+    cells: list[ExportCell] = []
+    for cluster, service in services.items():
+        if service is None:
+            cells.append(ExportCell(cluster, None, False, _missing(cluster, key)))
+            continue
+        cell = _cell(cluster, service)
+        if cell.export is None:
+            cell.export = ExportCell(cluster, service, cell.exportable, cell.exclusion, cell.ready)
+        cells.append(cell.export)
+    return tuple(cells)
 
 
 def global_service_index(
