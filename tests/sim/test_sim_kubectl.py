@@ -101,10 +101,16 @@ def test_scale_creates_and_removes_pods(kubectl: Kubectl) -> None:
     assert out == "3"
     slices = ok(
         kubectl(
-            "get", "endpointslices", "-n", "song", "-l", "kubernetes.io/service-name=userlist-svc",
-            "-o", "jsonpath={.items[0].endpoints[*].addresses[0]}",
+            "get",
+            "endpointslices",
+            "-n",
+            "song",
+            "-l",
+            "kubernetes.io/service-name=userlist-svc",
+            "-o",
+            "jsonpath={.items[0].endpoints[*].addresses[0]}",
         )
-    )  # fmt: skip
+    )
     assert len(slices.split()) == 3
     ok(kubectl("scale", "deploy/userlist", "-n", "song", "--replicas=0", "--current-replicas=3"))
     deadline = time.monotonic() + 10
@@ -177,8 +183,11 @@ def test_server_side_apply_creates_when_absent(kubectl: Kubectl) -> None:
 def test_watch_prints_changes_until_request_timeout(kubectl: Kubectl) -> None:
     proc = subprocess.Popen(
         [*_base(kubectl), "get", "deploy", "-n", "song", "-w", "--request-timeout=3s"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(kubectl),
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(kubectl),
+    )
     try:
         time.sleep(1.0)
         ok(kubectl("scale", "deploy/curltest", "-n", "song", "--replicas=2"))

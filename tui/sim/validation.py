@@ -338,7 +338,14 @@ def apply_defaults(key: str, obj: dict[str, Any]) -> None:
         template.setdefault("metadata", {}).setdefault("creationTimestamp", None)
         if isinstance(template.get("spec"), dict):
             default_pod_spec(template["spec"])
-        obj.setdefault("status", {})
+        # Status fields that are not omitempty in the Go types (strict clients require them).
+        if key == "daemonsets.apps":
+            zeros = ("currentNumberScheduled", "desiredNumberScheduled", "numberMisscheduled", "numberReady")
+            obj.setdefault("status", dict.fromkeys(zeros, 0))
+        elif key == "replicasets.apps":
+            obj.setdefault("status", {"replicas": 0})
+        else:
+            obj.setdefault("status", {})
     elif key == "pods" and isinstance(spec, dict):
         default_pod_spec(spec)
         obj.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
