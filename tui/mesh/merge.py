@@ -12,6 +12,11 @@ order: client has no such service → client's own service not global → no ser
 
 Clusters missing from the ``services`` mapping are unknown (not synced, unreachable): they are
 neither included nor excluded. :func:`global_service_index` builds the mapping that way.
+
+Speed: what a cluster's Service means for every client (flags, ready count, the exclusion) is
+computed once per Service object and cached by identity, so keep unchanged Service objects
+between snapshots. :func:`export_matrix` gives the client-independent services × clusters
+view in O(clusters) per service; call :func:`merge_global_service` for the client looked at.
 """
 
 from __future__ import annotations

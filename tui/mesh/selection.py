@@ -27,6 +27,9 @@ Choices made where the document is silent (listed in the docstrings below too):
   ``cilium service list --clustermesh-affinity`` (local backends with affinity local, remote
   ones with affinity remote), whatever the family. A 1.18+ agent marks every listed backend
   preferred, which says nothing (issue #43681).
+
+:func:`expected_share` returns only the split (no per-backend choices) for columns over many
+services.
 """
 
 from __future__ import annotations
