@@ -106,7 +106,9 @@ class KubeClient:
         except KubeError:
             raise
         except Exception as exc:
-            raise from_exception(exc, connect_timeout=t.connect, read_timeout=t.read) from None
+            raise from_exception(
+                exc, connect_timeout=t.connect, read_timeout=timeout.sock_read or t.read
+            ) from None
         return response.response
 
     async def request(
@@ -130,7 +132,9 @@ class KubeClient:
         try:
             data = await response.read()
         except Exception as exc:
-            raise from_exception(exc, connect_timeout=t.connect, read_timeout=t.read) from None
+            raise from_exception(
+                exc, connect_timeout=t.connect, read_timeout=timeout.sock_read or t.read
+            ) from None
         finally:
             response.release()
         if response.status >= 400:

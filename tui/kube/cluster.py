@@ -23,6 +23,7 @@ import collections
 import contextlib
 import dataclasses
 import random
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -218,11 +219,18 @@ class ClusterWatcher:
             return
         try:
             configuration = await load_configuration(self.kubeconfig, self.entry)
+            self.client = KubeClient(self.context, configuration, self.settings.timeouts)
         except ConfigException as exc:
             self.config_error = scrub(str(exc))
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            # e.g. client-certificate-data that is not a certificate: the TLS context cannot be built
+            detail = scrub(getattr(exc, "reason", None) or exc)
+            self.config_error = (
+                f"context {self.context!r}: unusable TLS settings ({type(exc).__name__}: {detail})"
+            )
+        if self.client is None:
             self._changed()
             return
-        self.client = KubeClient(self.context, configuration, self.settings.timeouts)
         for spec in base_specs(self.settings.pods):
             self._add_reflector(spec)
         for namespace in self.settings.extra_pod_namespaces:
@@ -468,7 +476,7 @@ class ClusterWatcher:
                 phase, reason = "syncing", ""
             elif forbidden:
                 phase = "forbidden"
-                reason = "; ".join(_forbidden_text(r) for r in forbidden)
+                reason = forbidden_reason(forbidden)
             else:
                 phase, reason = "ok", ""
         if (phase, reason) != self._phase:
@@ -667,6 +675,17 @@ class ClusterWatcher:
         reflector = self.reflectors.get(reflector_name)
         if reflector is not None:
             reflector.apply(obj)
+
+
+def forbidden_reason(reflectors: list[Reflector]) -> str:
+    """``cannot list secrets in namespace kube-system (cilium-ca, cilium-clustermesh)``."""
+    grouped: dict[str, list[str]] = {}
+    for reflector in reflectors:
+        names = grouped.setdefault(_forbidden_text(reflector), [])
+        selector = reflector.spec.field_selector
+        if selector.startswith("metadata.name="):
+            names.append(selector.split("=", 1)[1])
+    return "; ".join(text + (f" ({', '.join(names)})" if names else "") for text, names in grouped.items())
 
 
 def _forbidden_text(reflector: Reflector) -> str:

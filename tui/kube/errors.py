@@ -112,10 +112,8 @@ def http_error(
             server_message=server_message,
         )
     if status == 404:
-        message = server_message or f"{target} not found"
-        return KubeError(
-            f"not found: {message}", kind="http", status=404, reason=reason, server_message=server_message
-        )
+        message = server_message if "not found" in server_message else f"{target} not found"
+        return KubeError(message, kind="http", status=404, reason=reason, server_message=server_message)
     message = status_phrase(status)
     if server_message:
         message += f": {server_message}"

@@ -199,8 +199,8 @@ class Reflector:
         if self.failing_since is None:
             self.failing_since = time.time()
         self.error = error
-        log.info("%s %s: %s", self.client.context, self.spec.name, error)
         if changed:
+            log.info("%s %s: %s", self.client.context, self.spec.name, error)
             self._on_state(self)
 
     async def _list(self) -> None:

@@ -1,0 +1,196 @@
+"""Faults: each is reported on its own cluster, never delays the others, and heals.
+
+API down (listener stopped), 5xx and slow answers (request hooks), broken TLS, rejected
+credentials, RBAC hiding kube-system secrets, a hung server and flapping. Watch expiry is in
+test_kube_live.py; a mesh link down needs the simulator's data plane (not there yet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from kubehelp import (
+    Hubs,
+    add_hook,
+    api_down,
+    api_up,
+    free_port,
+    hanging_server,
+    phase_of,
+    sim_cluster,
+    sim_patch,
+    wait_snapshot,
+    write_yaml,
+)
+
+from tui.mesh.model import MeshSnapshot
+from tui.sim.auth import Rule, User
+from tui.sim.mesh import SimThread
+
+KEY = ("song", "userlist-svc")
+
+
+def label(snapshot: MeshSnapshot, index: int) -> str | None:
+    service = snapshot.clusters[index].services.get(KEY)
+    return service.labels.get("v") if service else None
+
+
+def with_context(
+    doc: dict[str, Any], name: str, cluster: dict[str, Any], user: dict[str, Any]
+) -> dict[str, Any]:
+    doc = copy.deepcopy(doc)
+    doc["clusters"].append({"name": name, "cluster": cluster})
+    doc["users"].append({"name": name, "user": user})
+    doc["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
+    return doc
+
+
+async def test_api_down_goes_stale_keeps_data_and_heals(sim: SimThread, hubs: Hubs) -> None:
+    hub = await hubs.start(sim.kubeconfig_path)
+    api_down(sim, "bastion02")
+    stale = await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "stale", timeout=5)
+    state = stale.clusters[0]
+    assert state.reason == "connection refused"
+    assert state.since is not None and state.since <= time.time()
+    assert KEY in state.services  # last data kept
+    # the other cluster stays live meanwhile
+    sim_patch(sim, "bastion03", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": "b"}}})
+    during = await wait_snapshot(hub, lambda s: label(s, 1) == "b", timeout=3)
+    assert phase_of(during, "bastion03") == "ok"
+    # a change made while the API was down arrives after the heal
+    sim_patch(sim, "bastion02", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": "a"}}})
+    api_up(sim, "bastion02")
+    healed = await wait_snapshot(
+        hub, lambda s: phase_of(s, "bastion02") == "ok" and label(s, 0) == "a", timeout=5
+    )
+    assert healed.clusters[0].reason == ""
+
+
+async def test_flapping_api_settles_and_the_other_cluster_never_waits(sim: SimThread, hubs: Hubs) -> None:
+    hub = await hubs.start(sim.kubeconfig_path)
+    for round_ in range(3):
+        api_down(sim, "bastion02")
+        await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "stale", timeout=5)
+        started = time.monotonic()
+        sim_patch(
+            sim, "bastion03", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": str(round_)}}}
+        )
+        await wait_snapshot(hub, lambda s, r=round_: label(s, 1) == str(r), timeout=3)
+        assert time.monotonic() - started < 1.0
+        api_up(sim, "bastion02")
+        await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "ok", timeout=5)
+
+
+async def test_unreachable_tls_and_credential_failures_beside_good_contexts(
+    sim: SimThread, kubeconfig_doc: dict[str, Any], tmp_path: Path, hubs: Hubs
+) -> None:
+    good_server = kubeconfig_doc["clusters"][0]["cluster"]
+    other_ca = kubeconfig_doc["clusters"][1]["cluster"]["certificate-authority-data"]
+    token = kubeconfig_doc["users"][0]["user"]["token"]
+    doc = with_context(
+        kubeconfig_doc, "refused", {"server": f"https://127.0.0.1:{free_port()}"}, {"token": token}
+    )
+    doc = with_context(
+        doc,
+        "wrong-ca",
+        {"server": good_server["server"], "certificate-authority-data": other_ca},
+        {"token": token},
+    )
+    doc = with_context(doc, "bad-token", dict(good_server), {"token": "not-a-valid-token-123456"})
+    hub = await hubs.start(write_yaml(tmp_path / "config", doc))
+    snapshot = hub.snapshot()
+    by = {c.context: c for c in snapshot.clusters}
+    assert by["bastion02"].phase == "ok" and by["bastion03"].phase == "ok"
+    assert (by["refused"].phase, by["refused"].reason) == ("unreachable", "connection refused")
+    assert by["wrong-ca"].phase == "unreachable"
+    assert by["wrong-ca"].reason.startswith("TLS: certificate verify failed")
+    assert by["bad-token"].phase == "unreachable"
+    assert by["bad-token"].reason == "unauthorized (HTTP 401): the server rejected this context's credentials"
+
+
+async def test_a_hung_server_times_out_without_delaying_the_others(
+    kubeconfig_doc: dict[str, Any], tmp_path: Path, hubs: Hubs
+) -> None:
+    with hanging_server() as port:
+        doc = with_context(
+            kubeconfig_doc, "hung", {"server": f"https://127.0.0.1:{port}"}, {"token": "x" * 20}
+        )
+        started = time.monotonic()
+        hub = await hubs.start(write_yaml(tmp_path / "config", doc), sync=False)
+        good = await wait_snapshot(
+            hub, lambda s: phase_of(s, "bastion02") == "ok" and phase_of(s, "bastion03") == "ok", timeout=3
+        )
+        assert phase_of(good, "hung") == "syncing"  # still waiting on its own connect timeout
+        assert time.monotonic() - started < 1.0
+        hung = await wait_snapshot(hub, lambda s: phase_of(s, "hung") == "unreachable", timeout=5)
+        assert hung.by_context("hung").reason == "timeout after 1 s (connecting)"  # type: ignore[union-attr]
+        await hub.stop()
+
+
+async def test_server_errors_make_the_cluster_stale_until_they_stop(sim: SimThread, hubs: Hubs) -> None:
+    hub = await hubs.start(sim.kubeconfig_path)
+
+    async def unavailable(request: web.Request) -> web.Response:
+        status = {"kind": "Status", "status": "Failure", "reason": "ServiceUnavailable", "code": 503,
+                  "message": "etcd is sad"}  # fmt: skip
+        return web.json_response(status, status=503)
+
+    remove = add_hook(sim, "bastion02", unavailable)
+    try:
+        stale = await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "stale", timeout=5)
+        assert stale.clusters[0].reason == "HTTP 503 Service Unavailable: etcd is sad"
+        assert phase_of(stale, "bastion03") == "ok"
+    finally:
+        remove()
+    await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "ok", timeout=5)
+
+
+async def test_slow_answers_are_tolerated_and_too_slow_ones_time_out(sim: SimThread, hubs: Hubs) -> None:
+    hub = await hubs.start(sim.kubeconfig_path)
+    delay = {"seconds": 0.3}
+
+    async def slow(request: web.Request) -> None:
+        await asyncio.sleep(delay["seconds"])
+
+    remove = add_hook(sim, "bastion02", slow)
+    try:
+        sim_patch(
+            sim, "bastion02", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": "slow"}}}
+        )
+        await wait_snapshot(hub, lambda s: label(s, 0) == "slow", timeout=3)
+        await asyncio.sleep(0.6)  # a few probes, each slower than usual but within the timeout
+        assert phase_of(hub.snapshot(), "bastion02") == "ok"
+        delay["seconds"] = 3.0  # beyond the probe's 1 s bound
+        stale = await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "stale", timeout=5)
+        assert stale.clusters[0].reason.startswith("timeout after 1 s")
+        started = time.monotonic()
+        sim_patch(
+            sim, "bastion03", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": "fast"}}}
+        )
+        await wait_snapshot(hub, lambda s: label(s, 1) == "fast", timeout=3)
+        assert time.monotonic() - started < 1.0
+    finally:
+        remove()
+    await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "ok", timeout=8)
+
+
+async def test_forbidden_secrets_keep_the_cluster_usable(
+    sim: SimThread, kubeconfig_doc: dict[str, Any], tmp_path: Path, hubs: Hubs
+) -> None:
+    cluster = sim_cluster(sim, "bastion02")
+    user = User("no-secrets", (Rule(("*",)),), denies=(Rule(("get", "list", "watch"), ("secrets",)),))
+    token = sim.call(lambda: cluster.add_user(user))
+    doc = copy.deepcopy(kubeconfig_doc)
+    doc["users"][0]["user"]["token"] = token
+    hub = await hubs.start(write_yaml(tmp_path / "config", doc))
+    state = hub.snapshot().clusters[0]
+    assert state.phase == "forbidden"
+    assert state.reason == "cannot list secrets in namespace kube-system (cilium-ca, cilium-clustermesh)"
+    assert KEY in state.services and state.deployments and state.nodes
+    assert state.cilium.ca_ski is None
+    assert phase_of(hub.snapshot(), "bastion03") == "ok"
