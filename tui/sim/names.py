@@ -33,7 +33,7 @@ def pod_template_hash(template: dict[str, Any]) -> str:
 
 
 def random_suffix(rng: Random, length: int = 5) -> str:
-    return "".join(rng.choice(SAFE_ALPHABET) for _ in range(length))
+    return "".join(rng.choices(SAFE_ALPHABET, k=length))
 
 
 class IPPool:
