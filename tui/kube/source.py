@@ -15,16 +15,18 @@ import asyncio
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from tui.kube.access import AccessDecision
-from tui.kube.cilium import AgentServiceList
-from tui.kube.exec import ExecResult, ExecStream
-from tui.kube.hub import MeshHub
-from tui.kube.settings import HubSettings
-from tui.kube.writes import ManifestResult
 from tui.mesh.actions import WriteAction, WriteResult
 from tui.mesh.model import MeshSnapshot, Pod
+
+if TYPE_CHECKING:  # the heavy modules (kubernetes, aiohttp) load when the source starts
+    from tui.kube.access import AccessDecision
+    from tui.kube.cilium import AgentServiceList
+    from tui.kube.exec import ExecResult, ExecStream
+    from tui.kube.hub import MeshHub
+    from tui.kube.settings import HubSettings
+    from tui.kube.writes import ManifestResult
 
 T = TypeVar("T")
 
@@ -80,13 +82,25 @@ class KubeSource:
         threaded: bool = True,
         settings: HubSettings | None = None,
     ) -> None:
-        self.hub = MeshHub(kubeconfig, contexts, read_only=read_only, settings=settings)
+        self.kubeconfig = kubeconfig
+        self.contexts = list(contexts) if contexts else None
         self.threaded = threaded
+        self.settings = settings
+        self._read_only = read_only
+        self._hub: MeshHub | None = None
+        self._listeners: list[Callable[[MeshSnapshot], None]] = []
         self._thread: LoopThread | None = None
 
     @property
     def read_only(self) -> bool:
-        return self.hub.read_only
+        return self._read_only
+
+    @property
+    def hub(self) -> MeshHub:
+        """The running hub (after :meth:`start`)."""
+        if self._hub is None:
+            raise RuntimeError("KubeSource.start() has not run")
+        return self._hub
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -95,23 +109,39 @@ class KubeSource:
             return await coro
         return await asyncio.wrap_future(self._thread.submit(coro))
 
+    async def _start_hub(self) -> None:
+        """On the hub's loop: import the layer (slow: kubernetes, aiohttp) and start it there."""
+        from tui.kube.hub import MeshHub
+
+        if self._hub is None:
+            self._hub = MeshHub(
+                self.kubeconfig, self.contexts, read_only=self._read_only, settings=self.settings
+            )
+            for callback in self._listeners:
+                self._hub.listen(callback)
+        await self._hub.start()
+
     # -- MeshSource -------------------------------------------------------------------------------
 
     def snapshot(self) -> MeshSnapshot:
-        return self.hub.snapshot()
+        hub = self._hub
+        return hub.snapshot() if hub is not None else MeshSnapshot()
 
     def listen(self, callback: Callable[[MeshSnapshot], None]) -> None:
-        self.hub.listen(callback)
+        self._listeners.append(callback)
+        if self._hub is not None:
+            self._hub.listen(callback)
 
     async def start(self) -> None:
         if self.threaded and self._thread is None:
             self._thread = LoopThread()
             self._thread.start()
-        await self._call(self.hub.start())
+        await self._call(self._start_hub())
 
     async def stop(self) -> None:
         try:
-            await self._call(self.hub.stop())
+            if self._hub is not None:
+                await self._call(self._hub.stop())
         finally:
             if self._thread is not None:
                 thread, self._thread = self._thread, None
