@@ -1020,6 +1020,13 @@ class Shell:
 
     async def expand(self, word: Word, fds: Fds) -> list[str]:
         """A word after parameter/command/arithmetic expansion, field splitting, quote removal."""
+        parts = word.parts
+        if (
+            len(parts) == 1
+            and isinstance(parts[0], Lit)
+            and (parts[0].quoted or not parts[0].text.startswith("~"))
+        ):
+            return [parts[0].text] if parts[0].text or parts[0].quoted else []
         segments = await self._segments(word, fds)
         ifs = self.vars.get("IFS", " \t\n")
         fields: list[str] = []
@@ -1719,7 +1726,9 @@ async def shell_program(request: ExecRequest, io: ExecIO) -> int:
     async def write_err(data: bytes) -> None:
         await io.write(STDOUT if request.tty else STDERR, data)
 
-    budget = CpuBudget(limit=float(request.extras.get("cpu_budget", 60.0)))
+    budget = CpuBudget()
+    if "cpu_budget" in request.extras:
+        budget.limit = float(request.extras["cpu_budget"])
     stdout = ChannelOutput(write_out, closed, tty=request.tty, budget=budget)
     stderr = ChannelOutput(write_err, closed, tty=request.tty, budget=budget)
     state = _Interrupts()

@@ -6,6 +6,7 @@ covers C's integer operators, assignments and ``?:`` without ever calling Python
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,13 +28,15 @@ def _wrap(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Tok:
     kind: str
     text: str
 
 
-def _tokenize(expr: str) -> list[_Tok]:
+@functools.lru_cache(maxsize=256)
+def _tokenize(expr: str) -> tuple[_Tok, ...]:
+    """Tokens of an expression (cached: loops evaluate the same ``i+1`` over and over)."""
     tokens: list[_Tok] = []
     pos = 0
     expr = expr.rstrip()
@@ -44,7 +47,7 @@ def _tokenize(expr: str) -> list[_Tok]:
         pos = m.end()
         kind = m.lastgroup or "op"
         tokens.append(_Tok(kind, m.group(kind)))
-    return tokens
+    return tuple(tokens)
 
 
 _BINARY = {
@@ -58,7 +61,7 @@ _ASSIGN = {"=", "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "^=", "|="}
 class _Eval:
     """Evaluates while parsing; ``live`` is false in the branch ``&&``/``||``/``?:`` skip."""
 
-    def __init__(self, tokens: list[_Tok], get: Callable[[str], str], put: Callable[[str, str], None]):
+    def __init__(self, tokens: tuple[_Tok, ...], get: Callable[[str], str], put: Callable[[str, str], None]):
         self.tokens = tokens
         self.i = 0
         self.get = get
