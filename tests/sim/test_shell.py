@@ -10,7 +10,7 @@ import pytest
 from tui.sim.apps import make_app
 from tui.sim.curl import StaticNetwork
 from tui.sim.programs import STDERR, STDOUT, ExecRequest
-from tui.sim.shell import Shell, is_shell_image, shell_program
+from tui.sim.shell import Shell, shell_program
 from tui.sim.shell_io import CaptureOutput, CpuBudget, Reader
 from tui.sim.shell_parse import ShellSyntaxError, parse
 
@@ -146,6 +146,9 @@ async def run_sh(script: str, *, network=None, stdin: bytes | None = None) -> tu
         (": ; true; echo $?", 0, "0\n"),
         ("while true; do while true; do break 2; done; done; echo out", 0, "out\n"),
         ("set -e; false; echo not-here", 1, ""),
+        ("echo $'a\\tb\\x41'", 0, "a\tbA\n"),
+        ("x=$(printf 'a\\n\\n'); echo \"[$x]\"", 0, "[a]\n"),
+        ("timeout 0.02 sleep 5; echo $?", 0, "143\n"),
     ],
 )
 async def test_scripts(script: str, status: int, stdout: str) -> None:
@@ -242,12 +245,6 @@ async def test_recursion_is_bounded() -> None:
     assert "nesting too deep" in err
 
 
-def test_shell_images() -> None:
-    assert is_shell_image("curlimages/curl:8.5.0")
-    assert is_shell_image("docker.io/curlimages/curl")
-    assert not is_shell_image("ssongman/userlist:v1")
-
-
 # ---------------------------------------------------------------------------------------------
 # The program: argv handling, streaming, stopping
 
@@ -281,6 +278,12 @@ async def test_program_reads_script_from_stdin() -> None:
     io = FakeIO([b"echo one\nfor i in 1 2; do\n", b"echo $i; done\n", b"exit 5\n", None])
     assert await asyncio.wait_for(shell_program(request(["sh"], stdin=True), io), 5) == 5
     assert io.text() == "one\n1\n2\n"
+
+
+async def test_program_stdin_script_waits_for_a_whole_here_document() -> None:
+    io = FakeIO([b"cat <<EOF\n", b"body $HOSTNAME\n", b"EOF\n", b"echo done\n", None])
+    assert await asyncio.wait_for(shell_program(request(["sh"], stdin=True), io), 5) == 0
+    assert io.text() == "body curltest-7d9f-abcde\ndone\n"
 
 
 async def test_program_uses_container_env_and_pod_identity() -> None:

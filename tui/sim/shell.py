@@ -20,7 +20,8 @@ Design points, each for a reason:
 
 Public API: :func:`shell_program` (a :data:`~tui.sim.programs.Program`), :class:`Shell`,
 :class:`Proc` and :data:`Command` (the signature of commands in a command table),
-:func:`default_commands`, :func:`is_shell_image`.
+:func:`default_commands`. Which pods get this program is decided in
+:func:`tui.sim.programs.program_for` (curl images, or pods labelled ``meshtui.sim/shell``).
 """
 
 from __future__ import annotations
@@ -95,15 +96,6 @@ STATUS_CLOSED = 129
 """Returned when the client went away (as if the exec got SIGHUP); nobody is left to read it."""
 STATUS_KILLED = 137
 """Returned when the CPU budget ran out (as if killed)."""
-
-_SHELL_IMAGES = ("curlimages/curl", "busybox", "alpine", "nicolaka/netshoot", "praqma/network-multitool")
-
-
-def is_shell_image(image: str) -> bool:
-    """Images whose execs this shell serves (curl clients and busybox-like tool images)."""
-    name = image.lower()
-    return any(marker in name for marker in _SHELL_IMAGES) or "/curl" in name or name.startswith("curl")
-
 
 # ---------------------------------------------------------------------------------------------
 # Control flow
@@ -543,7 +535,7 @@ class Shell:
                 continue
             buf += line.decode(errors="replace")
             try:
-                program = parse(buf)
+                program = parse(buf, partial=True)
             except ShellSyntaxError as exc:
                 if exc.incomplete and len(buf) < 256 * 1024:
                     continue

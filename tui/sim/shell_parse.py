@@ -47,6 +47,10 @@ _OPERATORS = (
 _REDIRECTS = frozenset({"<", ">", ">>", ">|", "<>", "<&", ">&", "&>", "<<", "<<-"})
 _META = " \t\n;&|()<>"
 _SPECIAL_PARAMS = "@*#?$!-0"
+_C_ESCAPES = {
+    "n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "f": "\f", "v": "\v",
+    "\\": "\\", "'": "'", '"': '"',
+}  # fmt: skip
 
 
 class ShellSyntaxError(Exception):
@@ -264,13 +268,18 @@ class Lexer:
     which is why the parser registers them (:meth:`add_heredoc`) as soon as it sees one.
     """
 
-    def __init__(self, src: str, pos: int = 0, line: int = 1, depth: int = 0) -> None:
+    def __init__(
+        self, src: str, pos: int = 0, line: int = 1, depth: int = 0, *, partial: bool = False
+    ) -> None:
         if len(src) > MAX_SOURCE:
             raise ShellSyntaxError("script too long")
         self.src = src
         self.pos = pos
         self.line = line
         self.depth = depth
+        self.partial = partial
+        """More input may follow (a shell reading stdin): a here-document without its end
+        delimiter is incomplete rather than ended by the end of input."""
         self._heredocs: list[_PendingHeredoc] = []
 
     # -- tokens --------------------------------------------------------------------------------
@@ -337,6 +346,11 @@ class Lexer:
                 if text == doc.delimiter:
                     break
                 lines.append(text + "\n")
+            else:
+                if self.partial:
+                    raise ShellSyntaxError(
+                        f'unexpected end of file (expecting "{doc.delimiter}")', incomplete=True
+                    )
             body = "".join(lines)
             if doc.expand:
                 sub = Lexer(body, depth=self.depth + 1)
@@ -416,6 +430,11 @@ class Lexer:
                 self.pos += 1
                 parts.extend(inner if inner else [Lit("", True)])
                 continue
+            if ch == "$" and not quoted_ctx and src.startswith("'", self.pos + 1):
+                flush(False)
+                buf.append(self._dollar_single_quote())
+                flush(True)
+                continue
             if ch == "$":
                 part = self._dollar(quoted_ctx)
                 if part is None:
@@ -434,6 +453,34 @@ class Lexer:
             self.pos += 1
         flush(quoted_ctx)
         return parts
+
+    def _dollar_single_quote(self) -> str:
+        """``$'a\\tb'`` (bash quoting that busybox ash also knows): C escapes, quoted."""
+        src = self.src
+        pos = self.pos + 2
+        out: list[str] = []
+        while pos < len(src) and src[pos] != "'":
+            ch = src[pos]
+            if ch == "\\" and pos + 1 < len(src):
+                nxt = src[pos + 1]
+                if nxt in _C_ESCAPES:
+                    out.append(_C_ESCAPES[nxt])
+                    pos += 2
+                    continue
+                m = re.match(r"x([0-9a-fA-F]{1,2})|([0-7]{1,3})", src[pos + 1 : pos + 4])
+                if m:
+                    out.append(chr(int(m.group(1), 16) if m.group(1) else int(m.group(2), 8)))
+                    pos += 1 + m.end()
+                    continue
+                out.append("\\" + nxt)
+                pos += 2
+                continue
+            out.append(ch)
+            pos += 1
+        if pos >= len(src):
+            raise ShellSyntaxError("unterminated quoted string", incomplete=True)
+        self.pos = pos + 1
+        return "".join(out)
 
     def _dollar(self, quoted: bool) -> Part | None:
         src = self.src
@@ -912,9 +959,9 @@ def _split_assignment(word: Word) -> tuple[str, Word] | None:
     return name, Word(parts, word.raw[len(name) + 1 :])
 
 
-def parse(src: str, *, depth: int = 0) -> ListNode:
-    """The whole script as one list (used for substitutions and ``eval``)."""
-    lexer = Lexer(src, depth=depth)
+def parse(src: str, *, depth: int = 0, partial: bool = False) -> ListNode:
+    """The whole script as one list (used for substitutions, ``eval`` and stdin scripts)."""
+    lexer = Lexer(src, depth=depth, partial=partial)
     parser = Parser(lexer)
     items: list[tuple[Node, bool]] = []
     while True:
