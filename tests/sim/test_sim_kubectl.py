@@ -281,3 +281,34 @@ def test_unknown_token_must_log_in(sim: SimThread, tmp_path) -> None:
         assert "You must be logged in to the server" in result.stderr
     finally:
         runner.cleanup()
+
+
+def test_imperative_creates_send_protobuf_and_work(kubectl: Kubectl) -> None:
+    assert "namespace/demo created" in ok(kubectl("create", "namespace", "demo"))
+    ok(
+        kubectl(
+            "create", "deployment", "web", "--image=nginx:1.27", "--replicas=2", "--port=8080", "-n", "demo"
+        )
+    )
+    ok(kubectl("create", "configmap", "cfg", "--from-literal=mode=fast", "-n", "demo"))
+    ok(kubectl("create", "secret", "generic", "pw", "--from-literal=p=q", "-n", "demo"))
+    ok(kubectl("create", "service", "loadbalancer", "web", "--tcp=80:8080", "-n", "demo"))
+    deploy = json.loads(ok(kubectl("get", "deploy", "web", "-n", "demo", "-o", "json")))
+    container = deploy["spec"]["template"]["spec"]["containers"][0]
+    assert deploy["spec"]["replicas"] == 2 and container["image"] == "nginx:1.27"
+    assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    assert ok(kubectl("get", "cm", "cfg", "-n", "demo", "-o", "jsonpath={.data.mode}")) == "fast"
+    assert ok(kubectl("get", "secret", "pw", "-n", "demo", "-o", "jsonpath={.data.p}")) == "cQ=="
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        out = ok(kubectl("get", "svc", "web", "-n", "demo"))
+        if "<pending>" not in out:
+            break
+        time.sleep(0.05)
+    assert re.search(r"web\s+LoadBalancer\s+10\.96\.\d+\.\d+\s+198\.18\.1\.\d+\s+80:3\d{4}/TCP", out), out
+
+
+def test_auth_can_i(kubectl: Kubectl) -> None:
+    assert ok(kubectl("auth", "can-i", "patch", "services", "-n", "song")).strip() == "yes"
+    listed = ok(kubectl("auth", "can-i", "--list", "-n", "song"))
+    assert re.search(r"^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]", listed, re.M)

@@ -200,14 +200,11 @@ def _flag(request: web.Request, name: str) -> bool:
 
 async def _read_json(request: web.Request, rtype: ResourceType) -> Any:
     content_type = request.headers.get("Content-Type", "")
-    if "protobuf" in content_type or "cbor" in content_type:
-        raise ApiError(
-            415,
-            f"the body of the request was in an unknown format - accepted media types include: "
-            f'application/json, application/yaml (this simulator does not decode "{content_type}")',
-            "UnsupportedMediaType",
-        )
     body = await request.read()
+    if "protobuf" in content_type:
+        return _decode_protobuf(body, rtype.kind)
+    if "cbor" in content_type:
+        raise _unsupported(content_type)
     try:
         return json.loads(body)
     except ValueError as exc:
@@ -223,6 +220,25 @@ async def _read_json(request: web.Request, rtype: ResourceType) -> Any:
             f"the object provided is unrecognized (must be of type {rtype.kind}): couldn't get version/kind; "
             f"json parse error: {_go_json_error(exc)}"
         ) from exc
+
+
+def _unsupported(content_type: str) -> ApiError:
+    return ApiError(
+        415,
+        "the body of the request was in an unknown format - accepted media types include: application/json, "
+        f'application/yaml, application/vnd.kubernetes.protobuf (not "{content_type}")',
+        "UnsupportedMediaType",
+    )
+
+
+def _decode_protobuf(body: bytes, kind: str) -> Any:
+    """kubectl's typed clients send protobuf (``kubectl create namespace``, ``auth can-i``...)."""
+    from tui.sim.protobuf import ProtobufError, decode_object
+
+    try:
+        return decode_object(body)
+    except (ProtobufError, ValueError, KeyError, IndexError) as exc:
+        raise bad_request(f"the object provided is unrecognized (must be of type {kind}): {exc}") from exc
 
 
 def _go_json_error(exc: ValueError) -> str:
@@ -266,6 +282,8 @@ async def _resource(
             rbac.authorize(user, "create", rtype, ns)
             if rtype.key == "selfsubjectaccessreviews.authorization.k8s.io":
                 return await _access_review(request, user)
+            if rtype.key == "selfsubjectrulesreviews.authorization.k8s.io":
+                return await _rules_review(request, user, rtype)
             if "create" not in rtype.verbs:
                 raise method_not_supported(rtype, "create")
             body = await _read_json(request, rtype)
@@ -340,7 +358,9 @@ async def _delete_options(request: web.Request) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if request.can_read_body:
         raw = await request.read()
-        if raw.strip():
+        if "protobuf" in request.headers.get("Content-Type", ""):
+            options.update(_decode_protobuf(raw, "DeleteOptions"))
+        elif raw.strip():
             try:
                 parsed = json.loads(raw)
             except ValueError as exc:
@@ -670,6 +690,33 @@ async def _access_review(request: web.Request, user: rbac.User) -> web.Response:
         status["reason"] = ""
     answer = {
         "kind": "SelfSubjectAccessReview",
+        "apiVersion": "authorization.k8s.io/v1",
+        "metadata": {"creationTimestamp": None},
+        "spec": spec,
+        "status": status,
+    }
+    return json_response(answer, 201)
+
+
+async def _rules_review(request: web.Request, user: rbac.User, rtype: ResourceType) -> web.Response:
+    """``kubectl auth can-i --list``: the user's rules that apply in a namespace."""
+    body = await _read_json(request, rtype)
+    spec = (body or {}).get("spec") or {}
+    namespace = str(spec.get("namespace") or "")
+    rules = [
+        {"verbs": list(rule.verbs), "apiGroups": list(rule.groups), "resources": list(rule.resources)}
+        for rule in user.rules
+        if rule.namespaces is None or namespace in rule.namespaces
+    ]
+    rules.insert(0, {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
+                     "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]})  # fmt: skip
+    status: dict[str, Any] = {"resourceRules": rules, "nonResourceRules": [], "incomplete": bool(user.denies)}
+    if user.denies:
+        status["evaluationError"] = "exceptions to these rules are not listed: " + ", ".join(
+            f"{'/'.join(d.verbs)} {','.join(d.resources)}" for d in user.denies
+        )
+    answer = {
+        "kind": "SelfSubjectRulesReview",
         "apiVersion": "authorization.k8s.io/v1",
         "metadata": {"creationTimestamp": None},
         "spec": spec,

@@ -49,7 +49,7 @@ class User:
     groups: tuple[str, ...] = ("system:authenticated",)
 
     def allows(self, verb: str, group: str, resource: str, namespace: str = "") -> bool:
-        if resource == "selfsubjectaccessreviews":
+        if resource in ("selfsubjectaccessreviews", "selfsubjectrulesreviews"):
             return True  # every authenticated user may ask (system:basic-user)
         if any(r.allows(verb, group, resource, namespace) for r in self.denies):
             return False

@@ -75,6 +75,7 @@ class SimCluster:
         self.ready_delay = scenario.ready_delay
         self.termination_grace = scenario.termination_grace
         self.service_ips = IPPool(spec.service_cidr, self.rng, skip_first=1)
+        self.load_balancer_ips = IPPool(spec.load_balancer_cidr or "198.18.0.0/24", self.rng, skip_first=1)
         self.node_ports: set[int] = set()
         self.controllers = Controllers(self)
         self.request_hooks: list[RequestHook] = []
@@ -523,6 +524,8 @@ class SimCluster:
             return entry or current
         if rtype.key == SERVICES:
             self.service_ips.release((current.obj.get("spec") or {}).get("clusterIP"))
+            for ingress in ((current.obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
+                self.load_balancer_ips.release(ingress.get("ip"))
             for port in (current.obj.get("spec") or {}).get("ports") or []:
                 self.node_ports.discard(port.get("nodePort"))
         entry = self.store.delete(rtype, ns, name)

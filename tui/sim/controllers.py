@@ -30,6 +30,7 @@ NAMESPACES, NODES = "namespaces", "nodes"
 MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 SLICE_CONTROLLER = "endpointslice-controller.k8s.io"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+LB_ANNOTATION = "meshtui.sim/load-balancer"
 
 
 def owner_ref(obj: dict[str, Any]) -> dict[str, Any]:
@@ -578,6 +579,8 @@ class Controllers:
 
     def _sync_services(self, ns: str, name: str) -> None:
         entry = self.store.get(SERVICES, ns, name)
+        if entry is not None:
+            entry = self._sync_load_balancer(entry)
         slices = [
             s
             for s in self.store.iter(SLICES, ns)
@@ -609,6 +612,28 @@ class Controllers:
             new = first.copy()
             new.update(_json_copy(body))
             self.store.update(self.rtype(SLICES), new)
+
+    def _sync_load_balancer(self, entry: Entry) -> Entry:
+        """The cloud's load-balancer controller: an ingress IP for each LoadBalancer service.
+
+        A service annotated ``meshtui.sim/load-balancer: pending`` keeps waiting (``<pending>``).
+        """
+        obj = entry.obj
+        spec = obj.get("spec") or {}
+        ingress = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        pending = (obj["metadata"].get("annotations") or {}).get(LB_ANNOTATION) == "pending"
+        wants = spec.get("type") == "LoadBalancer" and not pending
+        if wants == bool(ingress):
+            return entry
+        new = entry.copy()
+        if wants:
+            ip = spec.get("loadBalancerIP") or self.cluster.load_balancer_ips.take()
+            new["status"] = {"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"}]}}
+        else:
+            for item in ingress:
+                self.cluster.load_balancer_ips.release(item.get("ip"))
+            new["status"] = {"loadBalancer": {}}
+        return self.store.update(self.rtype(SERVICES), new)
 
     def slice_body(self, service: dict[str, Any]) -> dict[str, Any]:
         """``addressType``/``endpoints``/``ports`` of a service's EndpointSlice, from its pods."""

@@ -300,4 +300,15 @@ def default_registry() -> Registry:
             ("create",),
         )
     )
+    add(
+        ResourceType(
+            "authorization.k8s.io",
+            "v1",
+            "selfsubjectrulesreviews",
+            "selfsubjectrulesreview",
+            "SelfSubjectRulesReview",
+            False,
+            ("create",),
+        )
+    )
     return reg

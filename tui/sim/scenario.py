@@ -43,6 +43,8 @@ class ClusterSpec:
     kubernetes_version: str = DEFAULT_K8S_VERSION
     pod_cidr: str = "10.1.0.0/16"
     service_cidr: str = "10.96.0.0/16"
+    load_balancer_cidr: str = ""
+    """Where LoadBalancer services get their ingress IP (default ``198.18.<n>.0/24``)."""
     nodes: list[NodeSpec] = field(default_factory=list)
     objects: list[dict[str, Any]] = field(default_factory=list)
     """Initial objects (manifests), created in order after the scenario-wide ones."""
@@ -92,6 +94,7 @@ _CLUSTER_KEYS = {
     "nodes",
     "objects",
     "bulkServices",
+    "loadBalancerCIDR",
 }
 _SCENARIO_KEYS = {"name", "clusters", "readyDelay", "terminationGrace", "objects", "seed"}
 
@@ -124,6 +127,7 @@ def from_dict(data: dict[str, Any], default_name: str = "scenario") -> Scenario:
             kubernetes_version=str(raw.get("kubernetesVersion") or DEFAULT_K8S_VERSION),
             pod_cidr=str(raw.get("podCIDR") or f"10.{n}.0.0/16"),
             service_cidr=str(raw.get("serviceCIDR") or f"10.{95 + n}.0.0/16"),
+            load_balancer_cidr=str(raw.get("loadBalancerCIDR") or f"198.18.{n % 256}.0/24"),
             nodes=nodes,
             objects=list(raw.get("objects") or []),
             bulk_services=int(raw.get("bulkServices") or 0),
@@ -186,6 +190,7 @@ def generated(clusters: int, services: int, *, nodes: int = 1, base: str = "seed
             id=i,
             pod_cidr=f"10.{i}.0.0/16",
             service_cidr=f"172.{16 + (i - 1) // 16}.{((i - 1) % 16) * 16}.0/20",
+            load_balancer_cidr=f"198.18.{i % 256}.0/24",
             nodes=[
                 NodeSpec(name=f"cluster{i}-node{j}", internal_ip=f"172.30.{i}.{10 + j}")
                 for j in range(1, nodes + 1)
