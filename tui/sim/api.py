@@ -13,6 +13,7 @@ import base64
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -376,7 +377,7 @@ async def _delete_options(request: web.Request) -> dict[str, Any]:
 # -- list and pagination ----------------------------------------------------------------------
 
 
-def _filters(request: web.Request, namespace: str | None, name: str | None = None):
+def _filters(request: web.Request, namespace: str | None, name: str | None = None) -> Callable[[Entry], bool]:
     label_match = parse_label_selector(request.query.get("labelSelector"))
     field_match = parse_field_selector(request.query.get("fieldSelector"))
 

@@ -11,6 +11,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.sim.scenario import Scenario
 
 DEFAULT_KUBECONFIG = "~/.kube/meshtui-sim.yaml"
 
@@ -42,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
 
 
-def build_scenario(args: argparse.Namespace):
+def build_scenario(args: argparse.Namespace) -> Scenario:
     from tui.sim.scenario import generated, load
 
     if args.clusters:

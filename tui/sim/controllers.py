@@ -23,6 +23,7 @@ from tui.sim.store import ADDED, DELETED, Entry, Event
 
 if TYPE_CHECKING:
     from tui.sim.cluster import SimCluster
+    from tui.sim.resources import ResourceType
 
 PODS, SERVICES, SLICES = "pods", "services", "endpointslices.discovery.k8s.io"
 DEPLOYS, REPLICASETS, DAEMONSETS = "deployments.apps", "replicasets.apps", "daemonsets.apps"
@@ -90,7 +91,7 @@ class Controllers:
             timer.cancel()
         self._timers.clear()
 
-    def rtype(self, key: str):
+    def rtype(self, key: str) -> ResourceType:
         return self.cluster.registry.by_key(key)
 
     def node_pool(self, node: str) -> IPPool:
