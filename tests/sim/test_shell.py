@@ -149,6 +149,15 @@ async def run_sh(script: str, *, network=None, stdin: bytes | None = None) -> tu
         ("echo $'a\\tb\\x41'", 0, "a\tbA\n"),
         ("x=$(printf 'a\\n\\n'); echo \"[$x]\"", 0, "[a]\n"),
         ("timeout 0.02 sleep 5; echo $?", 0, "143\n"),
+        ("echo a:b:c | cut -d: -f2,3", 0, "b:c\n"),
+        ("echo Hello | tr a-z A-Z; echo aXbX | tr -d X", 0, "HELLO\nab\n"),
+        ("echo x | tee /tmp/t >/dev/null; cat /tmp/t", 0, "x\n"),
+        ("A=1 env | grep '^A='; env -i B=2 env", 0, "A=1\nB=2\n"),
+        ("printf 'a\\nb\\nc\\n' | grep -c -v b; echo abc | grep -o 'b.'", 0, "2\nbc\n"),
+        ("echo 'one two' | wc -w; printf 'x\\ny\\n' | wc -l", 0, "2\n2\n"),
+        ("seq -s , 3; seq 5 -2 1", 0, "1,2,3\n5\n3\n1\n"),
+        ("command -v curl; type echo", 0, "/usr/bin/curl\necho is a shell builtin\n"),
+        ("n=0; for w in $(echo 'a b  c'); do n=$((n+1)); done; echo $n", 0, "3\n"),
     ],
 )
 async def test_scripts(script: str, status: int, stdout: str) -> None:
@@ -157,6 +166,18 @@ async def test_scripts(script: str, status: int, stdout: str) -> None:
     got = await asyncio.wait_for(shell.main(["sh", "-c", script]), timeout=5)
     await shell.close()
     assert (got, out.value().decode()) == (status, stdout), err.value().decode()
+
+
+async def test_xtrace_goes_to_stderr() -> None:
+    assert await run_sh("set -x; echo 'a b' c") == (0, "a b c\n", "+ echo 'a b' c\n")
+
+
+async def test_nslookup_asks_the_network() -> None:
+    net = StaticNetwork({"userlist-svc.song.svc": "10.96.0.20"})
+    status, out, _ = await run_sh("nslookup userlist-svc.song.svc; nslookup nope", network=net)
+    assert status == 1
+    assert "Name:\tuserlist-svc.song.svc\nAddress: 10.96.0.20\n" in out
+    assert "** server can't find nope: NXDOMAIN" in out
 
 
 async def test_unknown_command_is_127_with_busybox_message() -> None:

@@ -35,8 +35,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from tui.sim.curl import curl_command
 from tui.sim.programs import STDERR, STDOUT, ExecIO, ExecRequest
 from tui.sim.shell_arith import ArithError, evaluate
+from tui.sim.shell_commands import COMMANDS
 from tui.sim.shell_io import (
     BrokenPipe,
     BudgetExceeded,
@@ -1671,9 +1673,6 @@ def container_env(pod: Mapping[str, Any], container: str) -> dict[str, str]:
 
 def default_commands() -> dict[str, Command]:
     """The "binaries" of a curl image: busybox applets plus ``curl``."""
-    from tui.sim.curl import curl_command
-    from tui.sim.shell_commands import COMMANDS
-
     table: dict[str, Command] = dict(COMMANDS)
     table["curl"] = curl_command
     table["sh"] = _sh_applet
