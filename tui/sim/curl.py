@@ -23,6 +23,7 @@ Choices, documented because real curl has more than one behaviour:
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ipaddress
 import json
@@ -587,8 +588,6 @@ def _build_request(opts: CurlOptions, url: _Url) -> HttpRequest:
     if opts.referer:
         headers["Referer"] = opts.referer
     if opts.user:
-        import base64
-
         headers["Authorization"] = "Basic " + base64.b64encode(opts.user.encode()).decode()
     if body:
         headers["Content-Length"] = str(len(body))
@@ -638,26 +637,26 @@ class _Curl:
         started = time.monotonic()
         while True:
             result = await self._transfer(url_text)
-            if attempts_left > 0 and self._retryable(result):
-                if self.opts.retry_max_time and time.monotonic() - started + delay > self.opts.retry_max_time:
-                    pass
-                else:
-                    if not self.opts.silent:
-                        kind = (
-                            "timeout"
-                            if result.exit_code == 28
-                            else ("HTTP error" if result.response is not None else "connection refused")
-                        )
-                        unit = "second" if delay == 1 else "seconds"
-                        await self.proc.ewrite(
-                            f"Warning: Problem : {kind}. Will retry in {delay:g} {unit}. "
-                            f"{attempts_left} {'retry' if attempts_left == 1 else 'retries'} left.\n"
-                        )
-                    attempts_left -= 1
-                    await self.proc.sleep(delay)
-                    if not self.opts.retry_delay:
-                        delay = min(delay * 2, 600.0)
-                    continue
+            out_of_time = (
+                self.opts.retry_max_time > 0 and time.monotonic() - started + delay > self.opts.retry_max_time
+            )
+            if attempts_left > 0 and self._retryable(result) and not out_of_time:
+                if not self.opts.silent:
+                    kind = (
+                        "timeout"
+                        if result.exit_code == 28
+                        else ("HTTP error" if result.response is not None else "connection refused")
+                    )
+                    unit = "second" if delay == 1 else "seconds"
+                    await self.proc.ewrite(
+                        f"Warning: Problem : {kind}. Will retry in {delay:g} {unit}. "
+                        f"{attempts_left} {'retry' if attempts_left == 1 else 'retries'} left.\n"
+                    )
+                attempts_left -= 1
+                await self.proc.sleep(delay)
+                if not self.opts.retry_delay:
+                    delay = min(delay * 2, 600.0)
+                continue
             return await self._finish(result, target)
 
     def _retryable(self, result: _Result) -> bool:

@@ -118,12 +118,6 @@ class Word:
             return self.parts[0].text
         return None
 
-    def static_text(self) -> str | None:
-        """The text when the word has no expansions at all (quotes removed)."""
-        if all(isinstance(p, Lit) for p in self.parts):
-            return "".join(p.text for p in self.parts)  # type: ignore[union-attr]
-        return None
-
     def has_quotes(self) -> bool:
         return any(getattr(p, "quoted", False) for p in self.parts)
 
