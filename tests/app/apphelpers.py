@@ -1,0 +1,101 @@
+"""Shared helpers for the app tests: a StaticSource-backed app, a frozen clock, settling."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from tui.app import MeshtuiApp
+from tui.fixtures import SEED_TIME, agent_service_list, seed_snapshot
+from tui.mesh.model import MeshSnapshot
+from tui.source import StaticSource
+from widgets.activity import ActivityLog
+from widgets.backends import BackendsPane
+from widgets.contexts import ContextList
+from widgets.mesh import MeshPane
+from widgets.services import ServicesPane
+
+
+def frozen_clock() -> float:
+    return SEED_TIME + 1
+
+
+def make_app(
+    snapshot: MeshSnapshot | None = None,
+    *,
+    read_only: bool = False,
+    apply_delay: float = 0.05,
+    agent_lists: Any = agent_service_list,
+    **kwargs: Any,
+) -> tuple[MeshtuiApp, StaticSource]:
+    source = StaticSource(
+        snapshot or seed_snapshot(), read_only=read_only, apply_delay=apply_delay, agent_lists=agent_lists
+    )
+    kwargs.setdefault("refresh_interval", 0.02)
+    app = MeshtuiApp(
+        source,
+        kubeconfig_label="~/.kube/config-multi",
+        read_only=read_only,
+        clock=frozen_clock,
+        **kwargs,
+    )
+    return app, source
+
+
+async def settle(pilot: Pilot, timeout: float = 5.0) -> None:
+    """Wait until no snapshot is pending and the views are drawn (bounded in time)."""
+    app = pilot.app
+    assert isinstance(app, MeshtuiApp)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.02)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if app.is_settled() and app.views is not None:
+            for box in app.query(Input):
+                box.cursor_blink = False
+            await pilot.pause()
+            return
+    raise AssertionError("the app did not settle")
+
+
+async def wait_for(pilot: Pilot, predicate: Any, timeout: float = 5.0) -> None:
+    """Poll ``predicate()`` until true (settling between polls), bounded in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await settle(pilot, timeout=max(0.1, deadline - time.monotonic()))
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def contexts_text(app: MeshtuiApp) -> str:
+    pane = app.query_one(ContextList)
+    return "\n".join(str(pane.get_option_at_index(i).prompt) for i in range(pane.option_count))
+
+
+def mesh_text(app: MeshtuiApp) -> str:
+    return app.query_one(MeshPane).text.plain
+
+
+def services_rows(app: MeshtuiApp) -> dict[str, list[str]]:
+    table = app.query_one(ServicesPane).table
+    return {key: [str(c) for c in cells] for key, cells in table.shown.items()}
+
+
+def backends_rows(app: MeshtuiApp) -> dict[str, list[str]]:
+    table = app.query_one(BackendsPane).table
+    return {key: [str(c) for c in cells] for key, cells in table.shown.items()}
+
+
+def backends_summary(app: MeshtuiApp) -> str:
+    pane = app.query_one(BackendsPane)
+    return f"{pane.border_title}\n{pane.border_subtitle}\n{pane.summary.plain}"
+
+
+def activity(app: MeshtuiApp) -> list[list[str]]:
+    return list(app.query_one(ActivityLog).entries.values())

@@ -1,0 +1,811 @@
+"""The meshtui Textual app: one screen, five panes, every write confirmed and logged.
+
+Data flow (ARCHITECTURE.md): the source calls back from any thread with a new snapshot; the
+app keeps only the newest, applies at most 4 times a second, computes the view models
+(:mod:`tui.views`) in a worker thread and hands them to the widgets, which update by row key.
+Writes are confirmed in a dialog, awaited on the source, logged, and *shown* only when a
+later snapshot carries them (the panes never guess).
+
+Keys follow k9s where they overlap (``:`` palette, ``/`` filter, ``?`` help, ``s`` scale,
+``q`` quit); every binding has an id (:data:`KEYS`) so users can remap it with a keymap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.events import Key
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer
+
+from tui.mesh.actions import InvalidAction, Scale, SetAnnotation, WriteAction, WriteResult
+from tui.mesh.model import ClusterState, MeshSnapshot, Service, ServiceKey
+from tui.screens.affinity import AffinityMenu
+from tui.screens.confirm import ConfirmDialog
+from tui.screens.help import HelpScreen
+from tui.screens.scale import ScaleDialog
+from tui.source import AgentServiceReader, MeshSource
+from tui.views import (
+    USABLE_PHASES,
+    BackendsPerspective,
+    ServicesView,
+    ServicesViewBuilder,
+    StatusView,
+    StatusViewBuilder,
+    annotation_state,
+    backends_perspective,
+    find_deployment,
+    phase_text,
+)
+from widgets.activity import ActivityLog
+from widgets.backends import BackendsPane
+from widgets.contexts import ContextList
+from widgets.curl_slot import CurlSlot
+from widgets.header import MeshHeader
+from widgets.mesh import MeshPane
+from widgets.services import ServicesPane
+
+REFRESH_INTERVAL = 0.25
+"""At most 4 repaints a second, however fast snapshots arrive."""
+AGENT_REREAD = 5.0
+"""Seconds before the agent's service list of a context is read again for the same view."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHelp:
+    """One binding as the help screen and the command palette describe it."""
+
+    id: str
+    key: str
+    action: str
+    title: str
+    help: str
+    write: bool = False
+    show: bool = True
+
+
+KEYS: tuple[KeyHelp, ...] = (
+    KeyHelp(
+        "affinity",
+        "a",
+        "affinity",
+        "affinity",
+        "set the selected service's affinity: local / remote / "
+        "none / remove (viewing cluster, * for every cluster)",
+        write=True,
+    ),
+    KeyHelp(
+        "global",
+        "g",
+        "toggle_global",
+        "global",
+        "turn service.cilium.io/global on/off for the selected service in the viewing cluster",
+        write=True,
+    ),
+    KeyHelp(
+        "shared",
+        "h",
+        "toggle_shared",
+        "shared",
+        "turn service.cilium.io/shared on/off in the viewing "
+        "cluster (off: take this cluster's backends out of the others)",
+        write=True,
+    ),
+    KeyHelp(
+        "scale",
+        "s",
+        "scale",
+        "scale",
+        "scale the deployment behind the selected service in the viewing "
+        "cluster (dialog prefilled with the current count)",
+        write=True,
+    ),
+    KeyHelp(
+        "scale-up", "plus", "scale_by(1)", "+1", "scale that deployment up by one", write=True, show=False
+    ),
+    KeyHelp(
+        "scale-down",
+        "minus",
+        "scale_by(-1)",
+        "-1",
+        "scale that deployment down by one",
+        write=True,
+        show=False,
+    ),
+    KeyHelp(
+        "scale-zero", "0", "scale_zero", "scale 0", "scale that deployment to zero", write=True, show=False
+    ),
+    KeyHelp("curl", "c", "curl", "curl", "run curl from every cluster to the selected service"),
+    KeyHelp(
+        "filter", "slash", "filter", "filter", "filter the services (words in name or why); escape clears"
+    ),
+    KeyHelp(
+        "show-all", "A", "toggle_all", "all services", "show every service, not only global ones", show=False
+    ),
+    KeyHelp(
+        "log",
+        "L",
+        "toggle_log",
+        "activity",
+        "narrow terminals: show the activity log in place of the backends (and back)",
+    ),
+    KeyHelp(
+        "palette",
+        "colon,ctrl+p",
+        "command_palette",
+        "palette",
+        "command palette: every action, every cluster and service by name",
+    ),
+    KeyHelp("help", "question_mark", "help", "help", "this screen"),
+    KeyHelp("quit", "q", "quit", "quit", "quit meshtui"),
+)
+WRITE_ACTIONS = frozenset(k.action.split("(")[0] for k in KEYS if k.write)
+
+
+def _bindings() -> list[BindingType]:
+    out: list[BindingType] = [Binding(k.key, k.action, k.title, show=k.show, id=k.id) for k in KEYS]
+    out += [
+        Binding(str(n), f"view_cluster({n})", f"cluster {n}", show=False, id=f"view-cluster-{n}")
+        for n in range(1, 10)
+    ]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Views:
+    """Everything one repaint draws, computed off the UI thread from one snapshot."""
+
+    snapshot: MeshSnapshot
+    status: StatusView
+    services: ServicesView
+    service: ServiceKey | None
+    viewing: str | None
+    backends: BackendsPerspective | None
+
+
+class MeshtuiApp(App[int]):
+    """meshtui: the operator's single screen over every context of a ClusterMesh."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "meshtui"
+    BINDINGS: ClassVar[list[BindingType]] = _bindings()
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (140, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (40, "-tall")]
+
+    def __init__(
+        self,
+        source: MeshSource,
+        *,
+        kubeconfig_label: str = "~/.kube/config",
+        read_only: bool = False,
+        clock: Callable[[], float] = time.time,
+        keymap: Mapping[str, str] | None = None,
+        curl_handler: Callable[[ServiceKey, str], None] | None = None,
+        refresh_interval: float = REFRESH_INTERVAL,
+    ) -> None:
+        super().__init__()
+        self.refresh_interval = refresh_interval
+        self.source = source
+        self.read_only = read_only or bool(getattr(source, "read_only", False))
+        self.kubeconfig_label = kubeconfig_label
+        self.clock = clock
+        self.initial_keymap = dict(keymap or {})
+        self.curl_handler = curl_handler
+        self.snapshot: MeshSnapshot = source.snapshot()
+        self.viewing: str | None = self.snapshot.clusters[0].context if self.snapshot.clusters else None
+        self.service: ServiceKey | None = None
+        self.show_all = False
+        self.views: Views | None = None
+        self._status_builder = StatusViewBuilder()
+        self._services_builder = ServicesViewBuilder()
+        self._lock = threading.Lock()
+        self._incoming: MeshSnapshot | None = None
+        self._dirty = False
+        self._computing = False
+        self._timer: Timer | None = None
+        self._last_apply = 0.0
+        self._agent_lists: dict[str, tuple[Any, float, tuple[Any, ...]]] = {}
+        self._awaiting: list[tuple[str, WriteAction]] = []
+        self._phases: dict[str, str] = {}
+        self.repaints = 0
+        """Repaints so far (tests and measurements)."""
+
+    # --- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        header = MeshHeader(self.kubeconfig_label, clock=self.clock, id="header")
+        header.read_only = self.read_only
+        header.contexts = len(self.snapshot.clusters)
+        yield header
+        with Horizontal(id="top"):
+            yield ContextList(id="contexts")
+            yield MeshPane(id="mesh")
+        yield ServicesPane(id="services")
+        with Horizontal(id="middle"):
+            yield BackendsPane(id="backends")
+            yield ActivityLog(clock=self.clock, id="activity")
+        yield CurlSlot(id="curl")
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        if self.initial_keymap:
+            self.set_keymap(self.initial_keymap)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.source.listen(self._snapshot_from_any_thread)
+        self._incoming = self.source.snapshot()
+        self._request_compute()
+        self.query_one("#services-table").focus()
+        self.run_worker(self._start_source(), name="source-start", group="source", exit_on_error=False)
+
+    async def _start_source(self) -> None:
+        try:
+            await self.source.start()
+        except Exception as exc:
+            self.notify(f"could not start: {exc}", severity="error", timeout=10)
+
+    async def on_unmount(self) -> None:
+        with contextlib.suppress(Exception):  # quitting anyway
+            await self.source.stop()
+
+    def on_resize(self) -> None:
+        # Breakpoint classes change which keys apply (L only when narrow): redraw the footer.
+        self.call_after_refresh(self.refresh_bindings)
+
+    def _theme_changed(self, _theme: object) -> None:
+        # Cells carry resolved colours: redraw them in the new theme's.
+        self.query_one(MeshPane)._last = None
+        self.query_one(ServicesPane).view = None
+        self._request_compute(force=True)
+
+    # --- snapshots → views --------------------------------------------------------------
+
+    def _snapshot_from_any_thread(self, snapshot: MeshSnapshot) -> None:
+        """The source's callback (any thread): keep only the newest snapshot, wake the UI loop.
+
+        Never blocks the caller: the cluster-access loop must not wait for a repaint.
+        """
+        with self._lock:
+            self._incoming = snapshot
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if threading.get_ident() == self._thread_id:
+            self._schedule_apply()
+        else:
+            loop.call_soon_threadsafe(self._schedule_apply)
+
+    def _schedule_apply(self) -> None:
+        """Coalesce: at most one apply per ``refresh_interval`` (:data:`REFRESH_INTERVAL`)."""
+        if self._timer is not None:
+            return
+        delay = max(0.001, self._last_apply + self.refresh_interval - time.monotonic())
+        self._timer = self.set_timer(delay, self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        self._last_apply = time.monotonic()
+        self._request_compute()
+
+    def _request_compute(self, *, force: bool = False) -> None:
+        """Recompute the views (in a worker thread); several requests merge into one run."""
+        with self._lock:
+            self._dirty = True
+            if force:
+                self.views = None
+            if self._computing:
+                return
+            self._computing = True
+        self._compute_worker()
+
+    @work(thread=True, group="views", exit_on_error=False, name="views")
+    def _compute_worker(self) -> None:
+        while True:
+            with self._lock:
+                if not self._dirty:
+                    self._computing = False
+                    return
+                self._dirty = False
+                snapshot = self._incoming or self.snapshot
+                show_all, service, viewing = self.show_all, self.service, self.viewing
+            try:
+                views = self._compute(snapshot, show_all, service, viewing)
+            except Exception as exc:
+                self.call_from_thread(self.notify, f"view error: {exc!r}", severity="error")
+                continue
+            try:
+                self.call_from_thread(self._show, views)
+            except RuntimeError:
+                with self._lock:
+                    self._computing = False
+                return
+
+    def _compute(
+        self, snapshot: MeshSnapshot, show_all: bool, service: ServiceKey | None, viewing: str | None
+    ) -> Views:
+        status = self._status_builder.build(snapshot)
+        services = self._services_builder.build(snapshot, show_all=show_all)
+        if viewing is None or snapshot.by_context(viewing) is None:
+            viewing = snapshot.clusters[0].context if snapshot.clusters else None
+        if service is None and services.rows:
+            service = services.rows[0].key
+        backends = None
+        state = snapshot.by_context(viewing) if viewing else None
+        if service is not None and state is not None:
+            entries = self._agent_entries(viewing or "", service)
+            backends = backends_perspective(snapshot, service, state, agent_entries=entries)
+        return Views(snapshot, status, services, service, viewing, backends)
+
+    def _show(self, views: Views) -> None:
+        """Apply computed views to the widgets (UI thread)."""
+        previous = self.views
+        self.views = views
+        self.snapshot = views.snapshot
+        if self.viewing != views.viewing and views.viewing is not None:
+            self.viewing = views.viewing
+        if self.service is None and views.service is not None:
+            self.service = views.service
+        header = self.query_one(MeshHeader)
+        header.contexts = len(views.snapshot.clusters)
+        bad = [c for c in views.snapshot.clusters if c.phase in ("unreachable", "forbidden", "error")]
+        header.problems = f"{len(bad)} context{'s' if len(bad) != 1 else ''} down" if bad else ""
+        self.query_one(ContextList).show(views.status, self.viewing)
+        self.query_one(MeshPane).show(views.status)
+        services = self.query_one(ServicesPane)
+        if previous is None or previous.services is not views.services or services.view is None:
+            services.show(views.services)
+            if self.service is not None and services.selected != self.service:
+                services.select(self.service)
+        self._show_backends(views)
+        self._log_changes(views.snapshot)
+        self.repaints += 1
+        self.refresh_bindings()
+        self._maybe_read_agent()
+
+    def _show_backends(self, views: Views) -> None:
+        pane = self.query_one(BackendsPane)
+        service = views.service
+        if service != self.service or views.viewing != self.viewing:
+            return  # the selection moved on; the next compute draws it
+        text = f"{service[0]}/{service[1]}" if service else None
+        pane.show(text, views.backends, blocked=self._blocked_text(), viewing=self.viewing or "")
+
+    def _blocked_text(self) -> str:
+        """Why writes are off in the viewing cluster (RBAC, unreachable), for the Backends pane."""
+        if self.read_only or self.viewing is None:
+            return ""
+        state = self.snapshot.by_context(self.viewing)
+        if state is None:
+            return ""
+        if state.phase not in USABLE_PHASES:
+            return f"disabled: {state.context} is {phase_text(state)}"
+        reasons = []
+        for verb in ("patch services", "patch deployments/scale"):
+            if state.allowed.get(verb) is False:
+                reasons.append(state.denied_reasons.get(verb) or f"{verb} forbidden")
+        return f"disabled in {state.context}: " + "; ".join(reasons) if reasons else ""
+
+    def _log_changes(self, snapshot: MeshSnapshot) -> None:
+        """Cluster phase changes and writes now visible in the snapshot go to the activity log."""
+        log = self.query_one(ActivityLog)
+        for state in snapshot.clusters:
+            before = self._phases.get(state.context)
+            if before is not None and before != state.phase:
+                kind = "event"
+                log.add_entry(state.context, "cluster", f"{before} → {state.phase}", state.reason or "", kind)
+            self._phases[state.context] = state.phase
+        still = []
+        for entry, action in self._awaiting:
+            if _applied(snapshot, action):
+                log.set_outcome(entry, "applied (seen in watch)", "applied")
+            else:
+                still.append((entry, action))
+        self._awaiting = still
+
+    def is_settled(self) -> bool:
+        """No snapshot waiting, no computation running (tests poll this)."""
+        with self._lock:
+            return not self._computing and not self._dirty and self._timer is None
+
+    # --- selection ----------------------------------------------------------------------
+
+    @on(ServicesPane.Highlighted)
+    def _service_highlighted(self, event: ServicesPane.Highlighted) -> None:
+        if event.key is not None and event.key != self.service:
+            self.service = event.key
+            self._request_compute()
+
+    @on(ContextList.ViewingChanged)
+    def _viewing_changed(self, event: ContextList.ViewingChanged) -> None:
+        self.set_viewing(event.context)
+
+    def set_viewing(self, context: str) -> None:
+        """Make ``context`` the cluster the Backends pane (and writes) look from."""
+        if context == self.viewing or self.snapshot.by_context(context) is None:
+            return
+        self.viewing = context
+        self._request_compute()
+        self.refresh_bindings()
+
+    def select_service(self, key: ServiceKey) -> None:
+        self.service = key
+        self.query_one(ServicesPane).select(key)
+        self._request_compute()
+
+    def action_view_cluster(self, number: int) -> None:
+        clusters = self.snapshot.clusters
+        if 1 <= number <= len(clusters):
+            self.set_viewing(clusters[number - 1].context)
+        else:
+            self.notify(f"there is no context {number}", severity="warning", timeout=3)
+
+    def action_filter(self) -> None:
+        self.query_one(ServicesPane).start_filter()
+
+    def action_toggle_log(self) -> None:
+        self.screen.toggle_class("-show-log")
+
+    def action_toggle_all(self) -> None:
+        self.show_all = not self.show_all
+        self._request_compute()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_help(), read_only=self.read_only))
+
+    def action_curl(self) -> None:
+        if self.service is None or self.viewing is None:
+            self.notify("select a service first", severity="warning", timeout=3)
+            return
+        if self.curl_handler is not None:
+            self.curl_handler(self.service, self.viewing)
+            return
+        self.notify("The curl pane is not built yet.", timeout=3)
+
+    # --- agent service list ---------------------------------------------------------------
+
+    def _agent_entries(self, context: str, service: ServiceKey) -> Any:
+        entry = self._agent_lists.get(context)
+        return None if entry is None else entry[0]
+
+    def _maybe_read_agent(self) -> None:
+        if not isinstance(self.source, AgentServiceReader) or self.viewing is None or self.service is None:
+            return
+        state = self.snapshot.by_context(self.viewing)
+        if state is None or state.phase not in USABLE_PHASES:
+            return
+        want = (self.service, self.snapshot.generation)
+        entry = self._agent_lists.get(self.viewing)
+        if entry is not None and (entry[2] == want or time.monotonic() - entry[1] < AGENT_REREAD / 5):
+            return
+        self._agent_lists[self.viewing] = (entry[0] if entry else None, time.monotonic(), want)
+        self._read_agent(self.viewing, want)
+
+    @work(group="agent", exclusive=False, exit_on_error=False)
+    async def _read_agent(self, context: str, want: tuple[Any, ...]) -> None:
+        reader: AgentServiceReader = self.source  # type: ignore[assignment]
+        try:
+            entries = await reader.agent_service_list(context)
+        except Exception:
+            entries = None
+        before = self._agent_lists.get(context)
+        self._agent_lists[context] = (entries, time.monotonic(), want)
+        if before is None or before[0] != entries:
+            self._request_compute()
+
+    # --- writes -------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_log":
+            return self.screen.has_class("-narrow")  # the log has its own pane when wide
+        if action in WRITE_ACTIONS:
+            if self.read_only:
+                return False
+            return None if self.write_block_reason(action) else True
+        return True
+
+    def on_key(self, event: Key) -> None:
+        """A disabled write key says why instead of doing nothing."""
+        active = self.screen.active_bindings.get(event.key)
+        if active is None or active.enabled or active.binding.action.split("(")[0] not in WRITE_ACTIONS:
+            return
+        reason = self.write_block_reason(active.binding.action.split("(")[0])
+        if reason:
+            self.notify(f"{active.binding.description}: {reason}", severity="warning", timeout=4)
+
+    def _target(self) -> tuple[ClusterState, Service] | None:
+        if self.service is None or self.viewing is None:
+            return None
+        state = self.snapshot.by_context(self.viewing)
+        if state is None:
+            return None
+        service = state.services.get(self.service)
+        return None if service is None else (state, service)
+
+    def write_block_reason(self, action: str) -> str:
+        """Why ``action`` cannot run now (``""`` when it can): read-only, no selection, RBAC..."""
+        if self.read_only:
+            return "read-only mode"
+        if self.service is None:
+            return "select a service first"
+        state = self.snapshot.by_context(self.viewing) if self.viewing else None
+        if state is None:
+            return "no viewing cluster"
+        if state.phase not in USABLE_PHASES:
+            return f"{state.context} is {phase_text(state)}"
+        service = state.services.get(self.service)
+        if service is None:
+            return f"{self.service[0]}/{self.service[1]} does not exist in {state.cluster} ({state.context})"
+        scale = action.startswith("scale")
+        verb = "patch deployments/scale" if scale else "patch services"
+        if state.allowed.get(verb) is False:
+            return f"{state.context} forbids it: {state.denied_reasons.get(verb) or verb}"
+        if scale:
+            deployment = find_deployment(state, service)
+            if deployment is None:
+                return f"no deployment found behind {service.namespace}/{service.name} in {state.cluster}"
+            if action == "scale_zero" and deployment.replicas == 0:
+                return f"{deployment.name} is already at 0 replicas"
+        return ""
+
+    def _refuse(self, action: str) -> bool:
+        reason = self.write_block_reason(action)
+        if reason:
+            self.notify(reason, severity="warning", timeout=4)
+            return True
+        return False
+
+    def action_affinity(self) -> None:
+        if self._refuse("affinity") or (target := self._target()) is None:
+            return
+        state, service = target
+        current = annotation_state(service, "affinity")
+        holders = [
+            s for s in self.snapshot.clusters if s.phase in USABLE_PHASES and self.service in s.services
+        ]
+
+        def chosen(result: tuple[str | None, bool] | None) -> None:
+            if result is None:
+                return
+            value, everywhere = result
+            states = holders if everywhere else [state]
+            actions: list[WriteAction] = []
+            skipped = []
+            for each in states:
+                svc = each.services[service.key]
+                if each.allowed.get("patch services") is False:
+                    skipped.append(each.context)
+                    continue
+                old = annotation_state(svc, "affinity")
+                if old.value == value:
+                    continue
+                actions.append(
+                    SetAnnotation(each.context, svc.namespace, svc.name, old.key, value, old=old.value)
+                )
+            warning = f"skipped (RBAC forbids patching services): {', '.join(skipped)}" if skipped else ""
+            if not actions:
+                self.notify("nothing to change: the annotation already has that value", timeout=3)
+                return
+            self.confirm_and_write(actions, warning=warning)
+
+        self.push_screen(
+            AffinityMenu(
+                f"{service.namespace}/{service.name}",
+                f"{state.cluster} ({state.context})",
+                current.value,
+                clusters_with_service=len(holders),
+            ),
+            chosen,
+        )
+
+    def _toggle(self, which: str) -> None:
+        action_name = f"toggle_{which}"
+        if self._refuse(action_name) or (target := self._target()) is None:
+            return
+        state, service = target
+        current = annotation_state(service, which)
+        new = "false" if current.effective else "true"
+        warning = ""
+        if which == "shared" and new == "false":
+            warning = f"{state.cluster}'s backends will no longer be used by the other clusters"
+        if which == "global" and new == "false":
+            warning = f"{state.cluster} stops merging {service.name} with the other clusters"
+        action = SetAnnotation(
+            state.context, service.namespace, service.name, current.key, new, old=current.value
+        )
+        self.confirm_and_write([action], warning=warning)
+
+    def action_toggle_global(self) -> None:
+        self._toggle("global")
+
+    def action_toggle_shared(self) -> None:
+        self._toggle("shared")
+
+    def _scale_target(self, action: str) -> tuple[ClusterState, Any] | None:
+        if self._refuse(action) or (target := self._target()) is None:
+            return None
+        state, service = target
+        deployment = find_deployment(state, service)
+        return None if deployment is None else (state, deployment)
+
+    def _scale_to(self, state: ClusterState, deployment: Any, replicas: int) -> None:
+        warning = ""
+        if replicas == 0:
+            warning = f"every backend of {deployment.name} in {state.cluster} goes away"
+        action = Scale(
+            state.context, deployment.namespace, deployment.name, replicas, old=deployment.replicas
+        )
+        self.confirm_and_write([action], warning=warning)
+
+    def action_scale(self) -> None:
+        if (target := self._scale_target("scale")) is None:
+            return
+        state, deployment = target
+
+        def chosen(replicas: int | None) -> None:
+            if replicas is not None:
+                self._scale_to(state, deployment, replicas)
+
+        self.push_screen(
+            ScaleDialog(state.context, deployment.namespace, deployment.name, deployment.replicas), chosen
+        )
+
+    def action_scale_by(self, delta: int) -> None:
+        if (target := self._scale_target("scale_by")) is None:
+            return
+        state, deployment = target
+        replicas = max(0, deployment.replicas + delta)
+        if replicas == deployment.replicas:
+            self.notify(f"{deployment.name} is already at {replicas} replicas", timeout=3)
+            return
+        self._scale_to(state, deployment, replicas)
+
+    def action_scale_zero(self) -> None:
+        if (target := self._scale_target("scale_zero")) is None:
+            return
+        self._scale_to(target[0], target[1], 0)
+
+    def confirm_and_write(self, actions: Sequence[WriteAction], *, warning: str = "") -> None:
+        """Validate, confirm in a dialog, then send (public: the curl pane and tests use it)."""
+        if self.read_only:
+            self.notify("read-only mode: nothing is written", severity="warning")
+            return
+        for action in actions:
+            try:
+                action.validate()
+            except InvalidAction as exc:
+                self.notify(str(exc), severity="error", timeout=6)
+                return
+        clusters = {s.context: s.cluster for s in self.snapshot.clusters}
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self._send(list(actions)), group="writes", exit_on_error=False)
+
+        self.push_screen(ConfirmDialog(actions, clusters=clusters, warning=warning), answered)
+
+    async def _send(self, actions: list[WriteAction]) -> None:
+        log = self.query_one(ActivityLog)
+        for action in actions:
+            entry = log.add_entry(action.context, _object_text(action), action.describe(), "sent…", "sent")
+            try:
+                result = await self.source.write(action)
+            except Exception as exc:
+                result = WriteResult(action, ok=False, message=f"{type(exc).__name__}: {exc}")
+            if result.ok:
+                log.set_outcome(entry, "ok, waiting for watch…", "ok")
+                if not log.display or not log.region.width:
+                    self.notify(f"{action.context}: {action.describe()} sent", timeout=3)
+                self._awaiting.append((entry, action))
+                if _applied(self.snapshot, action):
+                    log.set_outcome(entry, "applied (seen in watch)", "applied")
+            else:
+                prefix = "refused" if result.refused else "failed"
+                status = f" {result.status}" if result.status else ""
+                log.set_outcome(entry, f"{prefix}{status}: {result.message}", prefix)
+                self.notify(f"{action.describe()}: {result.message}", severity="error", timeout=8)
+
+    # --- palette and help ---------------------------------------------------------------
+
+    def key_display(self, binding_id: str, default: str) -> str:
+        keys = self._keymap.get(binding_id, default)
+        return " ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+
+    def key_help(self) -> list[tuple[str, str, str, str]]:
+        """(keys, title, what it does, binding id) for the help screen, keymap applied."""
+        rows = []
+        for k in KEYS:
+            text = k.help
+            if k.write and self.read_only:
+                text = "(removed: read-only mode) " + text
+            rows.append((self.key_display(k.id, k.key), k.title, text, k.id))
+        rows.append(
+            ("1 … 9", "viewing cluster", "look at the backends from the n-th context", "view-cluster-N")
+        )
+        rows.append(("tab shift+tab", "panes", "move between the panes", ""))
+        rows.append(("enter / esc", "dialogs", "confirm / cancel (also y / n)", ""))
+        return rows
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for k in KEYS:
+            name = k.action.split("(")[0]
+            if name in ("command_palette", "quit"):
+                continue
+            if k.write and self.read_only:
+                continue
+            reason = self.write_block_reason(name) if k.write else ""
+            title = k.title[0].upper() + k.title[1:]
+            help_text = f"({self.key_display(k.id, k.key)}) {k.help}"
+            if reason:
+                yield SystemCommand(
+                    title, f"disabled: {reason}", lambda r=reason: self.notify(r, severity="warning")
+                )
+            else:
+                yield SystemCommand(title, help_text, lambda a=k.action: self.run_action(a))
+        for index, state in enumerate(self.snapshot.clusters, start=1):
+            yield SystemCommand(
+                f"View from {state.context} ({state.cluster})",
+                f"viewing cluster {index}: {phase_text(state)}",
+                lambda c=state.context: self.set_viewing(c),
+            )
+        if self.views is not None:
+            for row in self.views.services.rows:
+                yield SystemCommand(
+                    f"Service {row.key_text}",
+                    "; ".join(row.warnings) or "select it",
+                    lambda key=row.key: self.select_service(key),
+                )
+
+
+def _object_text(action: WriteAction) -> str:
+    if isinstance(action, SetAnnotation):
+        return f"svc {action.namespace}/{action.service}"
+    return f"deploy {action.namespace}/{action.deployment}"
+
+
+def _applied(snapshot: MeshSnapshot, action: WriteAction) -> bool:
+    """The snapshot shows the write's effect (the watch delivered it)."""
+    state = snapshot.by_context(action.context)
+    if state is None:
+        return False
+    if isinstance(action, SetAnnotation):
+        service = state.services.get((action.namespace, action.service))
+        return service is not None and service.annotations.get(action.key) == action.value
+    deployment = state.deployments.get((action.namespace, action.deployment))
+    return deployment is not None and deployment.replicas == action.replicas
+
+
+def run(args: argparse.Namespace) -> int:
+    """TEMPORARY entry point (``meshtui`` / ``meshtui --demo``) until the integration step.
+
+    ``--demo`` shows a :class:`~tui.source.StaticSource` on a fixture scenario
+    (``--scenario seed|unreachable|findings|forbidden|syncing|large``); live clusters and the
+    simulator are wired here later.
+    """
+    from tui.fixtures import SCENARIOS, agent_service_list
+    from tui.source import StaticSource
+
+    if not getattr(args, "demo", False):
+        print("meshtui: live clusters are not wired yet; try `meshtui --demo`.", file=sys.stderr)
+        return 2
+    scenario = getattr(args, "scenario", "seed")
+    if scenario not in SCENARIOS:
+        print(f"meshtui: unknown scenario {scenario!r} (have: {', '.join(SCENARIOS)})", file=sys.stderr)
+        return 2
+    source = StaticSource(
+        SCENARIOS[scenario](), read_only=bool(args.read_only), agent_lists=agent_service_list
+    )
+    app = MeshtuiApp(source, kubeconfig_label=f"demo ({scenario} fixture)", read_only=bool(args.read_only))
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,1 @@
+"""Modal screens of the app: help, write confirmation, scale and affinity dialogs."""

@@ -1,0 +1,113 @@
+"""The confirmation every write goes through: context, namespace, object, old → new, kubectl.
+
+``ModalScreen[bool]``: enter / ``y`` confirm, escape / ``n`` cancel. The words come from the
+actions themselves (``describe()``, ``kubectl()``), so the dialog, the activity log and the
+headless ``--yes`` prompts say exactly the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from tui.mesh.actions import Scale, WriteAction
+from widgets.palette import palette
+
+
+def action_text(action: WriteAction, cluster: str | None) -> Text:
+    """The block describing one action in the dialog."""
+    out = Text()
+    context = action.context if cluster is None else f"{action.context} ({cluster})"
+    kind, _, name = action.target.partition(" ")
+    namespace, _, obj = name.partition("/")
+    rows = [
+        ("context", context),
+        ("namespace", namespace),
+        ("object", f"{kind} {obj}"),
+        ("change", action.describe()),
+    ]
+    for label, value in rows:
+        out.append(f"{label:<10} ", style="dim")
+        out.append(value + "\n", style="bold")
+    out.append("equivalent kubectl command:\n", style="dim")
+    out.append(f"  {action.kubectl()}")
+    return out
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    DEFAULT_CSS = """
+    ConfirmDialog { align: center middle; }
+    ConfirmDialog > Vertical {
+        width: 124;
+        max-width: 95%;
+        height: auto;
+        max-height: 90%;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    ConfirmDialog #confirm-title { text-style: bold; padding: 0 0 1 0; }
+    ConfirmDialog VerticalScroll { height: auto; max-height: 24; }
+    ConfirmDialog .confirm-action { padding: 0 0 1 0; }
+    ConfirmDialog #confirm-warning { color: $text-warning; padding: 0 0 1 0; }
+    ConfirmDialog Horizontal { height: auto; align-horizontal: right; }
+    ConfirmDialog Button { margin-left: 2; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter,y", "confirm", "apply", id="confirm.yes"),
+        Binding("escape,n", "cancel", "cancel", id="confirm.no"),
+    ]
+
+    def __init__(
+        self,
+        actions: Sequence[WriteAction],
+        *,
+        clusters: Mapping[str, str] | None = None,
+        warning: str = "",
+    ) -> None:
+        super().__init__()
+        self.actions = tuple(actions)
+        self.clusters = dict(clusters or {})
+        self.warning = warning
+
+    def compose(self) -> ComposeResult:
+        count = len(self.actions)
+        title = "Apply this change?" if count == 1 else f"Apply these {count} changes?"
+        with Vertical(id="confirm-box"):
+            yield Static(title, id="confirm-title")
+            if self.warning:
+                yield Static(self.warning, id="confirm-warning")
+            with VerticalScroll():
+                for action in self.actions:
+                    yield Static(
+                        action_text(action, self.clusters.get(action.context)), classes="confirm-action"
+                    )
+            with Horizontal():
+                yes = Button("Apply (enter/y)", variant="primary", id="confirm-yes")
+                no = Button("Cancel (esc/n)", id="confirm-no")
+                yes.can_focus = no.can_focus = False
+                yield yes
+                yield no
+
+    def on_mount(self) -> None:
+        colors = palette(self.app)
+        if any(isinstance(a, Scale) and a.replicas == 0 for a in self.actions):
+            self.query_one("#confirm-title", Static).styles.color = colors.warn
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "confirm-yes")

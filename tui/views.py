@@ -1,0 +1,1109 @@
+"""View models: what the panes draw and the headless commands print, derived from a snapshot.
+
+Pure functions and frozen dataclasses, no Textual: ``MeshSnapshot`` + the rules core
+(``tui.mesh``) in, rows out. Each view has ``to_json()`` with the shapes the headless commands
+(``meshtui status|services|backends -o json``) print, so the TUI and the scripts say the same.
+
+Cost: the services view must stay cheap at 64 clusters × 2,000 services. Rows are computed once
+per service per *change*: :class:`ServicesViewBuilder` keeps each row with the Service objects it
+came from and reuses it while every cluster still holds the very same objects (snapshots reuse
+unchanged objects), so a snapshot that changed one service recomputes one row.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tui.mesh.annotations import (
+    ANNOTATION_AFFINITY,
+    ANNOTATION_GLOBAL,
+    ANNOTATION_SHARED,
+    LEGACY_GLOBAL,
+    flags_of,
+)
+from tui.mesh.checks import Finding, connect_checks
+from tui.mesh.merge import key_text, merge_global_service
+from tui.mesh.model import CiliumInfo, ClusterState, Deployment, MeshSnapshot, Service, ServiceKey
+from tui.mesh.selection import Selection, select_backends
+from tui.mesh.status import ClusterMeshStatus, access_info, cluster_mesh_status, deployment_not_ready_reason
+
+USABLE_PHASES = ("ok", "stale")
+"""Phases whose data the rules may trust; other clusters are *unknown*, never "no service"."""
+
+
+def parse_key(text: str) -> ServiceKey:
+    """``song/userlist-svc`` → ``("song", "userlist-svc")`` (``default`` when no namespace)."""
+    namespace, _, name = text.rpartition("/")
+    return (namespace or "default", name)
+
+
+def phase_text(state: ClusterState, now: float | None = None) -> str:
+    """The state column: ``ok``, ``syncing``, ``stale since 12:00:01``, ``unreachable: why``..."""
+    if state.phase == "stale":
+        since = time.strftime("%H:%M:%S", time.localtime(state.since)) if state.since else "?"
+        return f"stale since {since}"
+    if state.phase in ("unreachable", "forbidden", "error") and state.reason:
+        return f"{state.phase}: {state.reason}"
+    return state.phase
+
+
+def cluster_label(state: ClusterState) -> str:
+    """The Cilium cluster name once known, else the context in brackets (``(bastion02)``)."""
+    return state.cilium.cluster_name or f"({state.context})"
+
+
+# --- mesh connectivity ------------------------------------------------------------------
+
+
+_status_cache: dict[int, tuple[CiliumInfo, ClusterMeshStatus]] = {}
+_status_lock = threading.Lock()
+
+
+def mesh_status(state: ClusterState) -> ClusterMeshStatus:
+    """``cilium clustermesh status`` of one cluster, computed once per CiliumInfo object."""
+    cilium = state.cilium
+    with _status_lock:
+        entry = _status_cache.get(id(cilium))
+        if entry is not None and entry[0] is cilium:
+            return entry[1]
+    status = cluster_mesh_status(cilium)
+    with _status_lock:
+        if len(_status_cache) > 4096:
+            _status_cache.clear()
+        _status_cache[id(cilium)] = (cilium, status)
+    return status
+
+
+def connected_remotes(state: ClusterState) -> frozenset[str] | None:
+    """Remote clusters at least one agent of ``state`` is ready for; ``None`` when none was read.
+
+    ``None`` (unknown) excludes nobody: before the agents answer, the merge is judged on
+    annotations and endpoints alone.
+    """
+    status = mesh_status(state)
+    if status.total == 0:
+        return None
+    return status.connected_remotes
+
+
+# --- status -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteView:
+    """One remote cluster as one cluster's agents see it (``cluster2: 1/1 configured, 1/1 connected``)."""
+
+    cluster: str
+    configured: int
+    connected: int
+    agents: int
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.agents > 0 and self.connected == self.agents and self.configured == self.agents
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "configured": self.configured,
+            "connected": self.connected,
+            "agents": self.agents,
+            "error": self.error or None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    """One context: identity, access state, Cilium and its ClusterMesh as the operator reads it."""
+
+    context: str
+    cluster: str
+    cluster_id: int | None
+    cilium_version: str | None
+    phase: str
+    state: str
+    """``ok`` / ``syncing`` / ``stale since 12:00:01`` / ``unreachable: reason`` / ``forbidden: ...``."""
+    server: str = ""
+    nodes: int = 0
+    agents_ready: int = 0
+    agents_total: int = 0
+    remotes: tuple[RemoteView, ...] = ()
+    min: int = -1
+    avg: float = 0.0
+    max: int = 0
+    summary: str = ""
+    """``All 1 nodes are connected to all clusters [min:1 / avg:1.0 / max:1]`` (or ``""``)."""
+    access_type: str | None = None
+    access_addresses: tuple[str, ...] = ()
+    access_error: str | None = None
+    apiserver_ready: bool | None = None
+    apiserver_reason: str = ""
+    global_services: str | None = None
+    unreadable_agents: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        return self.phase in USABLE_PHASES
+
+    @property
+    def cluster_known(self) -> bool:
+        """The Cilium cluster name was read (else :attr:`cluster` is ``(context)``)."""
+        return not self.cluster.startswith("(")
+
+    @property
+    def mesh_text(self) -> str:
+        """``mesh 1/1 connected`` / ``mesh 0/1 connected`` / ``no mesh`` / ``mesh ?``."""
+        if not self.known:
+            return "mesh ?"
+        if not self.remotes:
+            return "no remote configured" if self.agents_total else "mesh ?"
+        good = sum(1 for r in self.remotes if r.ok)
+        return f"mesh {good}/{len(self.remotes)} connected"
+
+    def remote(self, cluster: str) -> RemoteView | None:
+        for item in self.remotes:
+            if item.cluster == cluster:
+                return item
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "context": self.context,
+            "cluster": self.cluster if self.cluster_known else None,
+            "id": self.cluster_id,
+            "cilium_version": self.cilium_version,
+            "state": self.state,
+            "nodes": self.nodes,
+            "agents": {"ready": self.agents_ready, "total": self.agents_total},
+            "access": {
+                "service_type": self.access_type,
+                "addresses": list(self.access_addresses),
+                "error": self.access_error,
+                "apiserver_ready": self.apiserver_ready,
+            },
+            "mesh": {
+                "remotes": [r.to_json() for r in self.remotes],
+                "min": self.min,
+                "avg": self.avg,
+                "max": self.max,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FindingView:
+    severity: str
+    check: str
+    clusters: tuple[str, ...]
+    message: str
+    fix: str
+    contexts: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "check": self.check,
+            "clusters": list(self.clusters),
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """Every context's state and mesh picture plus the connect-check findings."""
+
+    clusters: tuple[ClusterView, ...]
+    findings: tuple[FindingView, ...] = ()
+    config_errors: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "clusters": [c.to_json() for c in self.clusters],
+            "findings": [f.to_json() for f in self.findings],
+        }
+        if self.config_errors:
+            out["config_errors"] = list(self.config_errors)
+        return out
+
+    def by_context(self, context: str) -> ClusterView | None:
+        for view in self.clusters:
+            if view.context == context:
+                return view
+        return None
+
+
+def cluster_view(state: ClusterState) -> ClusterView:
+    """The :class:`ClusterView` of one context (pure; cached by :class:`StatusViewBuilder`)."""
+    cilium = state.cilium
+    base = {
+        "context": state.context,
+        "cluster": cluster_label(state),
+        "cluster_id": cilium.cluster_id,
+        "cilium_version": cilium.version,
+        "phase": state.phase,
+        "state": phase_text(state),
+        "server": state.server,
+    }
+    if state.phase not in USABLE_PHASES and not cilium.agents:
+        return ClusterView(**base)
+    status = mesh_status(state)
+    access = access_info(cilium, state.nodes)
+    deployment = cilium.clustermesh_deployment
+    reason = deployment_not_ready_reason(deployment) if deployment is not None else None
+    errors: dict[str, str] = {}
+    for stats in status.clusters:
+        if stats.first_error:
+            errors[stats.name] = stats.first_error
+    remotes = tuple(
+        RemoteView(
+            cluster=stats.name,
+            configured=stats.configured,
+            connected=stats.connected,
+            agents=stats.total,
+            error=errors.get(stats.name, ""),
+        )
+        for stats in status.clusters
+    )
+    return ClusterView(
+        **base,
+        nodes=len(state.nodes),
+        agents_ready=sum(1 for a in cilium.agents if a.pod_ready),
+        agents_total=len(cilium.agents),
+        remotes=remotes,
+        min=status.connected.min,
+        avg=status.connected.avg,
+        max=status.connected.max,
+        summary=status.summary_line or "",
+        access_type=access.service_type,
+        access_addresses=access.addresses,
+        access_error=access.error,
+        apiserver_ready=None if deployment is None else reason is None,
+        apiserver_reason=reason or ("" if deployment is not None else "clustermesh-apiserver not found"),
+        global_services=status.global_services_line,
+        unreadable_agents=tuple(f"{u.pod}: {u.reason}" for u in status.unreadable),
+    )
+
+
+def _finding_view(finding: Finding) -> FindingView:
+    return FindingView(
+        severity=finding.severity,
+        check=finding.check,
+        clusters=tuple(finding.clusters),
+        message=finding.message,
+        fix=finding.fix,
+        contexts=tuple(finding.contexts),
+    )
+
+
+class StatusViewBuilder:
+    """Builds :class:`StatusView`s; a cluster's row and the findings are recomputed only when a
+    ClusterState object changed (phase, Cilium objects or agents)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[int, tuple[ClusterState, ClusterView]] = {}
+        self._findings: tuple[tuple[Any, ...], tuple[FindingView, ...]] | None = None
+
+    def build(self, snapshot: MeshSnapshot) -> StatusView:
+        with self._lock:
+            rows = []
+            fresh: dict[int, tuple[ClusterState, ClusterView]] = {}
+            for state in snapshot.clusters:
+                entry = self._rows.get(id(state))
+                view = entry[1] if entry is not None and entry[0] is state else cluster_view(state)
+                fresh[id(state)] = (state, view)
+                rows.append(view)
+            self._rows = fresh
+            # Findings only read phases and kube-system objects: key them on those.
+            inputs = tuple((s.context, s.phase, s.cilium, s.nodes) for s in snapshot.clusters)
+            if self._findings is not None and _same(self._findings[0], inputs):
+                findings = self._findings[1]
+            else:
+                findings = tuple(_finding_view(f) for f in connect_checks(snapshot.clusters))
+                self._findings = (inputs, findings)
+            return StatusView(tuple(rows), findings, tuple(snapshot.config_errors))
+
+
+def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return len(a) == len(b) and all(
+        x[0] == y[0] and x[1] == y[1] and x[2] is y[2] and x[3] is y[3] for x, y in zip(a, b, strict=True)
+    )
+
+
+def status_view(snapshot: MeshSnapshot) -> StatusView:
+    """One-shot :class:`StatusView` (headless use; the app keeps a builder)."""
+    return StatusViewBuilder().build(snapshot)
+
+
+# --- services -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCell:
+    """One service in one cluster as the services table shows it."""
+
+    present: bool
+    is_global: bool = False
+    shared: bool = False
+    affinity: str = "none"
+    ready_endpoints: int = 0
+    known: bool = True
+    """``False`` while the cluster is syncing or unreachable: the values mean nothing yet."""
+    state: str = ""
+    """The cluster's phase when not known (``syncing``, ``unreachable``...)."""
+    affinity_unknown: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        if not self.known:
+            return {
+                "present": None,
+                "global": None,
+                "shared": None,
+                "affinity": None,
+                "ready_endpoints": None,
+                "state": self.state,
+            }
+        return {
+            "present": self.present,
+            "global": self.is_global,
+            "shared": self.shared,
+            "affinity": self.affinity if self.present else None,
+            "ready_endpoints": self.ready_endpoints if self.present else None,
+        }
+
+    def text(self) -> str:
+        """``global shared none  1 rdy`` / ``not global  1 rdy`` / ``—`` / ``syncing…``."""
+        if not self.known:
+            return "syncing…" if self.state == "syncing" else self.state
+        if not self.present:
+            return "—"
+        if not self.is_global:
+            return f"not global  {self.ready_endpoints} rdy"
+        shared = "shared" if self.shared else "unshared"
+        return f"global {shared} {self.affinity}  {self.ready_endpoints} rdy"
+
+    def glyph(self) -> str:
+        """One character for the compact (many clusters) layout; see :data:`GLYPH_LEGEND`."""
+        if not self.known:
+            return "?"
+        if not self.present:
+            return "·"
+        if not self.is_global:
+            return "n"
+        if self.ready_endpoints == 0:
+            return "0"
+        if not self.shared:
+            return "u"
+        return {"local": "L", "remote": "R"}.get(self.affinity, "●")
+
+
+GLYPH_LEGEND = (
+    "● global+shared  L/R affinity local/remote  u unshared  0 no ready endpoint  "
+    "n not global  · absent  ? unknown"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRow:
+    """One service across every cluster."""
+
+    namespace: str
+    name: str
+    cells: tuple[ServiceCell, ...]
+    """Aligned with :attr:`ServicesView.clusters`."""
+    warnings: tuple[str, ...] = ()
+    """Why some cluster gets no remote backends (``cluster2: shared=false``...)."""
+    is_global: bool = False
+    """Global in at least one cluster."""
+
+    @property
+    def key(self) -> ServiceKey:
+        return (self.namespace, self.name)
+
+    @property
+    def key_text(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def summary(self) -> str:
+        """``2/2 global 2 shared 2 rdy`` for the compact layout."""
+        known = [c for c in self.cells if c.known]
+        present = sum(1 for c in known if c.present)
+        glob = sum(1 for c in known if c.is_global)
+        shared = sum(1 for c in known if c.is_global and c.shared)
+        ready = sum(c.ready_endpoints for c in known if c.present)
+        return f"{glob}/{present} global {shared} shared {ready} rdy"
+
+    def to_json(self, clusters: Sequence[str]) -> dict[str, Any]:
+        return {
+            "namespace": self.namespace,
+            "name": self.name,
+            "clusters": {c: cell.to_json() for c, cell in zip(clusters, self.cells, strict=True)},
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ServicesView:
+    """The global services table: one row per service global in any cluster (or all of them)."""
+
+    clusters: tuple[str, ...]
+    contexts: tuple[str, ...]
+    rows: tuple[ServiceRow, ...]
+    pending: tuple[str, ...] = ()
+    """Clusters not synced yet (their cells say so)."""
+    show_all: bool = False
+
+    @property
+    def synced(self) -> bool:
+        """At least one cluster answered: an empty table now means "no services"."""
+        return len(self.pending) < len(self.clusters)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"services": [row.to_json(self.clusters) for row in self.rows]}
+
+    def row(self, key: ServiceKey) -> ServiceRow | None:
+        for row in self.rows:
+            if row.key == key:
+                return row
+        return None
+
+
+def filter_rows(rows: Iterable[ServiceRow], text: str) -> list[ServiceRow]:
+    """Rows whose ``ns/name`` (or a warning) contains every word of ``text``, case-insensitive."""
+    words = text.lower().split()
+    if not words:
+        return list(rows)
+    out = []
+    for row in rows:
+        hay = f"{row.key_text} {' '.join(row.warnings)}".lower()
+        if all(w in hay for w in words):
+            out.append(row)
+    return out
+
+
+_PLAIN_CELLS: dict[int, ServiceCell] = {}
+"""Non-global cells differ only in their ready count: one shared object per count."""
+
+
+def _cell(service: Service | None) -> ServiceCell:
+    if service is None:
+        return ServiceCell(present=False)
+    if not _maybe_global(service):
+        ready = service.ready_endpoints
+        cell = _PLAIN_CELLS.get(ready)
+        if cell is None:
+            cell = _PLAIN_CELLS[ready] = ServiceCell(present=True, ready_endpoints=ready)
+        return cell
+    flags = flags_of(service)
+    return ServiceCell(
+        present=True,
+        is_global=flags.is_global,
+        shared=flags.shared,
+        affinity=flags.affinity,
+        ready_endpoints=service.ready_endpoints,
+        affinity_unknown=flags.affinity_unknown,
+    )
+
+
+def _maybe_global(service: Service) -> bool:
+    """Global in this cluster; services without any global annotation skip the flag parser."""
+    annotations = service.annotations
+    if not annotations or (ANNOTATION_GLOBAL not in annotations and LEGACY_GLOBAL not in annotations):
+        return False
+    return flags_of(service).is_global
+
+
+def _exports(cell: ServiceCell) -> bool:
+    """The cluster's backends reach the other clusters (global, shared, ready endpoints)."""
+    return cell.present and cell.is_global and cell.shared and cell.ready_endpoints > 0
+
+
+def _warnings(
+    key: ServiceKey,
+    services: Mapping[str, Service | None],
+    cells: Mapping[str, ServiceCell],
+    missing: Mapping[str, frozenset[str]],
+    unknown: Sequence[tuple[str, str]],
+) -> tuple[str, ...]:
+    """Why some cluster gets no (or fewer) remote backends, one short text per cause.
+
+    Remote-side reasons (no service, not global, shared=false, 0 ready) are the same for every
+    client, so the merge seen from one global cluster names every other cluster's problem and
+    a second merge (only when needed) names the first one's. When every cluster exports, no
+    merge is needed at all: that keeps 64-cluster rows cheap. Connectivity is client-specific
+    and only checked where a link is down (``missing`` maps a client cluster to the usable
+    clusters its agents are not connected to).
+    """
+    global_clusters = [c for c, cell in cells.items() if cell.is_global]
+    out: list[str] = []
+    seen: set[str] = set()
+    problems = [c for c, cell in cells.items() if not _exports(cell)]
+    if global_clusters and len(services) > 1 and problems:
+        first = global_clusters[0]
+        clients = [first]
+        if first in problems:
+            clients.append(next(c for c in services if c != first))
+        for client in clients:
+            merge = merge_global_service(key, client, services)
+            for item in merge.excluded:
+                if item.cluster in seen or item.code.startswith("client-"):
+                    continue
+                seen.add(item.cluster)
+                out.append(item.text)
+    for client in global_clusters:
+        for remote in sorted(missing.get(client, ())):
+            cell = cells.get(remote)
+            if remote not in seen and cell is not None and _exports(cell):
+                out.append(f"{client}: not connected to {remote}")
+    for cluster, state in unknown:
+        out.append(f"{cluster}: {state}")
+    if len(global_clusters) == 1 and len(services) == 1 and not unknown:
+        out.append(f"only in {global_clusters[0]}: no other cluster to merge with")
+    return tuple(out)
+
+
+ServiceMap = Mapping[ServiceKey, Service]
+
+
+class ServicesViewBuilder:
+    """Builds :class:`ServicesView`s, recomputing only the rows whose services changed.
+
+    Snapshots reuse unchanged objects, so change detection is by identity: a cluster whose
+    ``services`` mapping is the same object changed nothing; for one that did change, the keys
+    whose Service object differs are the only rows recomputed. A change of the clusters, their
+    phases or the mesh links (which every row's "why" depends on) recomputes everything.
+
+    Thread-safe (the app computes views in a worker thread). One builder per consumer.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._context_sig: tuple[Any, ...] | None = None
+        self._rows: dict[ServiceKey, ServiceRow] = {}
+        self._maps: dict[str, ServiceMap] = {}
+        self._cells: dict[int, tuple[Service, ServiceCell]] = {}
+        self._keysets: dict[int, tuple[ServiceMap, frozenset[ServiceKey], frozenset[ServiceKey]]] = {}
+        self._last: tuple[bool, tuple[ServiceRow, ...]] | None = None
+        self._view: ServicesView | None = None
+        self.recomputed = 0
+        """Rows computed (not reused) by the last :meth:`build`; for tests and measurements."""
+
+    def build(self, snapshot: MeshSnapshot, *, show_all: bool = False) -> ServicesView:
+        with self._lock:
+            return self._build(snapshot, show_all)
+
+    def _build(self, snapshot: MeshSnapshot, show_all: bool) -> ServicesView:
+        states = snapshot.clusters
+        usable = [s for s in states if s.phase in USABLE_PHASES]
+        clusters = tuple(s.cluster for s in states)
+        connected = {s.cluster: connected_remotes(s) for s in usable}
+        names = frozenset(s.cluster for s in usable)
+        missing = {}
+        for cluster, links in connected.items():
+            if links is not None and (gone := names - links - {cluster}):
+                missing[cluster] = gone
+        unknown = tuple((s.cluster, s.phase) for s in states if s.phase not in USABLE_PHASES)
+        signature = (clusters, tuple(s.phase for s in states), tuple(sorted(missing.items(), key=str)))
+        if signature != self._context_sig:
+            self._rows.clear()
+            self._maps.clear()
+            self._last = None
+            self._context_sig = signature
+
+        changed: set[ServiceKey] = set()
+        any_change = False
+        for state in usable:
+            before = self._maps.get(state.cluster)
+            now = state.services
+            if before is now:
+                continue
+            any_change = True
+            if before is None:
+                continue  # first sight of this cluster: every row is new (the signature changed)
+            for key in before.keys() | now.keys():
+                if before.get(key) is not now.get(key):
+                    changed.add(key)
+            self._maps[state.cluster] = now
+        for state in usable:
+            self._maps.setdefault(state.cluster, state.services)
+
+        if self._last is not None and self._last[0] == show_all and not any_change:
+            rows = self._last[1]  # only pods, agents or nodes changed: same rows
+            self.recomputed = 0
+        else:
+            rows = self._rows_for(states, usable, show_all, changed, missing, unknown)
+            self._last = (show_all, rows)
+        view = ServicesView(
+            clusters=clusters,
+            contexts=tuple(s.context for s in states),
+            rows=rows,
+            pending=tuple(s.cluster for s in states if s.phase == "syncing"),
+            show_all=show_all,
+        )
+        before = self._view
+        if before is not None and before.rows is rows and before == view:
+            return before  # same object: consumers can skip redrawing by identity
+        self._view = view
+        return view
+
+    def _keys_of(self, services: ServiceMap) -> tuple[frozenset[ServiceKey], frozenset[ServiceKey]]:
+        """(global keys, all keys) of one cluster, cached while its services mapping is the same."""
+        entry = self._keysets.get(id(services))
+        if entry is not None and entry[0] is services:
+            return entry[1], entry[2]
+        global_keys = frozenset(k for k, svc in services.items() if _maybe_global(svc))
+        all_keys = frozenset(services)
+        self._keysets[id(services)] = (services, global_keys, all_keys)
+        return global_keys, all_keys
+
+    def _rows_for(
+        self,
+        states: Sequence[ClusterState],
+        usable: Sequence[ClusterState],
+        show_all: bool,
+        changed: set[ServiceKey],
+        missing: Mapping[str, frozenset[str]],
+        unknown: Sequence[tuple[str, str]],
+    ) -> tuple[ServiceRow, ...]:
+        keys: set[ServiceKey] = set()
+        live = set()
+        for state in usable:
+            global_keys, all_keys = self._keys_of(state.services)
+            live.add(id(state.services))
+            keys |= all_keys if show_all else global_keys
+        for stale in [k for k in self._keysets if k not in live]:
+            del self._keysets[stale]
+        cache = self._rows
+        for key in changed:
+            cache.pop(key, None)
+        rows: list[ServiceRow] = []
+        recomputed = 0
+        for key in sorted(keys):
+            row = cache.get(key)
+            if row is None:
+                inputs = tuple(s.services.get(key) for s in usable)
+                row = cache[key] = self._row(key, states, usable, inputs, missing, unknown)
+                recomputed += 1
+            rows.append(row)
+        if len(cache) > 2 * len(keys) + 1024:  # services deleted long ago
+            for key in [k for k in cache if k not in keys]:
+                del cache[key]
+        self.recomputed = recomputed
+        if len(self._cells) > 4 * sum(len(st.services) for st in usable) + 1024:
+            self._cells.clear()
+        return tuple(rows)
+
+    def _cell(self, service: Service | None) -> ServiceCell:
+        """:func:`_cell` once per Service object (a cluster's unchanged services keep theirs)."""
+        if service is None:
+            return _ABSENT
+        entry = self._cells.get(id(service))
+        if entry is not None and entry[0] is service:
+            return entry[1]
+        cell = _cell(service)
+        self._cells[id(service)] = (service, cell)
+        return cell
+
+    def _row(
+        self,
+        key: ServiceKey,
+        states: Sequence[ClusterState],
+        usable: Sequence[ClusterState],
+        inputs: tuple[Service | None, ...],
+        missing: Mapping[str, frozenset[str]],
+        unknown: Sequence[tuple[str, str]],
+    ) -> ServiceRow:
+        by_cluster = {s.cluster: svc for s, svc in zip(usable, inputs, strict=True)}
+        known = {s.cluster: self._cell(svc) for s, svc in zip(usable, inputs, strict=True)}
+        cells = tuple(
+            known[s.cluster] if s.phase in USABLE_PHASES else _unknown_cell(s.phase) for s in states
+        )
+        is_global = any(c.is_global for c in cells)
+        warnings = _warnings(key, by_cluster, known, missing, unknown) if is_global else ()
+        return ServiceRow(key[0], key[1], cells, warnings, is_global)
+
+
+_ABSENT = ServiceCell(present=False)
+_UNKNOWN_CELLS: dict[str, ServiceCell] = {}
+
+
+def _unknown_cell(phase: str) -> ServiceCell:
+    cell = _UNKNOWN_CELLS.get(phase)
+    if cell is None:
+        cell = _UNKNOWN_CELLS[phase] = ServiceCell(present=False, known=False, state=phase)
+    return cell
+
+
+def services_view(snapshot: MeshSnapshot, *, show_all: bool = False) -> ServicesView:
+    """One-shot :class:`ServicesView` (headless use; the app keeps a builder)."""
+    return ServicesViewBuilder().build(snapshot, show_all=show_all)
+
+
+# --- backends -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgentBackend:
+    """One backend of the service in the agent's own ``cilium service list``."""
+
+    ip: str
+    port: int
+    state: str
+    preferred: bool = False
+    cluster: str = ""
+    """Mapped from the IP (the agent's list carries no cluster)."""
+    expected: bool = True
+    """The computed selection agrees (selected ⇔ the agent uses it)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ip": self.ip,
+            "port": self.port,
+            "cluster": self.cluster or None,
+            "state": self.state,
+            "preferred": self.preferred,
+            "matches": self.expected,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BackendRow:
+    ip: str
+    port: int
+    cluster: str
+    pod: str
+    ready: bool
+    selected: bool
+    why: str
+    agent: str | None = None
+    """The agent's state for this backend (``active``, ``active preferred``, ``missing``)."""
+    agent_differs: bool = False
+
+    @property
+    def address(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ip": self.ip,
+            "port": self.port,
+            "cluster": self.cluster,
+            "pod": self.pod or None,
+            "ready": self.ready,
+            "selected": self.selected,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BackendsPerspective:
+    """The service's backends seen from one cluster (its agents' choice)."""
+
+    context: str
+    cluster: str
+    cilium_version: str | None
+    affinity: str
+    family_label: str
+    expected_share: Mapping[str, float]
+    excluded: tuple[tuple[str, str], ...]
+    backends: tuple[BackendRow, ...]
+    agent_backends: tuple[AgentBackend, ...] | None = None
+    note: str = ""
+    """Why nothing is selected, or why this cluster cannot be judged (syncing, unreachable)."""
+    known: bool = True
+    fallback: bool = False
+
+    @property
+    def differences(self) -> int:
+        """Backends where the agent's list and the computed selection disagree."""
+        rows = sum(1 for b in self.backends if b.agent_differs)
+        extra = sum(1 for b in self.agent_backends or () if not b.expected)
+        return rows + extra
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "context": self.context,
+            "cluster": self.cluster,
+            "cilium_version": self.cilium_version,
+            "affinity": self.affinity,
+            "rules": self.family_label,
+            "expected_share": dict(self.expected_share),
+            "excluded": [{"cluster": c, "reason": r} for c, r in self.excluded],
+            "backends": [b.to_json() for b in self.backends],
+            "agent_backends": (
+                None if self.agent_backends is None else [b.to_json() for b in self.agent_backends]
+            ),
+            "note": self.note or None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BackendsView:
+    key: ServiceKey
+    views: tuple[BackendsPerspective, ...]
+
+    @property
+    def service(self) -> str:
+        return key_text(self.key)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"service": self.service, "views": [v.to_json() for v in self.views]}
+
+    def view_for(self, context: str) -> BackendsPerspective | None:
+        for view in self.views:
+            if view.context == context:
+                return view
+        return None
+
+
+def service_map(snapshot: MeshSnapshot, key: ServiceKey) -> dict[str, Service | None]:
+    """``{cluster: Service | None}`` over the clusters whose data is usable (see merge docs)."""
+    return {s.cluster: s.services.get(key) for s in snapshot.clusters if s.phase in USABLE_PHASES}
+
+
+def parse_agent_services(
+    entries: Sequence[Mapping[str, Any]] | None, key: ServiceKey
+) -> list[dict[str, Any]] | None:
+    """Backends of service ``key`` in a ``cilium service list -o json`` document.
+
+    Every frontend of the service (one per port, ClusterIP and others) is read; backends are
+    de-duplicated by ``ip:port``. ``None`` when the document is missing.
+    """
+    if entries is None:
+        return None
+    seen: dict[tuple[str, int], dict[str, Any]] = {}
+    for entry in entries:
+        spec = entry.get("spec") or {}
+        flags = spec.get("flags") or {}
+        if flags.get("name") != key[1] or flags.get("namespace") != key[0]:
+            continue
+        for backend in spec.get("backend-addresses") or ():
+            ip, port = backend.get("ip", ""), int(backend.get("port") or 0)
+            seen.setdefault((ip, port), backend)
+    return list(seen.values())
+
+
+def _agent_uses(agent: Sequence[Mapping[str, Any]], family: str) -> set[tuple[str, int]]:
+    """The backends an agent would send new connections to, from its own list.
+
+    1.14–1.17 lists every backend and marks the preferred ones: the preferred active ones are
+    used when there are any, else all active ones. 1.18+ lists only the selected ones.
+    """
+    active = [b for b in agent if (b.get("state") or "active") == "active"]
+    if family == "1.14-1.17":
+        preferred = [b for b in active if b.get("preferred")]
+        active = preferred or active
+    return {(b.get("ip", ""), int(b.get("port") or 0)) for b in active}
+
+
+def backends_perspective(
+    snapshot: MeshSnapshot,
+    key: ServiceKey,
+    state: ClusterState,
+    *,
+    services: Mapping[str, Service | None] | None = None,
+    agent_entries: Sequence[Mapping[str, Any]] | None = None,
+) -> BackendsPerspective:
+    """The backends of ``key`` seen from ``state``'s cluster, with the agent's list when given."""
+    version = state.cilium.version
+    if state.phase not in USABLE_PHASES:
+        return BackendsPerspective(
+            context=state.context,
+            cluster=state.cluster,
+            cilium_version=version,
+            affinity="none",
+            family_label="",
+            expected_share={},
+            excluded=(),
+            backends=(),
+            note=f"{state.context}: {phase_text(state)}",
+            known=False,
+        )
+    services = services if services is not None else service_map(snapshot, key)
+    selection = select_backends(key, state.cluster, services, version, connected_remotes(state))
+    agent = parse_agent_services(agent_entries, key)
+    return _perspective(state, selection, agent)
+
+
+def _perspective(
+    state: ClusterState, selection: Selection, agent: list[dict[str, Any]] | None
+) -> BackendsPerspective:
+    agent_by_addr = {(b.get("ip", ""), int(b.get("port") or 0)): b for b in agent or ()}
+    agent_used = _agent_uses(agent, selection.family) if agent is not None else set()
+    rows: list[BackendRow] = []
+    known_addrs: dict[tuple[str, int], str] = {}
+    for choice in selection.choices:
+        b = choice.backend
+        addr = (b.ip, b.port)
+        known_addrs[addr] = b.cluster
+        agent_text: str | None = None
+        differs = False
+        if agent is not None:
+            entry = agent_by_addr.get(addr)
+            if entry is None:
+                agent_text = "missing" if choice.selected else "—"
+                differs = choice.selected
+            else:
+                agent_text = entry.get("state") or "active"
+                if entry.get("preferred") and selection.family == "1.14-1.17":
+                    agent_text += " preferred"
+                differs = (addr in agent_used) != choice.selected
+        rows.append(
+            BackendRow(
+                ip=b.ip,
+                port=b.port,
+                cluster=b.cluster,
+                pod=b.pod,
+                ready=b.active,
+                selected=choice.selected,
+                why=choice.why,
+                agent=agent_text,
+                agent_differs=differs,
+            )
+        )
+    agent_rows: tuple[AgentBackend, ...] | None = None
+    if agent is not None:
+        selected = {(c.backend.ip, c.backend.port) for c in selection.choices if c.selected}
+        agent_rows = tuple(
+            AgentBackend(
+                ip=addr[0],
+                port=addr[1],
+                state=entry.get("state") or "active",
+                preferred=bool(entry.get("preferred")),
+                cluster=known_addrs.get(addr, ""),
+                expected=(addr in agent_used) == (addr in selected),
+            )
+            for addr, entry in agent_by_addr.items()
+        )
+    return BackendsPerspective(
+        context=state.context,
+        cluster=state.cluster,
+        cilium_version=state.cilium.version,
+        affinity=selection.affinity,
+        family_label=selection.family_label,
+        expected_share=dict(selection.expected_share),
+        excluded=tuple(
+            (e.cluster, e.reason) for e in selection.merge.excluded if not e.code.startswith("client-")
+        ),
+        backends=tuple(rows),
+        agent_backends=agent_rows,
+        note=selection.reason,
+        fallback=selection.fallback,
+    )
+
+
+def backends_view(
+    snapshot: MeshSnapshot,
+    key: ServiceKey,
+    *,
+    contexts: Sequence[str] | None = None,
+    agent_lists: Mapping[str, Sequence[Mapping[str, Any]] | None] | None = None,
+) -> BackendsView:
+    """The service's backends from every (or the given) context's point of view."""
+    services = service_map(snapshot, key)
+    views = []
+    for state in snapshot.clusters:
+        if contexts is not None and state.context not in contexts:
+            continue
+        entries = (agent_lists or {}).get(state.context)
+        views.append(backends_perspective(snapshot, key, state, services=services, agent_entries=entries))
+    return BackendsView(key, tuple(views))
+
+
+# --- write targets ------------------------------------------------------------------------
+
+
+def find_deployment(state: ClusterState, service: Service) -> Deployment | None:
+    """The Deployment behind a service's backends in one cluster (for "scale").
+
+    First the owners of the backend pods, then (no backends, e.g. scaled to 0) the deployment
+    whose selector agrees with the service's selector. ``None`` when it is ambiguous or absent.
+    """
+    owners = []
+    for backend in service.backends:
+        pod = state.pods.get((service.namespace, backend.pod)) if backend.pod else None
+        if pod is not None and pod.owner and pod.owner not in owners:
+            owners.append(pod.owner)
+    for owner in owners:
+        found = state.deployments.get((service.namespace, owner))
+        if found is not None:
+            return found
+    if not service.selector:
+        return None
+    wanted = dict(service.selector)
+    matches = [
+        d
+        for d in state.deployments.values()
+        if d.namespace == service.namespace
+        and d.selector
+        and all(wanted.get(k) == v for k, v in d.selector.items())
+    ]
+    return matches[0] if len(matches) == 1 else None
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotationState:
+    """The current value of one flag's annotation on a service (what a toggle would change)."""
+
+    key: str
+    value: str | None
+    effective: bool | str
+
+
+def annotation_state(service: Service, which: str) -> AnnotationState:
+    """The annotation key in force for ``which`` (global/shared/affinity) and its value.
+
+    When the service uses the legacy alias, the new name is written (it wins over the alias),
+    and ``value`` is the alias's current value so the dialog shows the real old value.
+    """
+    flags = flags_of(service)
+    new_key = {"global": ANNOTATION_GLOBAL, "shared": ANNOTATION_SHARED, "affinity": ANNOTATION_AFFINITY}[
+        which
+    ]
+    used = {"global": flags.global_key, "shared": flags.shared_key, "affinity": flags.affinity_key}[which]
+    effective: bool | str = {"global": flags.is_global, "shared": flags.shared, "affinity": flags.affinity}[
+        which
+    ]
+    if used == new_key:
+        return AnnotationState(new_key, service.annotations.get(new_key), effective)
+    return AnnotationState(new_key, None, effective)
+
+
+__all__ = [
+    "GLYPH_LEGEND",
+    "AgentBackend",
+    "AnnotationState",
+    "BackendRow",
+    "BackendsPerspective",
+    "BackendsView",
+    "ClusterView",
+    "FindingView",
+    "RemoteView",
+    "ServiceCell",
+    "ServiceRow",
+    "ServicesView",
+    "ServicesViewBuilder",
+    "StatusView",
+    "StatusViewBuilder",
+    "annotation_state",
+    "backends_perspective",
+    "backends_view",
+    "cluster_label",
+    "cluster_view",
+    "connected_remotes",
+    "filter_rows",
+    "find_deployment",
+    "mesh_status",
+    "parse_agent_services",
+    "parse_key",
+    "phase_text",
+    "service_map",
+    "services_view",
+    "status_view",
+]

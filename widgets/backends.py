@@ -1,0 +1,193 @@
+"""The Backends pane: the selected service's backends seen from the viewing cluster.
+
+Every backend of every cluster with pod, ``ip:port``, ready, whether the viewing cluster's
+agents select it and why (from the rules core), the expected share of new connections per
+cluster as bars, the clusters left out of the merge with their reason, and — when the source
+can read it — the agent's own ``cilium service list`` state per backend, differences marked.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from tui.views import BackendsPerspective
+from widgets.palette import Palette, palette
+from widgets.tables import Column, KeyedTable
+
+BAR_WIDTH = 20
+"""Blocks for 100 % (the sketch draws 50 % as ten blocks)."""
+MAX_BARS = 8
+
+
+def share_bars(shares: dict[str, float] | None, colors: Palette, *, label: str = "expected") -> Text:
+    """``expected  cluster1 ██████████ 50%   cluster2 ██████████ 50%``."""
+    out = Text(f"{label:<9} ", style="bold")
+    if not shares:
+        out.append("no backend selected", style=colors.err)
+        return out
+    ordered = sorted(shares.items(), key=lambda item: (-item[1], item[0]))
+    for index, (cluster, share) in enumerate(ordered[:MAX_BARS]):
+        if index:
+            out.append("   ")
+        blocks = round(share * BAR_WIDTH)
+        out.append(f"{cluster} ")
+        out.append("█" * blocks, style=colors.accent)
+        out.append(f" {round(share * 100)}%")
+    if len(ordered) > MAX_BARS:
+        rest = sum(share for _, share in ordered[MAX_BARS:])
+        out.append(f"   +{len(ordered) - MAX_BARS} clusters {round(rest * 100)}%", style=colors.muted)
+    return out
+
+
+def _yes(value: bool, colors: Palette) -> Text:
+    return Text("✓", style=colors.ok) if value else Text("✗", style=colors.err)
+
+
+class BackendsPane(Vertical):
+    DEFAULT_CSS = """
+    BackendsPane {
+        height: 1fr;
+        border: round $panel-lighten-2;
+        border-title-color: $foreground;
+    }
+    BackendsPane:focus-within { border: round $primary; }
+    BackendsPane > #backends-summary { height: auto; max-height: 4; padding: 0 1; }
+    BackendsPane > KeyedTable { height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "Backends"
+        self.perspective: BackendsPerspective | None = None
+        self.summary = Text()
+        self._args: tuple[object, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Select a service in Global services.", id="backends-summary")
+        yield KeyedTable(id="backends-table")
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#backends-table", KeyedTable)
+
+    def on_resize(self) -> None:
+        if self._args is not None:
+            service, view, blocked, viewing = self._args
+            self.show(service, view, blocked=blocked, viewing=viewing)  # type: ignore[arg-type]
+
+    def show(
+        self,
+        service: str | None,
+        view: BackendsPerspective | None,
+        *,
+        blocked: str = "",
+        viewing: str = "",
+    ) -> None:
+        """Draw ``view`` (the service ``service`` seen from one cluster); ``blocked`` says why
+        writes are disabled there (RBAC, unreachable), shown under the shares."""
+        colors = palette(self.app)
+        self.perspective = view
+        self._args = (service, view, blocked, viewing)
+        summary_widget = self.query_one("#backends-summary", Static)
+        table = self.table
+        if service is None or view is None:
+            self.border_title = "Backends"
+            self.border_subtitle = ""
+            text = Text("Select a service in Global services.", style=colors.muted)
+            if service is not None and viewing:
+                text = Text(f"{service}: no view from {viewing}", style=colors.muted)
+            self.summary = text
+            summary_widget.update(text)
+            table.set_columns([])
+            table.sync_rows([])
+            return
+        self.border_title = f"Backends  {service}  seen from {view.cluster} ({view.context})"
+        if view.known:
+            self.border_subtitle = f"affinity {view.affinity} · {view.family_label}"
+        else:
+            self.border_subtitle = ""
+        lines: list[Text] = []
+        if not view.known:
+            lines.append(Text(view.note, style=colors.err if "unreachable" in view.note else colors.warn))
+        else:
+            lines.append(share_bars(dict(view.expected_share), colors))
+            if view.fallback:
+                lines[-1].append("  (fallback: preferred side has no active backend)", style=colors.warn)
+            if view.note and view.expected_share:
+                lines.append(Text(view.note, style=colors.warn))
+            elif view.note:
+                lines[-1] = Text(f"{'expected':<9} ", style="bold") + Text(view.note, style=colors.err)
+            if view.excluded:
+                excluded = Text("excluded  ", style="bold")
+                excluded.append("; ".join(f"{c}: {r}" for c, r in view.excluded), style=colors.warn)
+                lines.append(excluded)
+            if view.agent_backends is not None:
+                diff = view.differences
+                agent = Text("agent     ", style="bold")
+                if diff:
+                    agent.append(f"cilium service list differs on {diff} backend(s)", style=colors.err)
+                else:
+                    agent.append("cilium service list agrees", style=colors.ok)
+                lines.append(agent)
+        if blocked:
+            lines.append(Text(f"writes    {blocked}", style=colors.err))
+        self.summary = Text("\n").join(lines)
+        summary_widget.update(self.summary)
+        with_agent = view.agent_backends is not None
+        width = max(60, (self.size.width or 100) - 4)
+        backends = view.backends
+        cluster_w = max(8, *(len(b.cluster) for b in backends)) if backends else 8
+        pod_w = min(30, max(8, *(len(b.pod) for b in backends))) if backends else 8
+        addr_w = max(8, *(len(b.address) for b in backends)) if backends else 8
+        longest_why = max((len(b.why) for b in backends), default=20)
+        fixed = (cluster_w + 2) + (pod_w + 2) + (addr_w + 2) + 7 + 10 + (11 if with_agent else 0)
+        columns = [
+            Column("cluster", "CLUSTER", cluster_w),
+            Column("pod", "POD", pod_w),
+            Column("addr", "IP:PORT", addr_w),
+            Column("ready", "READY", 5),
+            Column("selected", "SELECTED", 8),
+        ]
+        if with_agent:
+            columns.append(Column("agent", "AGENT", 9))
+        # WHY last: when it does not fit, the table scrolls sideways rather than cut the reason.
+        columns.append(Column("why", "WHY", max(width - fixed - 2, min(longest_why, 60), 12)))
+        table.set_columns(columns)
+        rows = []
+        for b in view.backends:
+            cells: list[Text] = [
+                Text(b.cluster, style="bold" if b.cluster == view.cluster else ""),
+                Text(b.pod or "—"),
+                Text(b.address),
+                _yes(b.ready, colors),
+                _yes(b.selected, colors) if b.ready else Text("—", style=colors.muted),
+            ]
+            if with_agent:
+                style = colors.err if b.agent_differs else colors.muted
+                cells.append(Text(_agent_short(b.agent), style=style))
+            cells.append(Text(b.why, style="" if b.selected else colors.muted))
+            rows.append((b.address, tuple(cells)))
+        for extra in view.agent_backends or ():
+            if any(b.address == f"{extra.ip}:{extra.port}" for b in view.backends):
+                continue
+            cells = [
+                Text(extra.cluster or "?"),
+                Text("—"),
+                Text(f"{extra.ip}:{extra.port}"),
+                Text("?"),
+                Text("—"),
+                Text(_agent_short(extra.state), style=colors.err),
+                Text("only in the agent's list", style=colors.err),
+            ]
+            rows.append((f"agent:{extra.ip}:{extra.port}", tuple(cells)))
+        table.sync_rows(rows)
+
+
+def _agent_short(state: str | None) -> str:
+    """``active preferred`` → ``active ★`` so the AGENT column stays narrow."""
+    if not state:
+        return "—"
+    return state.replace(" preferred", " ★")

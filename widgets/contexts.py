@@ -1,0 +1,123 @@
+"""The Contexts pane: every kube context with its Cilium identity, state and mesh summary.
+
+Two lines per context (as in main-screen.md); the highlighted one is the *viewing cluster*
+the Backends pane looks from. ``1``–``9`` pick one directly (the number is shown in front).
+Options are keyed by context and their prompts replaced in place, never rebuilt.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from tui.views import ClusterView, StatusView
+from widgets.palette import Palette, palette
+
+PHASE_MARK = {"ok": "●", "syncing": "◌", "stale": "◐", "unreachable": "✗", "forbidden": "⊘", "error": "✗"}
+
+
+def context_prompt(index: int, view: ClusterView, colors: Palette, viewing: bool, width: int = 54) -> Text:
+    """The two lines of one context; narrower panes drop the Cilium version from line one."""
+    number = f"{index}" if index <= 9 else " "
+    line = Text()
+    line.append(number, style=colors.muted)
+    line.append("▸" if viewing else " ", style=f"bold {colors.accent}")
+    line.append(PHASE_MARK.get(view.phase, "?") + " ", style=colors.phase(view.phase))
+    line.append(f"{view.context:<12} ", style="bold" if viewing else "")
+    ident = view.cluster if view.cluster_id is None else f"{view.cluster} #{view.cluster_id}"
+    line.append(f"{ident:<13} ")
+    if width >= 50:
+        line.append(f"cilium {view.cilium_version or '?':<8}", style=colors.muted)
+    state = view.phase if view.phase in ("ok", "syncing") else view.state.split(":", 1)[0]
+    line.append(f" {state}", style=colors.phase(view.phase))
+    detail = Text("    ")
+    if view.phase in ("unreachable", "forbidden", "error"):
+        reason = view.state.split(":", 1)[1].strip() if ":" in view.state else view.state
+        detail.append(reason, style=colors.err)
+    elif view.phase == "syncing":
+        detail.append("Synchronizing…", style=colors.warn)
+    else:
+        if view.phase == "stale":
+            detail.append(view.state + "  ", style=colors.warn)
+        detail.append(f"nodes {view.nodes}  agents {view.agents_ready}/{view.agents_total}  ")
+        good = sum(1 for r in view.remotes if r.ok)
+        style = colors.ok if view.remotes and good == len(view.remotes) else colors.warn
+        detail.append(view.mesh_text, style=style)
+    return Text("\n").join([line, detail])
+
+
+class ContextList(OptionList):
+    """The Contexts pane."""
+
+    DEFAULT_CSS = """
+    ContextList {
+        height: 1fr;
+        border: round $panel-lighten-2;
+        border-title-color: $foreground;
+        padding: 0 0;
+    }
+    ContextList:focus { border: round $primary; }
+    """
+
+    class ViewingChanged(Message):
+        """The operator picked another viewing cluster."""
+
+        def __init__(self, context: str) -> None:
+            super().__init__()
+            self.context = context
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "Contexts"
+        self._shown: dict[str, Text] = {}
+        self.viewing: str | None = None
+        self._quiet = False
+        self._status: StatusView | None = None
+
+    def on_resize(self) -> None:
+        if self._status is not None:
+            self.show(self._status, self.viewing)
+
+    def show(self, status: StatusView, viewing: str | None) -> None:
+        """Draw ``status``; only changed prompts are replaced."""
+        colors = palette(self.app)
+        self.viewing = viewing
+        self._status = status
+        width = (self.size.width or 56) - 2
+        contexts = [c.context for c in status.clusters]
+        if contexts != list(self._shown):
+            self._quiet = True
+            self.clear_options()
+            self._shown = {}
+            for index, view in enumerate(status.clusters, start=1):
+                prompt = context_prompt(index, view, colors, view.context == viewing, width)
+                self.add_option(Option(prompt, id=view.context))
+                self._shown[view.context] = prompt
+            self._quiet = False
+        else:
+            for index, view in enumerate(status.clusters, start=1):
+                prompt = context_prompt(index, view, colors, view.context == viewing, width)
+                if prompt != self._shown.get(view.context):
+                    self.replace_option_prompt(view.context, prompt)
+                    self._shown[view.context] = prompt
+        if viewing in self._shown:
+            index = self.get_option_index(viewing)
+            if self.highlighted != index:
+                self._quiet = True
+                self.highlighted = index
+                self._quiet = False
+        ok = sum(1 for c in status.clusters if c.phase == "ok")
+        self.border_subtitle = f"{ok}/{len(status.clusters)} ok"
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        if self._quiet or event.option.id is None or event.option.id == self.viewing:
+            return
+        self.post_message(self.ViewingChanged(event.option.id))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id is not None and event.option.id != self.viewing:
+            self.post_message(self.ViewingChanged(event.option.id))

@@ -1,0 +1,192 @@
+"""The Mesh pane: ``cilium clustermesh status`` for every cluster at once, and the findings.
+
+A cluster × cluster matrix (from row → to column: connected agents / agents, ✓ / ✗), one line
+per cluster with its clustermesh-apiserver access address, service type and readiness and
+the min/avg/max of connected remotes, the error text of every broken link, and below them the
+connect-check findings with the exact command that fixes each. Past 6 clusters the matrix
+becomes one glyph per cell so it still fits at 64 clusters.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.views import ClusterView, StatusView
+from widgets.palette import SEVERITY_MARK, Palette, palette
+
+WIDE_MATRIX_MAX = 6
+FROM_TO = "from \\ to"
+
+
+def _cell(source: ClusterView, target: ClusterView, colors: Palette) -> tuple[str, str]:
+    """(text, style) of one matrix cell: what ``source``'s agents say about ``target``."""
+    if source.context == target.context:
+        return "—", colors.muted
+    if not source.known:
+        return "?", colors.warn if source.phase == "syncing" else colors.err
+    remote = source.remote(target.cluster)
+    if remote is None:
+        return "no link", colors.muted
+    text = f"{remote.connected}/{remote.agents}"
+    if remote.ok:
+        return f"{text} ✓", colors.ok
+    return f"{text} ✗", colors.err
+
+
+def _cell_text(source: ClusterView, target: ClusterView) -> tuple[str, str]:
+    if source.context == target.context:
+        return "·", "muted"
+    if not source.known:
+        return "?", "warn"
+    remote = source.remote(target.cluster)
+    if remote is None:
+        return " ", "muted"
+    return ("✓", "ok") if remote.ok else ("✗", "err")
+
+
+def render_matrix(status: StatusView, colors: Palette) -> Text:
+    clusters = status.clusters
+    out = Text()
+    if not clusters:
+        out.append("No contexts.", style=colors.muted)
+        return out
+    if len(clusters) <= WIDE_MATRIX_MAX:
+        label_width = max(12, *(len(c.cluster) + 1 for c in clusters))
+        cell_width = max(13, *(len(c.cluster) + 2 for c in clusters))
+        out.append(f"{FROM_TO:<{label_width}}", style="bold")
+        for target in clusters:
+            out.append(f"{target.cluster:^{cell_width}}", style="bold")
+        out.append("\n")
+        for source in clusters:
+            out.append(f"{source.cluster:<{label_width}}", style="bold")
+            for target in clusters:
+                text, style = _cell(source, target, colors)
+                out.append(f"{text:^{cell_width}}", style=style)
+            out.append("\n")
+        return out
+    styles = {"ok": colors.ok, "err": colors.err, "warn": colors.warn, "muted": colors.muted}
+    label_width = max(len(c.cluster) for c in clusters) + 1
+    out.append(f"{FROM_TO:<{label_width}}", style="bold")
+    out.append("".join(str(i % 10) for i in range(1, len(clusters) + 1)), style=colors.muted)
+    out.append("   (column n = n-th cluster; ✓ connected ✗ broken)\n", style=colors.muted)
+    for source in clusters:
+        out.append(f"{source.cluster:<{label_width}}")
+        for target in clusters:
+            text, kind = _cell_text(source, target)
+            out.append(text, style=styles[kind])
+        out.append("\n")
+    return out
+
+
+def render_link_errors(status: StatusView, colors: Palette) -> Text:
+    """Every broken link with the agents' error text (what cilium-cli prints as Errors)."""
+    out = Text()
+    for view in status.clusters:
+        for remote in view.remotes:
+            if remote.error:
+                out.append(f"✗ {view.cluster} → {remote.cluster}: ", style=colors.err)
+                out.append(remote.error + "\n")
+        for agent in view.unreadable_agents:
+            out.append(f"⚠ {view.cluster} agent {agent}\n", style=colors.warn)
+    return out
+
+
+def render_details(status: StatusView, colors: Palette) -> Text:
+    """Per cluster: clustermesh-apiserver access and readiness, min/avg/max of connected remotes."""
+    out = Text()
+    for view in status.clusters:
+        out.append(f"{view.cluster:<10} ", style="bold")
+        if not view.known:
+            out.append(view.state + "\n", style=colors.phase(view.phase))
+            continue
+        if view.access_error:
+            out.append(f"access: {view.access_error}", style=colors.err)
+        elif view.access_addresses:
+            out.append(f"{', '.join(view.access_addresses)} ({view.access_type})")
+        else:
+            out.append("access ?", style=colors.muted)
+        if view.apiserver_ready is True:
+            out.append("  apiserver ready", style=colors.ok)
+        elif view.apiserver_ready is False:
+            out.append(f"  apiserver not ready: {view.apiserver_reason}", style=colors.err)
+        else:
+            out.append("  no clustermesh-apiserver", style=colors.warn)
+        if view.remotes:
+            out.append(f"  [min:{view.min} / avg:{view.avg:.1f} / max:{view.max}]", style=colors.muted)
+        out.append("\n")
+    return out
+
+
+def render_findings(status: StatusView, colors: Palette) -> Text:
+    out = Text()
+    if not status.findings:
+        if any(c.known for c in status.clusters):
+            out.append("✓ no findings", style=colors.ok)
+        return out
+    for finding in status.findings:
+        mark = SEVERITY_MARK.get(finding.severity, "•")
+        out.append(f"{mark} ", style=colors.severity(finding.severity))
+        out.append(finding.message + "\n", style=colors.severity(finding.severity))
+        for index, line in enumerate(finding.fix.splitlines()):
+            out.append("  fix: " if index == 0 else "       ", style=colors.muted)
+            out.append(line + "\n", style="bold")
+    out.rstrip()
+    return out
+
+
+def render_mesh(status: StatusView, colors: Palette) -> Text:
+    # Most urgent first: the matrix, broken links, findings with fixes; access details last.
+    parts = [render_matrix(status, colors), render_link_errors(status, colors)]
+    if status.config_errors:
+        errors = Text()
+        for error in status.config_errors:
+            errors.append(f"✗ kubeconfig: {error}\n", style=colors.err)
+        parts.append(errors)
+    parts.append(render_findings(status, colors))
+    parts.append(render_details(status, colors))
+    out = Text()
+    for part in parts:
+        if part.plain.strip():
+            out.append_text(part)
+            if not part.plain.endswith("\n"):
+                out.append("\n")
+    out.rstrip()
+    return out
+
+
+class MeshPane(VerticalScroll):
+    """The Mesh pane (scrolls when findings do not fit)."""
+
+    DEFAULT_CSS = """
+    MeshPane {
+        height: 1fr;
+        border: round $panel-lighten-2;
+        border-title-color: $foreground;
+        padding: 0 1;
+    }
+    MeshPane:focus { border: round $primary; }
+    MeshPane > Static { width: 100%; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "Mesh"
+        self._body = Static("Synchronizing…", id="mesh-body")
+        self._last: StatusView | None = None
+        self.text = Text()
+
+    def compose(self):  # type: ignore[override]
+        yield self._body
+
+    def show(self, status: StatusView) -> None:
+        if status == self._last:
+            return
+        self._last = status
+        colors = palette(self.app)
+        self.text = render_mesh(status, colors)
+        self._body.update(self.text)
+        errors = sum(1 for f in status.findings if f.severity == "error")
+        warnings = sum(1 for f in status.findings if f.severity == "warning")
+        self.border_subtitle = f"{errors} errors {warnings} warnings" if status.findings else ""

@@ -1,0 +1,261 @@
+"""The Global services pane: one row per service global in any cluster, with the "why".
+
+Per cluster: present / global / shared / affinity / ready endpoints, and a WHY column that
+answers "why does this service get no remote backends?" (``cluster2: shared=false``). When
+the clusters do not fit side by side (many clusters, narrow terminal) each cluster becomes
+one glyph (legend in the pane's subtitle) plus a summary column; the Backends pane then
+gives the detail of the selected service. ``/`` filters (every word must match the name or
+the why), ``A`` shows every service. Rows are updated by key (:class:`KeyedTable`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from tui.views import GLYPH_LEGEND, ServiceCell, ServiceRow, ServicesView, filter_rows, parse_key
+from widgets.palette import Palette, palette
+from widgets.tables import Column, KeyedTable
+
+MIN_WHY = 16
+CELL_MIN, CELL_MAX = 16, 30
+SERVICE_MIN, SERVICE_MAX = 16, 34
+
+
+def cell_text(cell: ServiceCell, colors: Palette) -> Text:
+    """One cluster's cell in the wide layout."""
+    if not cell.known:
+        style = colors.warn if cell.state == "syncing" else colors.err
+        return Text(cell.text(), style=style)
+    if not cell.present:
+        return Text("—", style=colors.muted)
+    if not cell.is_global:
+        return Text(f"not global  {cell.ready_endpoints} rdy", style=colors.muted)
+    out = Text("global ")
+    out.append("shared " if cell.shared else "unshared ", style="" if cell.shared else colors.warn)
+    out.append(cell.affinity, style=colors.accent if cell.affinity != "none" else "")
+    if cell.affinity_unknown:
+        out.append("?", style=colors.warn)
+    out.append(f"  {cell.ready_endpoints} rdy", style=colors.err if cell.ready_endpoints == 0 else "")
+    return out
+
+
+def glyph_text(row: ServiceRow, colors: Palette) -> Text:
+    styles = {"?": colors.warn, "·": colors.muted, "n": colors.muted, "0": colors.err, "u": colors.warn}
+    out = Text()
+    for cell in row.cells:
+        glyph = cell.glyph()
+        out.append(glyph, style=styles.get(glyph, colors.ok))
+    return out
+
+
+def why_text(row: ServiceRow, colors: Palette) -> Text:
+    if not row.warnings:
+        return Text("")
+    return Text("; ".join(row.warnings), style=colors.warn)
+
+
+class ServicesPane(Vertical):
+    """The services table with its filter box and "Synchronizing…" placeholder."""
+
+    DEFAULT_CSS = """
+    ServicesPane {
+        height: 1fr;
+        min-height: 5;
+        border: round $panel-lighten-2;
+        border-title-color: $foreground;
+    }
+    ServicesPane:focus-within { border: round $primary; }
+    ServicesPane > #services-message { height: auto; padding: 0 1; color: $text-warning; }
+    ServicesPane > #services-filter { dock: bottom; height: 1; border: none; padding: 0 1; display: none; }
+    ServicesPane > #services-filter.-active { display: block; }
+    ServicesPane > KeyedTable { height: 1fr; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "clear_filter", "clear filter", show=False, id="services.clear-filter")
+    ]
+
+    class Highlighted(Message):
+        """The cursor is on another service (``key`` is ``None`` when the table is empty)."""
+
+        def __init__(self, key: tuple[str, str] | None) -> None:
+            super().__init__()
+            self.key = key
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "Global services"
+        self.view: ServicesView | None = None
+        self.filter_text = ""
+        self.compact = False
+        self.visible_rows: list[ServiceRow] = []
+        self._highlighted: tuple[str, str] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Synchronizing…", id="services-message")
+        yield KeyedTable(id="services-table")
+        yield Input(
+            placeholder="filter: words in name or why (enter keeps it, escape clears)", id="services-filter"
+        )
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#services-table", KeyedTable)
+
+    @property
+    def selected(self) -> tuple[str, str] | None:
+        key = self.table.cursor_key
+        return parse_key(key) if key else None
+
+    def show(self, view: ServicesView) -> None:
+        if view is self.view:
+            return
+        self.view = view
+        self._redraw()
+
+    def on_resize(self) -> None:
+        if self.view is not None:
+            self._redraw()
+
+    def _layout(self, view: ServicesView, rows: list[ServiceRow], colors: Palette) -> list[Column]:
+        width = max(40, (self.size.width or self.app.size.width) - 4)
+        longest = max((len(r.key_text) for r in rows), default=12)
+        service_w = max(SERVICE_MIN, min(SERVICE_MAX, longest))
+        cell_w = max((len(cell_text(c, colors).plain) for r in rows for c in r.cells), default=CELL_MIN)
+        cell_w = max(CELL_MIN, min(CELL_MAX, cell_w), *(len(c) for c in view.clusters))
+        need = service_w + 2 + len(view.clusters) * (cell_w + 2) + MIN_WHY + 2
+        self.compact = need > width
+        if not self.compact:
+            why_w = width - (service_w + 2) - len(view.clusters) * (cell_w + 2) - 2
+            return [
+                Column("service", "SERVICE", service_w),
+                *(Column(f"c:{c}", c, cell_w) for c in view.clusters),
+                Column("why", "WHY", max(MIN_WHY, why_w)),
+            ]
+        glyphs_w = max(8, len(view.clusters))
+        summary_w = 30
+        why_w = width - (service_w + 2) - (glyphs_w + 2) - (summary_w + 2) - 2
+        return [
+            Column("service", "SERVICE", service_w),
+            Column("clusters", f"CLUSTERS ({len(view.clusters)})", glyphs_w),
+            Column("summary", "SUMMARY", summary_w),
+            Column("why", "WHY", max(MIN_WHY, why_w)),
+        ]
+
+    def _redraw(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        colors = palette(self.app)
+        rows = filter_rows(view.rows, self.filter_text)
+        self.visible_rows = rows
+        kind = "All services" if view.show_all else "Global services"
+        total = len(view.rows)
+        self.border_title = f"{kind} {total}" if not self.filter_text else f"{kind} {len(rows)} of {total}"
+        message = self.query_one("#services-message", Static)
+        table = self.table
+        if not view.synced:
+            waiting = ", ".join(view.contexts) or "contexts"
+            message.update(f"Synchronizing… waiting for {waiting}")
+            message.display = True
+            table.display = False
+            self.border_subtitle = ""
+            return
+        notes = []
+        if view.pending:
+            notes.append(f"Synchronizing… {', '.join(view.pending)} not synced yet")
+        if not rows:
+            if self.filter_text:
+                notes.append(f"No service matches {self.filter_text!r} (escape clears the filter)")
+            elif view.show_all:
+                notes.append("No services in the synced clusters")
+            else:
+                notes.append("No global services in the synced clusters (A shows every service)")
+        message.update("\n".join(notes))
+        message.display = bool(notes)
+        table.display = True
+        columns = self._layout(view, rows, colors)
+        table.set_columns(columns)
+        if self.compact:
+            data = [
+                (
+                    r.key_text,
+                    (Text(r.key_text), glyph_text(r, colors), Text(r.summary()), why_text(r, colors)),
+                )
+                for r in rows
+            ]
+            self.border_subtitle = GLYPH_LEGEND
+        else:
+            data = [
+                (
+                    r.key_text,
+                    (Text(r.key_text), *(cell_text(c, colors) for c in r.cells), why_text(r, colors)),
+                )
+                for r in rows
+            ]
+            self.border_subtitle = (
+                "/ filter  A all services" if not self.filter_text else f"filter: {self.filter_text}"
+            )
+        table.sync_rows(data)
+        self._announce()
+
+    def _announce(self) -> None:
+        key = self.selected
+        if key != self._highlighted:
+            self._highlighted = key
+            self.post_message(self.Highlighted(key))
+
+    @on(DataTable.RowHighlighted, "#services-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._announce()
+
+    def select(self, key: tuple[str, str]) -> bool:
+        """Put the cursor on service ``key`` (clears a filter that hides it)."""
+        text = f"{key[0]}/{key[1]}"
+        if not self.table.move_to_key(text) and self.filter_text:
+            self.set_filter("")
+            return self.table.move_to_key(text)
+        return text in self.table.shown
+
+    # --- filter ---------------------------------------------------------------------------
+
+    def start_filter(self) -> None:
+        box = self.query_one("#services-filter", Input)
+        box.add_class("-active")
+        box.value = self.filter_text
+        box.focus()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text.strip()
+        box = self.query_one("#services-filter", Input)
+        if box.value != text:
+            box.value = text
+        box.set_class(bool(self.filter_text) or box.has_focus, "-active")
+        self._redraw()
+
+    @on(Input.Changed, "#services-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.filter_text = event.value.strip()
+        self._redraw()
+
+    @on(Input.Submitted, "#services-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        box = self.query_one("#services-filter", Input)
+        box.set_class(bool(self.filter_text), "-active")
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        self.set_filter("")
+        self.query_one("#services-filter", Input).remove_class("-active")
+        self.table.focus()
