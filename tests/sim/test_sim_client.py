@@ -233,3 +233,24 @@ def test_access_review_follows_rules(sim: SimThread, tmp_path: Path) -> None:
             client.CoreV1Api(api_client).list_namespaced_secret("song")
         assert caught.value.status == 403
         assert 'User \\"no-secrets\\" cannot list resource \\"secrets\\"' in caught.value.body
+
+
+def test_api_server_down_and_up_keeps_port_and_objects(sim: SimThread) -> None:
+    import urllib3
+
+    cluster = sim.mesh.cluster("bastion02")
+    port = cluster.port
+    api_client = config.new_client_from_config(str(sim.kubeconfig_path), context="bastion02")
+    api_client.rest_client.pool_manager.connection_pool_kw["retries"] = False
+    try:
+        core = client.CoreV1Api(api_client)
+        before = core.list_namespaced_service("song").metadata.resource_version
+        sim.call(cluster.stop_listening)
+        assert not cluster.listening
+        with pytest.raises(urllib3.exceptions.HTTPError):
+            core.list_namespaced_service("song", _request_timeout=2)
+        sim.call(cluster.listen)
+        assert cluster.port == port and cluster.listening
+        assert core.list_namespaced_service("song").metadata.resource_version == before
+    finally:
+        api_client.close()

@@ -182,14 +182,14 @@ def test_server_side_apply_creates_when_absent(kubectl: Kubectl) -> None:
 
 def test_watch_prints_changes_until_request_timeout(kubectl: Kubectl) -> None:
     proc = subprocess.Popen(
-        [*_base(kubectl), "get", "deploy", "-n", "song", "-w", "--request-timeout=3s"],
+        [*_base(kubectl), "get", "deploy", "-n", "song", "-w", "--request-timeout=2s"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=_env(kubectl),
     )
     try:
-        time.sleep(1.0)
+        time.sleep(0.7)
         ok(kubectl("scale", "deploy/curltest", "-n", "song", "--replicas=2"))
         out, _err = proc.communicate(timeout=15)
     finally:

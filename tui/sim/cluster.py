@@ -94,27 +94,54 @@ class SimCluster:
 
     async def start(self, port: int = 0) -> None:
         """Load the scenario's objects, then listen on 127.0.0.1 (ephemeral port by default)."""
-        from tui.sim.api import make_app
-
         self.load()
         if not self.plain_http:
             self.tls = make_server_tls(self.name)
-        app = make_app(self)
-        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
+        await self.listen(port)
+
+    @property
+    def listening(self) -> bool:
+        return self._runner is not None
+
+    async def listen(self, port: int | None = None) -> None:
+        """Serve the API (again): on ``port``, or the port it had, or an ephemeral one.
+
+        With :meth:`stop_listening` this is "API server down/up" for fault scenarios: the
+        objects, tokens and certificate stay, connections are refused meanwhile.
+        """
+        from tui.sim.api import make_app
+
+        if self._runner is not None:
+            return
+        runner = web.AppRunner(
+            make_app(self), handler_cancellation=True, access_log=None, shutdown_timeout=0.5
+        )
+        await runner.setup()
         ssl_context = self.tls.ssl_context() if self.tls else None
-        site = web.TCPSite(self._runner, "127.0.0.1", port, ssl_context=ssl_context, backlog=256)
-        await site.start()
+        bind = self.port if port is None else port
+        site = web.TCPSite(
+            runner, "127.0.0.1", bind, ssl_context=ssl_context, backlog=256, reuse_address=True
+        )
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
         server = site._server  # the only way aiohttp exposes the bound port
         assert server is not None and server.sockets
         self.port = server.sockets[0].getsockname()[1]
+        self._runner = runner
+
+    async def stop_listening(self) -> None:
+        """Close the listener and every open connection (watches and execs end)."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(runner.cleanup(), 5)
 
     async def stop(self) -> None:
         self.controllers.close()
-        if self._runner is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._runner.cleanup(), 5)
-            self._runner = None
+        await self.stop_listening()
 
     def load(self) -> None:
         """Create the base objects and the scenario's, with pods Ready at once."""
