@@ -213,3 +213,22 @@ def test_template_change_rolls_to_a_new_replica_set(slow_sim: Any) -> None:
     assert deploy.metadata.generation == 2 and deploy.status.observed_generation == 2
     sets = {rs.metadata.name: rs.spec.replicas for rs in apps.list_namespaced_replica_set("app").items}
     assert sorted(sets.values()) == [0, 3]
+
+
+def test_same_seed_same_names_and_addresses() -> None:
+    def snapshot(seed: int) -> list[tuple[str, str]]:
+        sim = fast_sim("seed", seed=seed)
+        try:
+            api_client = config.new_client_from_config(str(sim.kubeconfig_path), context="bastion03")
+            try:
+                pods = client.CoreV1Api(api_client).list_namespaced_pod("song").items
+                return sorted((p.metadata.name, p.status.pod_ip) for p in pods)
+            finally:
+                api_client.close()
+        finally:
+            sim.stop()
+
+    first = snapshot(42)
+    assert first == snapshot(42)
+    assert first != snapshot(43)
+    assert all(ip.startswith("10.2.0.") for _, ip in first)

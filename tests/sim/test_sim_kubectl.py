@@ -251,9 +251,12 @@ def test_conflict_on_stale_resource_version(kubectl: Kubectl) -> None:
 
 def test_read_only_user_is_forbidden_to_write(sim: SimThread, tmp_path) -> None:
     path = tmp_path / "ro.yaml"
-    sim.call(lambda: sim.mesh.write_kubeconfig(path, "readonly"))
+    sim.call(lambda: sim.mesh.write_kubeconfig(path, {"bastion02": "readonly"}))
     runner = Kubectl(path)
     try:
+        assert "annotated" in ok(
+            runner("annotate", "svc", "userlist-svc", "-n", "song", "a.example.com/b=c", context="bastion03")
+        ), "bastion03 keeps the admin user"
         assert "userlist-svc" in ok(runner("get", "svc", "-n", "song"))
         denied = runner("annotate", "svc", "userlist-svc", "-n", "song", "a.example.com/b=c")
         assert denied.returncode == 1

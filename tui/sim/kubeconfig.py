@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,15 +20,20 @@ if TYPE_CHECKING:
 UserKind = Literal["admin", "readonly"]
 
 
-def kubeconfig_dict(clusters: Iterable[SimCluster], user: UserKind = "admin") -> dict[str, Any]:
+def kubeconfig_dict(
+    clusters: Iterable[SimCluster], user: UserKind | Mapping[str, UserKind] = "admin"
+) -> dict[str, Any]:
+    """The kubeconfig document; ``user`` is one kind for all contexts or a per-context mapping
+    (contexts not in it get the admin user)."""
     entries_clusters, entries_users, entries_contexts = [], [], []
     clusters = list(clusters)
     for cluster in clusters:
+        kind: UserKind = user if isinstance(user, str) else user.get(cluster.context, "admin")
         server: dict[str, Any] = {"server": cluster.url}
         if cluster.tls is not None:
             server["certificate-authority-data"] = base64.b64encode(cluster.tls.ca_pem).decode()
-        user_name = f"{cluster.context}-{user}"
-        token = cluster.admin_token if user == "admin" else cluster.readonly_token
+        user_name = f"{cluster.context}-{kind}"
+        token = cluster.admin_token if kind == "admin" else cluster.readonly_token
         entries_clusters.append({"name": cluster.context, "cluster": server})
         entries_users.append({"name": user_name, "user": {"token": token}})
         entries_contexts.append(
@@ -46,7 +51,9 @@ def kubeconfig_dict(clusters: Iterable[SimCluster], user: UserKind = "admin") ->
 
 
 def write_kubeconfig(
-    path: str | os.PathLike[str], clusters: Iterable[SimCluster], user: UserKind = "admin"
+    path: str | os.PathLike[str],
+    clusters: Iterable[SimCluster],
+    user: UserKind | Mapping[str, UserKind] = "admin",
 ) -> Path:
     """Write (replace) ``path`` with mode 0600, creating its folder."""
     target = Path(path)

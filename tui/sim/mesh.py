@@ -14,7 +14,7 @@ import inspect
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,7 +87,8 @@ class SimMesh:
         await asyncio.gather(*(c.stop() for c in self.clusters.values()), return_exceptions=True)
         self.started = False
 
-    def write_kubeconfig(self, path: str | Path, user: UserKind = "admin") -> Path:
+    def write_kubeconfig(self, path: str | Path, user: UserKind | Mapping[str, UserKind] = "admin") -> Path:
+        """Write a kubeconfig for every cluster: admin or read-only users (one kind or per context)."""
         return write_kubeconfig(path, self.clusters.values(), user)
 
 
