@@ -28,7 +28,7 @@ def wait_for(check: Callable[[], Any], timeout: float = 5.0) -> Any:
 
 @pytest.fixture
 def slow_sim() -> Iterator[Any]:
-    """Three nodes, pods Ready after 0.4 s and Terminating for 0.4 s: slow enough to observe."""
+    """Three nodes, pods Ready after 0.25 s and Terminating for 0.25 s: slow enough to observe."""
     scenario = from_dict(
         {
             "clusters": [
@@ -44,7 +44,7 @@ def slow_sim() -> Iterator[Any]:
             "objects": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}],
         }
     )
-    sim = fast_sim(scenario, ready_delay=0.4, termination_grace=0.4)
+    sim = fast_sim(scenario, ready_delay=0.25, termination_grace=0.25)
     api_client = config.new_client_from_config(str(sim.kubeconfig_path), context="ctx-a")
     try:
         yield sim, api_client

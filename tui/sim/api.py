@@ -547,8 +547,6 @@ async def _watch(
             await response.write(_bookmark(rtype, store.rv))
         await response.write_eof()
         return response
-    except (ConnectionResetError, asyncio.CancelledError):
-        raise
     finally:
         store.unwatch(rtype.key, queue)
 

@@ -532,7 +532,10 @@ class SimCluster:
             raise conflict(rtype, name)
         if dry_run:
             return current
-        if rtype.key == PODS and grace != 0:
+        if rtype.key == PODS:
+            if grace == 0:  # --grace-period=0 --force: gone now, its IP back in the pool
+                self.controllers.remove_pod(ns, name, current.obj["metadata"]["uid"])
+                return current
             self.controllers.delete_pod(ns, name)
             return self.store.get(rtype.key, ns, name) or current
         if rtype.key == NAMESPACES:
@@ -540,15 +543,12 @@ class SimCluster:
                 raise ApiError(
                     403, f'namespaces "{name}" is forbidden: this namespace may not be deleted', "Forbidden"
                 )
-            entry = self.store.get(rtype.key, "", name)
-            if entry is not None and not deleting(entry.obj):
-                new = entry.copy()
-                new["metadata"]["deletionTimestamp"] = self.store.now()
-                new["status"] = {"phase": "Terminating"}
-                entry = self.store.update(rtype, new)
-                # update() keeps the old deletionTimestamp: set it through mark_deleting's path
-                entry = self.store.mark_deleting(rtype, "", name, 0)
-            return entry or current
+            if deleting(current.obj):
+                return current
+            new = current.copy()
+            new["status"] = {"phase": "Terminating"}
+            self.store.update(rtype, new)
+            return self.store.mark_deleting(rtype, "", name, 0)  # the controller empties it, then removes it
         if rtype.key == SERVICES:
             self.service_ips.release((current.obj.get("spec") or {}).get("clusterIP"))
             for ingress in ((current.obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:

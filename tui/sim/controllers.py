@@ -547,14 +547,14 @@ class Controllers:
             return
         grace = int((entry.obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
         if not (entry.obj.get("status") or {}).get("podIP") or self.cluster.termination_grace <= 0:
-            self._remove_pod(ns, name, entry.obj["metadata"]["uid"])
+            self.remove_pod(ns, name, entry.obj["metadata"]["uid"])
             return
         self.store.mark_deleting(self.rtype(PODS), ns, name, grace)
 
     def _schedule_removal(self, entry: Entry) -> None:
         uid = entry.obj["metadata"]["uid"]
         if (entry.obj.get("metadata") or {}).get("deletionGracePeriodSeconds") == 0 or self.instant:
-            self._remove_pod(entry.namespace, entry.name, uid)
+            self.remove_pod(entry.namespace, entry.name, uid)
             return
         key = ("removal", entry.namespace, entry.name, uid)
         if key in self._pending_removals:
@@ -563,11 +563,12 @@ class Controllers:
 
         def remove() -> None:
             self._pending_removals.discard(key)
-            self._remove_pod(entry.namespace, entry.name, uid)
+            self.remove_pod(entry.namespace, entry.name, uid)
 
         self.later(max(0.0, self.cluster.termination_grace), remove)
 
-    def _remove_pod(self, ns: str, name: str, uid: str) -> None:
+    def remove_pod(self, ns: str, name: str, uid: str) -> None:
+        """The pod is gone (grace over, or forced): its IP goes back to the node's pool."""
         entry = self.store.get(PODS, ns, name)
         if entry is None or entry.obj["metadata"].get("uid") != uid:
             return
