@@ -254,3 +254,34 @@ def test_api_server_down_and_up_keeps_port_and_objects(sim: SimThread) -> None:
         assert core.list_namespaced_service("song").metadata.resource_version == before
     finally:
         api_client.close()
+
+
+def test_expired_watch_ends_with_an_in_stream_410(api: client.ApiClient, sim: SimThread) -> None:
+    import threading
+
+    core = client.CoreV1Api(api)
+    store = sim.mesh.cluster("bastion02").store
+    rv = core.list_namespaced_pod("song").metadata.resource_version
+    told: list[int] = []
+
+    def expire() -> None:
+        deadline = time.monotonic() + 5
+        while sim.call(store.watcher_count) == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        core.patch_namespaced_service("userlist-svc", "song", {"metadata": {"labels": {"v": "2"}}})
+        sim.call(store.compact)
+        told.append(sim.call(store.expire_watches))
+
+    thread = threading.Thread(target=expire)
+    thread.start()
+    try:
+        with pytest.raises(ApiException) as caught:
+            list(
+                watch.Watch().stream(core.list_namespaced_pod, "song", resource_version=rv, timeout_seconds=5)
+            )
+    finally:
+        thread.join(5)
+    assert told == [1] and caught.value.status == 410
+    with pytest.raises(ApiException) as again:
+        list(watch.Watch().stream(core.list_namespaced_pod, "song", resource_version=rv, timeout_seconds=1))
+    assert again.value.status == 410, "compacted: the old version cannot be resumed"

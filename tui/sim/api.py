@@ -24,6 +24,7 @@ from tui.sim.errors import (
     ApiError,
     FieldError,
     bad_request,
+    gone,
     invalid,
     method_not_supported,
     not_found,
@@ -32,7 +33,7 @@ from tui.sim.errors import (
 from tui.sim.openapi import group_document, root_document
 from tui.sim.resources import ResourceType
 from tui.sim.selectors import parse_field_selector, parse_label_selector, selector_string
-from tui.sim.store import DELETED, MODIFIED, Entry, Event, dumps
+from tui.sim.store import DELETED, EXPIRED, MODIFIED, Entry, Event, dumps
 from tui.sim.tables import table
 
 if TYPE_CHECKING:
@@ -537,12 +538,19 @@ async def _watch(
                     await response.write(_bookmark(rtype, store.rv))
                     next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
                 continue
-            lines = [_event_line(event, matches, encode)]
+            events = [event]
             while not queue.empty():
-                lines.append(_event_line(queue.get_nowait(), matches, encode))
-            data = b"".join(line for line in lines if line)
+                events.append(queue.get_nowait())
+            expired = EXPIRED in events
+            data = b"".join(_event_line(e, matches, encode) for e in events if e is not EXPIRED)
+            if expired:
+                status = gone(store.oldest_resumable - 1, store.oldest_resumable).status()
+                data += b'{"type":"ERROR","object":' + dumps(status) + b"}\n"
             if data:
                 await response.write(data)
+            if expired:
+                await response.write_eof()
+                return response
         if bookmarks:
             await response.write(_bookmark(rtype, store.rv))
         await response.write_eof()

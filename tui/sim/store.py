@@ -87,6 +87,10 @@ class Event:
         self.type, self.key, self.entry, self.prev, self.rv = type_, key, entry, prev, entry.rv
 
 
+EXPIRED = Event(DELETED, "", Entry("", "", 0, {}, b"{}"), None)
+"""Put on a watch queue: the watch ends with an ERROR 410 event."""
+
+
 class Store:
     """Objects of one cluster by resource key, namespace and name."""
 
@@ -234,6 +238,22 @@ class Store:
         """End of start-up: watches may resume from here on, not from before."""
         self._oldest = self.rv
         self._history.clear()
+
+    def compact(self) -> None:
+        """Forget the change history: resuming a watch from any earlier version answers 410."""
+        self.mark_loaded()
+
+    def expire_watches(self) -> int:
+        """End every open watch with an in-stream ``ERROR`` 410 Expired (as after etcd compaction).
+
+        Returns how many watches were told. Combined with :meth:`compact`, clients must relist.
+        """
+        told = 0
+        for queues in self._watchers.values():
+            for queue in queues:
+                queue.put_nowait(EXPIRED)
+                told += 1
+        return told
 
     # -- change delivery -----------------------------------------------------------------------
 
