@@ -219,6 +219,7 @@ class MeshtuiApp(App[int]):
         self._agent_lists: dict[str, tuple[Any, float, tuple[Any, ...]]] = {}
         self._awaiting: list[tuple[str, WriteAction]] = []
         self._phases: dict[str, str] = {}
+        self._binding_state: tuple[bool | None, ...] = ()
         self.repaints = 0
         """Repaints so far (tests and measurements)."""
 
@@ -370,8 +371,15 @@ class MeshtuiApp(App[int]):
         self._show_backends(views)
         self._log_changes(views.snapshot)
         self.repaints += 1
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
         self._maybe_read_agent()
+
+    def _refresh_bindings_if_changed(self) -> None:
+        """Redraw the footer only when a write key's state changed (it re-mounts its keys)."""
+        state = tuple(self.check_action(a, ()) for a in sorted(WRITE_ACTIONS))
+        if state != self._binding_state:
+            self._binding_state = state
+            self.refresh_bindings()
 
     def _show_backends(self, views: Views) -> None:
         pane = self.query_one(BackendsPane)
@@ -436,7 +444,7 @@ class MeshtuiApp(App[int]):
             return
         self.viewing = context
         self._request_compute()
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
 
     def select_service(self, key: ServiceKey) -> None:
         self.service = key

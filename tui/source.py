@@ -200,7 +200,8 @@ class StaticSource:
         if state is None or state.phase not in ("ok", "stale"):
             return None
         if callable(lists):
-            return lists(self._snapshot, context)
+            # Computed lists cost CPU at 64 clusters: keep the app's loop free meanwhile.
+            return await asyncio.to_thread(lists, self._snapshot, context)
         return lists.get(context)
 
 

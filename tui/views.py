@@ -309,6 +309,7 @@ class StatusViewBuilder:
         self._lock = threading.Lock()
         self._rows: dict[int, tuple[ClusterState, ClusterView]] = {}
         self._findings: tuple[tuple[Any, ...], tuple[FindingView, ...]] | None = None
+        self._view: StatusView | None = None
 
     def build(self, snapshot: MeshSnapshot) -> StatusView:
         with self._lock:
@@ -327,7 +328,18 @@ class StatusViewBuilder:
             else:
                 findings = tuple(_finding_view(f) for f in connect_checks(snapshot.clusters))
                 self._findings = (inputs, findings)
-            return StatusView(tuple(rows), findings, tuple(snapshot.config_errors))
+            view = StatusView(tuple(rows), findings, tuple(snapshot.config_errors))
+            before = self._view
+            if (
+                before is not None
+                and before.findings is findings
+                and before.config_errors == view.config_errors
+                and len(before.clusters) == len(rows)
+                and all(a is b for a, b in zip(before.clusters, rows, strict=True))
+            ):
+                return before  # same object: panes skip redrawing by identity
+            self._view = view
+            return view
 
 
 def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:

@@ -75,30 +75,46 @@ class ContextList(OptionList):
         self.viewing: str | None = None
         self._quiet = False
         self._status: StatusView | None = None
+        self._prompts: dict[str, tuple[ClusterView, tuple[object, ...], Text]] = {}
+        self._drawn_with: tuple[object, ...] = ()
 
     def on_resize(self) -> None:
         if self._status is not None:
-            self.show(self._status, self.viewing)
+            status, self._status = self._status, None
+            self.show(status, self.viewing)
+
+    def _prompt(self, index: int, view: ClusterView, colors: Palette, viewing: bool, width: int) -> Text:
+        """:func:`context_prompt`, cached per ClusterView object (64 contexts, every repaint)."""
+        key = (index, viewing, width, colors)
+        hit = self._prompts.get(view.context)
+        if hit is not None and hit[0] is view and hit[1] == key:
+            return hit[2]
+        prompt = context_prompt(index, view, colors, viewing, width)
+        self._prompts[view.context] = (view, key, prompt)
+        return prompt
 
     def show(self, status: StatusView, viewing: str | None) -> None:
         """Draw ``status``; only changed prompts are replaced."""
         colors = palette(self.app)
+        width = (self.size.width or 56) - 2
+        if status is self._status and viewing == self.viewing and (width, colors) == self._drawn_with:
+            return
         self.viewing = viewing
         self._status = status
-        width = (self.size.width or 56) - 2
+        self._drawn_with = (width, colors)
         contexts = [c.context for c in status.clusters]
         if contexts != list(self._shown):
             self._quiet = True
             self.clear_options()
             self._shown = {}
             for index, view in enumerate(status.clusters, start=1):
-                prompt = context_prompt(index, view, colors, view.context == viewing, width)
+                prompt = self._prompt(index, view, colors, view.context == viewing, width)
                 self.add_option(Option(prompt, id=view.context))
                 self._shown[view.context] = prompt
             self._quiet = False
         else:
             for index, view in enumerate(status.clusters, start=1):
-                prompt = context_prompt(index, view, colors, view.context == viewing, width)
+                prompt = self._prompt(index, view, colors, view.context == viewing, width)
                 if prompt != self._shown.get(view.context):
                     self.replace_option_prompt(view.context, prompt)
                     self._shown[view.context] = prompt

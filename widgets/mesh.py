@@ -181,7 +181,7 @@ class MeshPane(VerticalScroll):
         yield self._body
 
     def show(self, status: StatusView) -> None:
-        if status == self._last:
+        if status is self._last or status == self._last:
             return
         self._last = status
         colors = palette(self.app)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.text import Text
+from rich.text import Span, Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -48,12 +48,25 @@ def cell_text(cell: ServiceCell, colors: Palette) -> Text:
 
 
 def glyph_text(row: ServiceRow, colors: Palette) -> Text:
+    """One glyph per cluster, styled in runs (64 ``Text.append`` calls per row are too slow)."""
     styles = {"?": colors.warn, "·": colors.muted, "n": colors.muted, "0": colors.err, "u": colors.warn}
-    out = Text()
-    for cell in row.cells:
-        glyph = cell.glyph()
-        out.append(glyph, style=styles.get(glyph, colors.ok))
-    return out
+    glyphs = "".join(cell.glyph() for cell in row.cells)
+    spans: list[Span] = []
+    start = 0
+    for index in range(1, len(glyphs) + 1):
+        if index == len(glyphs) or styles.get(glyphs[index], colors.ok) != styles.get(
+            glyphs[start], colors.ok
+        ):
+            spans.append(Span(start, index, styles.get(glyphs[start], colors.ok)))
+            start = index
+    return Text(glyphs, spans=spans)
+
+
+def cell_width(cell: ServiceCell) -> int:
+    """Length of :func:`cell_text` without building it (for column widths)."""
+    if cell.known and cell.present and cell.is_global:
+        return len(cell.text()) + (1 if cell.affinity_unknown else 0)
+    return len(cell.text())
 
 
 def why_text(row: ServiceRow, colors: Palette) -> Text:
@@ -98,6 +111,8 @@ class ServicesPane(Vertical):
         self.compact = False
         self.visible_rows: list[ServiceRow] = []
         self._highlighted: tuple[str, str] | None = None
+        self._cell_cache: dict[tuple[int, bool], tuple[ServiceRow, tuple[Text, ...]]] = {}
+        self._cache_colors: Palette | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Synchronizing…", id="services-message")
@@ -125,30 +140,46 @@ class ServicesPane(Vertical):
         if self.view is not None:
             self._redraw()
 
-    def _layout(self, view: ServicesView, rows: list[ServiceRow], colors: Palette) -> list[Column]:
+    def _layout(self, view: ServicesView, rows: list[ServiceRow]) -> list[Column]:
         width = max(40, (self.size.width or self.app.size.width) - 4)
         longest = max((len(r.key_text) for r in rows), default=12)
         service_w = max(SERVICE_MIN, min(SERVICE_MAX, longest))
-        cell_w = max((len(cell_text(c, colors).plain) for r in rows for c in r.cells), default=CELL_MIN)
-        cell_w = max(CELL_MIN, min(CELL_MAX, cell_w), *(len(c) for c in view.clusters))
-        need = service_w + 2 + len(view.clusters) * (cell_w + 2) + MIN_WHY + 2
-        self.compact = need > width
+        n = len(view.clusters)
+        # Many clusters cannot fit side by side whatever the cells say: skip measuring them.
+        self.compact = service_w + 2 + n * (CELL_MIN + 2) + MIN_WHY + 2 > width
         if not self.compact:
-            why_w = width - (service_w + 2) - len(view.clusters) * (cell_w + 2) - 2
+            cell_w = max((cell_width(c) for r in rows for c in r.cells), default=CELL_MIN)
+            cell_w = max(CELL_MIN, min(CELL_MAX, cell_w), *(len(c) for c in view.clusters))
+            self.compact = service_w + 2 + n * (cell_w + 2) + MIN_WHY + 2 > width
+        if not self.compact:
+            why_w = width - (service_w + 2) - n * (cell_w + 2) - 2
             return [
                 Column("service", "SERVICE", service_w),
                 *(Column(f"c:{c}", c, cell_w) for c in view.clusters),
                 Column("why", "WHY", max(MIN_WHY, why_w)),
             ]
-        glyphs_w = max(8, len(view.clusters))
+        glyphs_w = max(8, n)
         summary_w = 30
         why_w = width - (service_w + 2) - (glyphs_w + 2) - (summary_w + 2) - 2
         return [
             Column("service", "SERVICE", service_w),
-            Column("clusters", f"CLUSTERS ({len(view.clusters)})", glyphs_w),
+            Column("clusters", f"CLUSTERS ({n})", glyphs_w),
             Column("summary", "SUMMARY", summary_w),
             Column("why", "WHY", max(MIN_WHY, why_w)),
         ]
+
+    def _cells(self, row: ServiceRow, colors: Palette) -> tuple[Text, ...]:
+        """The drawn cells of ``row``, built once per row object, layout and theme."""
+        key = (id(row), self.compact)
+        hit = self._cell_cache.get(key)
+        if hit is not None and hit[0] is row:
+            return hit[1]
+        if self.compact:
+            cells = (Text(row.key_text), glyph_text(row, colors), Text(row.summary()), why_text(row, colors))
+        else:
+            cells = (Text(row.key_text), *(cell_text(c, colors) for c in row.cells), why_text(row, colors))
+        self._cell_cache[key] = (row, cells)
+        return cells
 
     def _redraw(self) -> None:
         view = self.view
@@ -182,25 +213,15 @@ class ServicesPane(Vertical):
         message.update("\n".join(notes))
         message.display = bool(notes)
         table.display = True
-        columns = self._layout(view, rows, colors)
+        columns = self._layout(view, rows)
         table.set_columns(columns)
+        if colors != self._cache_colors or len(self._cell_cache) > 3 * len(view.rows) + 256:
+            self._cell_cache = {}
+            self._cache_colors = colors
+        data = [(r.key_text, self._cells(r, colors)) for r in rows]
         if self.compact:
-            data = [
-                (
-                    r.key_text,
-                    (Text(r.key_text), glyph_text(r, colors), Text(r.summary()), why_text(r, colors)),
-                )
-                for r in rows
-            ]
             self.border_subtitle = GLYPH_LEGEND
         else:
-            data = [
-                (
-                    r.key_text,
-                    (Text(r.key_text), *(cell_text(c, colors) for c in r.cells), why_text(r, colors)),
-                )
-                for r in rows
-            ]
             self.border_subtitle = (
                 "/ filter  A all services" if not self.filter_text else f"filter: {self.filter_text}"
             )

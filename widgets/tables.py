@@ -88,7 +88,7 @@ class KeyedTable(DataTable):
 
     def _update_row(self, key: str, cells: tuple[Any, ...], stats: SyncStats) -> None:
         before = self.shown[key]
-        if before == cells:
+        if before is cells or before == cells:
             return
         for column, old, new in zip(self._column_spec, before, cells, strict=True):
             if old != new:
