@@ -311,4 +311,18 @@ def default_registry() -> Registry:
             ("create",),
         )
     )
+    for extra in EXTRA_TYPES:
+        add(extra)
     return reg
+
+
+EXTRA_TYPES: list[ResourceType] = []
+"""Types every new cluster serves besides the built-in ones (part 2: Cilium's CRDs)."""
+
+
+def register_type(rtype: ResourceType) -> ResourceType:
+    """Serve ``rtype`` in every cluster created from now on (discovery, OpenAPI, RBAC, CRUD, watch)."""
+    global EXTRA_TYPES
+    EXTRA_TYPES = [t for t in EXTRA_TYPES if t.key != rtype.key]
+    EXTRA_TYPES.append(rtype)
+    return rtype
