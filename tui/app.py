@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import threading
 import time
@@ -194,9 +195,11 @@ class MeshtuiApp(App[int]):
         keymap: Mapping[str, str] | None = None,
         curl_handler: Callable[[ServiceKey, str], None] | None = None,
         refresh_interval: float = REFRESH_INTERVAL,
+        theme: str | None = None,
     ) -> None:
         super().__init__()
         self.refresh_interval = refresh_interval
+        self.initial_theme = theme
         self.source = source
         self.read_only = read_only or bool(getattr(source, "read_only", False))
         self.kubeconfig_label = kubeconfig_label
@@ -241,6 +244,8 @@ class MeshtuiApp(App[int]):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
+        if self.initial_theme:
+            self.theme = self.initial_theme
         if self.initial_keymap:
             self.set_keymap(self.initial_keymap)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -814,6 +819,11 @@ def run(args: argparse.Namespace) -> int:
     source = StaticSource(
         SCENARIOS[scenario](), read_only=bool(args.read_only), agent_lists=agent_service_list
     )
-    app = MeshtuiApp(source, kubeconfig_label=f"demo ({scenario} fixture)", read_only=bool(args.read_only))
+    app = MeshtuiApp(
+        source,
+        kubeconfig_label=f"demo ({scenario} fixture)",
+        read_only=bool(args.read_only),
+        theme=os.environ.get("MESHTUI_THEME") or None,
+    )
     app.run()
     return app.return_code or 0

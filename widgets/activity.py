@@ -36,7 +36,7 @@ class ActivityLog(OptionList):
     DEFAULT_CSS = """
     ActivityLog {
         height: 1fr;
-        border: round $panel-lighten-2;
+        border: round $foreground 30%;
         border-title-color: $foreground;
     }
     ActivityLog:focus { border: round $primary; }

@@ -28,7 +28,8 @@ def share_bars(shares: dict[str, float] | None, colors: Palette, *, label: str =
     if not shares:
         out.append("no backend selected", style=colors.err)
         return out
-    ordered = sorted(shares.items(), key=lambda item: (-item[1], item[0]))
+    # Largest share first; equal shares keep the view's order (client cluster, then mesh order).
+    ordered = sorted(shares.items(), key=lambda item: -item[1])
     for index, (cluster, share) in enumerate(ordered[:MAX_BARS]):
         if index:
             out.append("   ")
@@ -50,7 +51,7 @@ class BackendsPane(Vertical):
     DEFAULT_CSS = """
     BackendsPane {
         height: 1fr;
-        border: round $panel-lighten-2;
+        border: round $foreground 30%;
         border-title-color: $foreground;
     }
     BackendsPane:focus-within { border: round $primary; }

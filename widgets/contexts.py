@@ -54,7 +54,7 @@ class ContextList(OptionList):
     DEFAULT_CSS = """
     ContextList {
         height: 1fr;
-        border: round $panel-lighten-2;
+        border: round $foreground 30%;
         border-title-color: $foreground;
         padding: 0 0;
     }

@@ -17,7 +17,7 @@ class CurlSlot(Vertical):
     CurlSlot {
         height: auto;
         max-height: 9;
-        border: round $panel-lighten-2;
+        border: round $foreground 30%;
         border-title-color: $foreground;
     }
     CurlSlot > #curl-placeholder { height: 1; padding: 0 1; color: $text-muted; }

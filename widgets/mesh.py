@@ -68,9 +68,9 @@ def render_matrix(status: StatusView, colors: Palette) -> Text:
         return out
     styles = {"ok": colors.ok, "err": colors.err, "warn": colors.warn, "muted": colors.muted}
     label_width = max(len(c.cluster) for c in clusters) + 1
+    out.append("column n = n-th context · ✓ connected ✗ broken · self\n", style=colors.muted)
     out.append(f"{FROM_TO:<{label_width}}", style="bold")
-    out.append("".join(str(i % 10) for i in range(1, len(clusters) + 1)), style=colors.muted)
-    out.append("   (column n = n-th cluster; ✓ connected ✗ broken)\n", style=colors.muted)
+    out.append("".join(str(i % 10) for i in range(1, len(clusters) + 1)) + "\n", style=colors.muted)
     for source in clusters:
         out.append(f"{source.cluster:<{label_width}}")
         for target in clusters:
@@ -81,11 +81,13 @@ def render_matrix(status: StatusView, colors: Palette) -> Text:
 
 
 def render_link_errors(status: StatusView, colors: Palette) -> Text:
-    """Every broken link with the agents' error text (what cilium-cli prints as Errors)."""
+    """Every broken link with the agents' error text (what cilium-cli prints as Errors),
+    unless a finding already names that link (it quotes the same error, with a fix)."""
+    covered = {f.clusters[:2] for f in status.findings if f.check == "remote-not-connected"}
     out = Text()
     for view in status.clusters:
         for remote in view.remotes:
-            if remote.error:
+            if remote.error and (view.cluster, remote.cluster) not in covered:
                 out.append(f"✗ {view.cluster} → {remote.cluster}: ", style=colors.err)
                 out.append(remote.error + "\n")
         for agent in view.unreadable_agents:
@@ -162,7 +164,7 @@ class MeshPane(VerticalScroll):
     DEFAULT_CSS = """
     MeshPane {
         height: 1fr;
-        border: round $panel-lighten-2;
+        border: round $foreground 30%;
         border-title-color: $foreground;
         padding: 0 1;
     }

@@ -82,7 +82,7 @@ class ServicesPane(Vertical):
     ServicesPane {
         height: 1fr;
         min-height: 5;
-        border: round $panel-lighten-2;
+        border: round $foreground 30%;
         border-title-color: $foreground;
     }
     ServicesPane:focus-within { border: round $primary; }
