@@ -315,3 +315,31 @@ def test_auth_can_i(kubectl: Kubectl) -> None:
     assert ok(kubectl("auth", "can-i", "patch", "services", "-n", "song")).strip() == "yes"
     listed = ok(kubectl("auth", "can-i", "--list", "-n", "song"))
     assert re.search(r"^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]", listed, re.M)
+
+
+TYPO = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: typo, namespace: song}
+spec:
+  replica: 2
+  selector: {matchLabels: {app: typo}}
+  template:
+    metadata: {labels: {app: typo}}
+    spec:
+      containers: [{name: a, image: nginx:1.27, imagee: x}]
+      volumes: [{name: v, configMap: {name: cm}}]
+"""
+
+
+def test_unknown_fields_are_rejected_or_warned(kubectl: Kubectl) -> None:
+    strict = kubectl("apply", "-f", "-", input=TYPO)
+    assert strict.returncode == 1
+    assert (
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: '
+        'unknown field "spec.replica", unknown field "spec.template.spec.containers[0].imagee"'
+    ) in strict.stderr
+    assert kubectl("get", "deploy", "typo", "-n", "song").returncode == 1
+    warned = kubectl("create", "-f", "-", "--validate=warn", input=TYPO)
+    assert warned.returncode == 0, warned.stderr
+    assert 'Warning: unknown field "spec.replica"' in warned.stderr

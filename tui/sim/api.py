@@ -291,8 +291,11 @@ async def _resource(
             body = await _read_json(request, rtype)
             if rtype.namespaced and namespace is None:
                 raise bad_request("the server could not find the requested resource")
-            entry = cluster.create(rtype, body, ns, dry_run=_dry_run(request))
-            return json_response(entry.raw, 201)
+            warnings: list[str] = []
+            entry = cluster.create(
+                rtype, body, ns, dry_run=_dry_run(request), **_validation(request, warnings)
+            )
+            return _warned(json_response(entry.raw, 201), warnings)
         if method == "DELETE":
             rbac.authorize(user, "deletecollection", rtype, ns)
             return _delete_collection(request, cluster, rtype, namespace)
@@ -314,8 +317,17 @@ async def _resource(
         body = await _read_json(request, rtype)
         if sub == "scale":
             return json_response(_scale_update(cluster, rtype, ns, name, body, _dry_run(request)))
-        entry = cluster.update(rtype, body, ns, name, subresource=sub, dry_run=_dry_run(request))
-        return json_response(entry.raw)
+        warnings = []
+        entry = cluster.update(
+            rtype,
+            body,
+            ns,
+            name,
+            subresource=sub,
+            dry_run=_dry_run(request),
+            **_validation(request, warnings),
+        )
+        return _warned(json_response(entry.raw), warnings)
     if method == "PATCH":
         rbac.authorize(user, "patch", rtype, ns, name, sub)
         content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
@@ -331,8 +343,12 @@ async def _resource(
         if sub == "scale":
             return json_response(_scale_patch(cluster, rtype, ns, name, patch_type, body, _dry_run(request)))
         existed = cluster.store.get(rtype.key, ns if rtype.namespaced else "", name) is not None
-        entry = cluster.patch(rtype, ns, name, patch_type, body, subresource=sub, dry_run=_dry_run(request))
-        return json_response(entry.raw, 200 if existed else 201)
+        warnings = []
+        entry = cluster.patch(
+            rtype, ns, name, patch_type, body, subresource=sub, dry_run=_dry_run(request),
+            **_validation(request, warnings),
+        )  # fmt: skip
+        return _warned(json_response(entry.raw, 200 if existed else 201), warnings)
     if method == "DELETE":
         rbac.authorize(user, "delete", rtype, ns, name, sub)
         options = await _delete_options(request)
@@ -343,6 +359,21 @@ async def _resource(
         )
         return json_response(entry.raw)
     raise method_not_supported(rtype, method.lower())
+
+
+def _validation(request: web.Request, warnings: list[str]) -> dict[str, Any]:
+    """``fieldValidation`` (default Warn, as the apiserver) and where warnings go."""
+    mode = request.query.get("fieldValidation", "Warn")
+    if mode not in ("Strict", "Warn", "Ignore"):
+        raise bad_request(f"fieldValidation parameter unsupported: {mode}")
+    return {"field_validation": mode, "warnings": warnings}
+
+
+def _warned(response: web.Response, warnings: list[str]) -> web.Response:
+    """Warnings as ``Warning: 299 - "..."`` headers (kubectl prints ``Warning: ...``)."""
+    for text in warnings:
+        response.headers.add("Warning", '299 - "' + text.replace('"', '\\"') + '"')
+    return response
 
 
 def _dry_run(request: web.Request) -> bool:

@@ -265,11 +265,19 @@ class SimCluster:
         )
 
     def create(
-        self, rtype: ResourceType, obj: dict[str, Any], namespace: str, *, dry_run: bool = False
+        self,
+        rtype: ResourceType,
+        obj: dict[str, Any],
+        namespace: str,
+        *,
+        dry_run: bool = False,
+        field_validation: str = "Ignore",
+        warnings: list[str] | None = None,
     ) -> Entry:
         if not isinstance(obj, dict):
             raise bad_request(f"the object provided is unrecognized (must be of type {rtype.kind})")
         self._check_type(rtype, obj)
+        self._check_fields(rtype, obj, field_validation, warnings)
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise bad_request("metadata must be an object")
@@ -317,6 +325,22 @@ class SimCluster:
         if dry_run:
             return Entry(meta.get("namespace", ""), meta["name"], self.store.rv, obj, None)
         return self.store.create(rtype, obj)
+
+    def _check_fields(
+        self, rtype: ResourceType, obj: dict[str, Any], mode: str, warnings: list[str] | None
+    ) -> None:
+        """``fieldValidation``: unknown fields fail (Strict), become warnings (Warn) or pass (Ignore)."""
+        if mode == "Ignore":
+            return
+        from tui.sim.strict import strict_message, unknown_fields
+
+        unknown = unknown_fields(rtype.api_version, rtype.kind, obj)
+        if not unknown:
+            return
+        if mode == "Strict":
+            raise bad_request(strict_message(rtype.kind, rtype.api_version, unknown))
+        if warnings is not None:
+            warnings.extend(f'unknown field "{path}"' for path in unknown)
 
     def _check_type(self, rtype: ResourceType, obj: dict[str, Any]) -> None:
         kind, api_version = obj.get("kind"), obj.get("apiVersion")
@@ -395,11 +419,14 @@ class SimCluster:
         subresource: str = "",
         dry_run: bool = False,
         require_rv: bool = False,
+        field_validation: str = "Ignore",
+        warnings: list[str] | None = None,
     ) -> Entry:
         """PUT (and the end of every patch): the whole object replaced, or just its status."""
         if not isinstance(obj, dict):
             raise bad_request(f"the object provided is unrecognized (must be of type {rtype.kind})")
         self._check_type(rtype, obj)
+        self._check_fields(rtype, obj, field_validation, warnings)
         meta = obj.setdefault("metadata", {})
         if meta.get("name") and meta["name"] != name:
             raise bad_request(
@@ -461,8 +488,11 @@ class SimCluster:
         *,
         subresource: str = "",
         dry_run: bool = False,
+        field_validation: str = "Ignore",
+        warnings: list[str] | None = None,
     ) -> Entry:
         """merge / strategic-merge / json patch (and server-side apply, which creates if absent)."""
+        checks: dict[str, Any] = {"field_validation": field_validation, "warnings": warnings}
         ns = namespace if rtype.namespaced else ""
         try:
             document = json.loads(body or b"null")
@@ -482,7 +512,7 @@ class SimCluster:
                 if not isinstance(document, dict):
                     raise bad_request("apply patch must be an object")
                 document.setdefault("metadata", {})["name"] = name
-                return self.create(rtype, document, namespace, dry_run=dry_run)
+                return self.create(rtype, document, namespace, dry_run=dry_run, **checks)
             raise not_found(rtype, name)
         base = json.loads(current.raw)
         if patch_type == "json":
@@ -510,7 +540,7 @@ class SimCluster:
             meta["resourceVersion"] = str(current.rv)
         if patch_type == "apply":
             meta["resourceVersion"] = str(current.rv)
-        return self.update(rtype, result, namespace, name, subresource=subresource, dry_run=dry_run)
+        return self.update(rtype, result, namespace, name, subresource=subresource, dry_run=dry_run, **checks)
 
     def delete(
         self,

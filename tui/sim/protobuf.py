@@ -25,6 +25,8 @@ PACKAGES = {
     "authorization.k8s.io": "k8s.io.api.authorization.v1",
     "discovery.k8s.io": "k8s.io.api.discovery.v1",
 }
+INLINE = {"localObjectReference", "volumeSource", "handler", "ephemeralContainerCommon"}
+"""Embedded Go structs (``json:",inline"``): their fields sit at the parent's level in JSON."""
 KEEP_ZERO = {"replicas", "revisionHistoryLimit", "minReadySeconds", "gracePeriodSeconds"}
 _META = "k8s.io.apimachinery.pkg.apis.meta.v1"
 _SPECIAL = {
@@ -164,6 +166,10 @@ def decode_message(type_name: str, data: bytes) -> Any:
             result.setdefault(name, []).append(item)
         else:
             result[name] = item
+    for name in INLINE & result.keys():
+        inlined = result.pop(name)
+        if isinstance(inlined, dict):
+            result.update(inlined)
     return {k: v for k, v in result.items() if not _is_zero(k, v)}
 
 
