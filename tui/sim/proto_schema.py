@@ -4,6 +4,7 @@ Made by ``python -m tui.sim.protogen KUBECTL_BINARY`` from the descriptors embed
 Message -> {field number: (JSON name, type, repeated, message type)}; map entries -> {'map': (key
 type, value type, value message)}."""
 
+# ruff: noqa: E501
 # fmt: off
 MESSAGES: dict = {'k8s.io.api.apps.v1.DaemonSet': {1: ('metadata', 'message', False,
                                       'k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta'),

@@ -111,6 +111,7 @@ def main() -> None:
     print("Message -> {field number: (JSON name, type, repeated, message type)}; map entries -> {'map': (key")
     print('type, value type, value message)}."""')
     print()
+    print("# ruff: noqa: E501")
     print("# fmt: off")
     print("MESSAGES: dict = " + pformat(messages, width=110, compact=True))
     print("# fmt: on")
