@@ -1,9 +1,10 @@
 """The HTTP face of a simulated cluster: the Kubernetes REST API as kubectl and client libraries see it.
 
-Discovery (aggregated and legacy), OpenAPI v3, list/get/create/update/patch/delete with
-selectors and pagination, watches (resume, 410, bookmarks, timeouts, Tables), the ``scale`` and
-``status`` subresources, SelfSubjectAccessReview and ``pods/exec`` (WebSocket, see
-:mod:`tui.sim.execws`). Errors are ``Status`` objects worded as the real apiserver words them.
+Here: the middleware (request hooks, bearer-token authentication, errors as ``Status``), routing of
+``/api`` and ``/apis`` paths, discovery (aggregated and legacy), OpenAPI v3, and
+list/get/create/update/patch/delete with selectors and pagination. Elsewhere: watches
+(:mod:`tui.sim.watch`), ``scale`` and access reviews (:mod:`tui.sim.subresources`), ``pods/exec``
+(:mod:`tui.sim.execws`), admission and writes (:class:`tui.sim.cluster.SimCluster`).
 """
 
 from __future__ import annotations
