@@ -711,8 +711,8 @@ class Controllers:
                 if rtype.key == PODS:
                     self.delete_pod(name, obj.name)
                     remaining += 1 if self.store.get(PODS, name, obj.name) else 0
-                else:
-                    self.store.delete(rtype, name, obj.name)
+                elif self.store.get(rtype.key, name, obj.name) is not None:  # a cascade may have taken it
+                    self.cluster.delete(rtype, name, obj.name)  # releases ClusterIPs, cascades
         if remaining:
             self.later(max(0.05, self.cluster.termination_grace), lambda: self.mark(NAMESPACES, "", name))
             return
