@@ -232,3 +232,37 @@ def test_same_seed_same_names_and_addresses() -> None:
     assert first == snapshot(42)
     assert first != snapshot(43)
     assert all(ip.startswith("10.2.0.") for _, ip in first)
+
+
+def test_generated_mesh_services_follow_their_backends() -> None:
+    from tui.sim.scenario import generated
+
+    sim = fast_sim(generated(2, 20))
+    api_client = config.new_client_from_config(str(sim.kubeconfig_path), context="mesh02")
+    try:
+        core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
+        discovery = client.DiscoveryV1Api(api_client)
+        services = core.list_namespaced_service("bench").items
+        assert len(services) == 20
+        assert all(s.metadata.annotations["service.cilium.io/global"] == "true" for s in services)
+        assert all(
+            ipaddress.ip_address(s.spec.cluster_ip) in ipaddress.ip_network("172.16.16.0/20")
+            for s in services
+        )
+        assert len(core.list_namespaced_pod("song").items) == 2, "the seed's objects are there too"
+
+        def endpoints(service: str) -> list[str]:
+            slices = discovery.list_namespaced_endpoint_slice(
+                "bench", label_selector=f"kubernetes.io/service-name={service}"
+            )
+            return sorted(
+                a for s in slices.items for e in s.endpoints for a in e.addresses if e.conditions.ready
+            )
+
+        assert len(endpoints("svc-0000")) == 1 and endpoints("svc-0000") == endpoints("svc-0008")
+        apps.patch_namespaced_deployment_scale("backend-0", "bench", {"spec": {"replicas": 2}})
+        assert wait_for(lambda: len(endpoints("svc-0008")) == 2)
+        assert len(endpoints("svc-0001")) == 1
+    finally:
+        api_client.close()
+        sim.stop()
