@@ -79,7 +79,11 @@ def add_hook(
 
 
 def api_down(sim: SimThread, context: str) -> None:
-    """Stop one cluster's listener: connections are refused (its objects stay)."""
+    """Stop one cluster's listener: connections are refused (its objects stay).
+
+    Blocks for the listener's shutdown: call it with ``asyncio.to_thread`` from a test whose
+    loop runs a hub, or the hub's timers see the loop frozen.
+    """
     cluster = sim_cluster(sim, context)
 
     async def down() -> None:

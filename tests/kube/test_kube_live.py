@@ -55,6 +55,9 @@ async def test_snapshot_matches_the_simulators_objects(sim: SimThread, hubs: Hub
         assert all(n.internal_ip.startswith("172.30.") and n.ready for n in state.nodes)
         # pods of the namespace holding a global service are watched (clients and backends)
         assert {p.owner for p in state.pods.values() if p.namespace == "song"} == {"userlist", "curltest"}
+    # access reviews follow the first sync (empty until answered)
+    reviewed = await wait_snapshot(hub, lambda s: all("patch services" in c.allowed for c in s.clusters))
+    for state in reviewed.clusters:
         assert all(state.allowed.get(a) for a in ("patch services", "patch deployments/scale"))
 
 
@@ -86,8 +89,13 @@ async def test_a_change_reaches_listeners_and_unchanged_objects_keep_their_ident
 async def test_scaling_and_deleting_in_the_cluster_show_up(sim: SimThread, hubs: Hubs) -> None:
     hub = await hubs.start(sim.kubeconfig_path)
     sim_patch(sim, "bastion03", "deployments.apps", "song", "userlist", {"spec": {"replicas": 3}})
-    snapshot = await wait_snapshot(hub, lambda s: len(s.clusters[1].services[KEY].backends) == 3)
-    assert snapshot.clusters[1].deployments[("song", "userlist")].replicas == 3
+    snapshot = await wait_snapshot(
+        hub,
+        lambda s: (
+            len(s.clusters[1].services[KEY].backends) == 3
+            and s.clusters[1].deployments[("song", "userlist")].replicas == 3
+        ),
+    )
     assert len({b.ip for b in snapshot.clusters[1].services[KEY].backends}) == 3
     cluster = sim_cluster(sim, "bastion03")
     rtype = cluster.registry.by_key("services")

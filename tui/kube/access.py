@@ -6,7 +6,6 @@ the ids below are the keys of ``ClusterState.allowed`` / ``denied_reasons``.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from tui.kube.client import Action, KubeClient
@@ -80,7 +79,12 @@ async def review_all(
     client: KubeClient, checks: tuple[AccessCheck, ...] = ACTION_CHECKS
 ) -> tuple[dict[str, bool], dict[str, str]]:
     """(allowed, denied reasons) by check id; checks the server could not answer are left out."""
-    results = await asyncio.gather(*(review(client, c) for c in checks), return_exceptions=True)
+    results: list[AccessDecision | BaseException] = []
+    for check in checks:  # one after the other: one kept-alive connection, no burst of handshakes
+        try:
+            results.append(await review(client, check))
+        except KubeError as exc:
+            results.append(exc)
     allowed: dict[str, bool] = {}
     reasons: dict[str, str] = {}
     errors: list[KubeError] = []

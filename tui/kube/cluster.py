@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import dataclasses
 import random
 import ssl
 import time
@@ -39,7 +38,7 @@ from tui.kube.config import ContextEntry, Kubeconfig, load_configuration
 from tui.kube.errors import KubeError
 from tui.kube.redact import log, scrub
 from tui.kube.settings import HubSettings
-from tui.kube.watch import Key, Reflector, ResourceSpec
+from tui.kube.watch import Key, Reflector, ResourceSpec, gc_paused
 from tui.mesh.model import (
     AgentStatus,
     CiliumInfo,
@@ -169,6 +168,7 @@ class ClusterWatcher:
         self._slice_owner: dict[Key, ServiceKey] = {}
         self._slice_backends: dict[Key, tuple[Any, str, tuple[Any, ...]]] = {}
         self._services_view: Mapping[ServiceKey, Service] | None = None
+        self._dirty_services: set[ServiceKey] = set()
         self._global_namespaces: collections.Counter[str] = collections.Counter()
         self._global_keys: set[ServiceKey] = set()
         self._cluster_name: str = entry.name
@@ -185,6 +185,11 @@ class ClusterWatcher:
         self.allowed: Mapping[str, bool] = frozen_map()
         self.denied_reasons: Mapping[str, str] = frozen_map()
         self._access_wake = asyncio.Event()
+        # start-up: lists go two at a time over kept-alive connections; watches (one socket
+        # each), the probe and the access reviews wait until every list answered once, so the
+        # first snapshot costs two TLS handshakes per cluster instead of twenty
+        self._list_gate = asyncio.Semaphore(2)
+        self._watch_gate = asyncio.Event()
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -248,6 +253,8 @@ class ClusterWatcher:
             on_state=self._reflector_state,
             settings=self.settings.watch,
             backoff=self.settings.backoff,
+            list_gate=self._list_gate,
+            watch_gate=self._watch_gate,
         )
         self.reflectors[spec.name] = reflector
         if not self._stopping:
@@ -276,26 +283,35 @@ class ClusterWatcher:
         self._on_dirty(self)
 
     def _reflector_state(self, reflector: Reflector) -> None:
+        self._open_watch_gate()
         self._changed()
+
+    def _open_watch_gate(self) -> None:
+        """Every resource was listed (or failed) once: let the watches, probe and reviews start."""
+        if not self._watch_gate.is_set() and all(
+            r.synced or r.error is not None for r in self.reflectors.values()
+        ):
+            self._watch_gate.set()
 
     def _reflector_changed(self, reflector: Reflector, keys: set[Key]) -> None:
         name = reflector.spec.name
         if name == "services":
-            for key in keys:
-                self._service_changed(key)  # type: ignore[arg-type]
+            self._dirty_services.update(keys)  # type: ignore[arg-type]
+            if self.settings.pods == "mesh":
+                for key in keys:
+                    self._track_global(key)  # type: ignore[arg-type]
         elif name == "endpointslices":
-            touched: set[ServiceKey] = set()
             for key in keys:
-                touched.update(self._slice_changed(key))
-            for service_key in touched:
-                self._rebuild_service(service_key)
+                self._dirty_services.update(self._slice_changed(key))
         elif name == "cilium-config":
             self._views.pop("cilium", None)
             config = self._single("cilium-config")
             new_name = (config.cluster_name if config else None) or self.context
             if new_name != self._cluster_name:
                 self._cluster_name = new_name
-                self._rebuild_all_services()
+                self._slice_backends.clear()
+                services = self.reflectors.get("services")
+                self._dirty_services.update(services.items if services else ())  # type: ignore[arg-type]
         elif name == "agents":
             if not self._agent_reads and keys:
                 self._cilium_wake.set()  # first sight of the agents: read them now
@@ -305,12 +321,10 @@ class ClusterWatcher:
             self._views.pop(name, None)
         self._changed()
 
-    def _service_changed(self, key: ServiceKey) -> None:
-        self._rebuild_service(key)
-        if self.settings.pods != "mesh":
-            return
-        service = self._services.get(key)
-        now_global = service is not None and is_global(service)
+    def _track_global(self, key: ServiceKey) -> None:
+        """Start / stop watching a namespace's pods as its first / last global service comes / goes."""
+        entry = self.reflectors["services"].items.get(key)
+        now_global = entry is not None and is_global(entry[1])
         was_global = key in self._global_keys
         if now_global and not was_global:
             self._global_keys.add(key)
@@ -350,6 +364,15 @@ class ClusterWatcher:
         self._slice_backends[slice_key] = (info, self._cluster_name, backends)
         return backends
 
+    def _flush_services(self) -> None:
+        """Join the changed services with their slices (done lazily: once per published state)."""
+        if not self._dirty_services:
+            return
+        dirty, self._dirty_services = self._dirty_services, set()
+        with gc_paused():
+            for key in dirty:
+                self._rebuild_service(key)
+
     def _rebuild_service(self, key: ServiceKey) -> None:
         entry = self.reflectors["services"].items.get(key)
         if entry is None:
@@ -358,9 +381,11 @@ class ClusterWatcher:
             self._service_src.pop(key, None)
             return
         base = entry[1]
-        slice_keys = sorted(self._slices_of.get(key, ()), key=str)
         slices = self.reflectors["endpointslices"].items
-        infos = tuple(slices[k][1] for k in slice_keys if k in slices)
+        slice_keys = self._slices_of.get(key)
+        if slice_keys and len(slice_keys) > 1:
+            slice_keys = sorted(slice_keys, key=str)  # type: ignore[assignment]
+        infos = tuple(slices[k][1] for k in slice_keys or () if k in slices)
         source = (base, self._cluster_name, *infos)
         previous = self._service_src.get(key)
         if (
@@ -370,21 +395,15 @@ class ClusterWatcher:
         ):
             return
         backends: tuple[Any, ...] = ()
-        for slice_key in slice_keys:
+        for slice_key in slice_keys or ():
             if slice_key in slices:
                 backends += self._backends_of(slice_key)
-        service = dataclasses.replace(base, backends=backends) if backends else base
+        service = parse.with_backends(base, backends) if backends else base
         old = self._services.get(key)
         if old is None or old != service:
             self._services[key] = service
             self._services_view = None
         self._service_src[key] = source
-
-    def _rebuild_all_services(self) -> None:
-        self._slice_backends.clear()
-        services = self.reflectors.get("services")
-        for key in list(services.items) if services else ():
-            self._rebuild_service(key)  # type: ignore[arg-type]
 
     def _single(self, name: str) -> Any:
         reflector = self.reflectors.get(name)
@@ -405,6 +424,10 @@ class ClusterWatcher:
                 context=self.context, phase=phase, since=since, reason=reason, server=self.server
             )
             return self._state
+        if self._ever_synced:
+            # Before the first complete list a service may still miss its slices: "syncing"
+            # shows no services rather than half-joined ones with 0 endpoints.
+            self._flush_services()
         if self._services_view is None:
             self._services_view = frozen_map(self._services)
         self._state = ClusterState(
@@ -613,9 +636,12 @@ class ClusterWatcher:
     # -- probe and access -------------------------------------------------------------------------
 
     async def _probe_loop(self) -> None:
+        interval = self.settings.probe_interval
+        with contextlib.suppress(TimeoutError):  # the lists report failures themselves meanwhile
+            await asyncio.wait_for(self._watch_gate.wait(), interval)
         while True:
             await self.probe()
-            await asyncio.sleep(self.settings.probe_interval * random.uniform(0.9, 1.1))
+            await asyncio.sleep(interval * random.uniform(0.9, 1.1))
 
     async def probe(self) -> bool:
         """``GET /version``: is the server answering at all?"""
@@ -650,6 +676,7 @@ class ClusterWatcher:
         return True
 
     async def _access_loop(self) -> None:
+        await self._watch_gate.wait()
         while True:
             await self.review_access()
             self._access_wake.clear()
