@@ -47,7 +47,9 @@ async def settle(pilot: Pilot, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
+        busy = [w for w in app.workers if w.group != "writes" and w.is_running]
+        if busy:
+            await app.workers.wait_for_complete(busy)
         if app.is_settled() and app.views is not None:
             for box in app.query(Input):
                 box.cursor_blink = False

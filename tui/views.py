@@ -12,6 +12,7 @@ unchanged objects), so a snapshot that changed one service recomputes one row.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -830,6 +831,9 @@ class BackendsPerspective:
     """Why nothing is selected, or why this cluster cannot be judged (syncing, unreachable)."""
     known: bool = True
     fallback: bool = False
+    unknown: tuple[tuple[str, str], ...] = ()
+    """Clusters whose data is not usable (syncing, unreachable...): their backends are not
+    counted, so the shares hold only if those clusters would add nothing."""
 
     @property
     def differences(self) -> int:
@@ -852,6 +856,7 @@ class BackendsPerspective:
                 None if self.agent_backends is None else [b.to_json() for b in self.agent_backends]
             ),
             "note": self.note or None,
+            "unknown": [{"cluster": c, "state": p} for c, p in self.unknown],
         }
 
 
@@ -940,7 +945,8 @@ def backends_perspective(
     services = services if services is not None else service_map(snapshot, key)
     selection = select_backends(key, state.cluster, services, version, connected_remotes(state))
     agent = parse_agent_services(agent_entries, key)
-    return _perspective(state, selection, agent)
+    unknown = tuple((s.cluster, s.phase) for s in snapshot.clusters if s.phase not in USABLE_PHASES)
+    return dataclasses.replace(_perspective(state, selection, agent), unknown=unknown)
 
 
 def _perspective(

@@ -55,7 +55,7 @@ class BackendsPane(Vertical):
         border-title-color: $foreground;
     }
     BackendsPane:focus-within { border: round $primary; }
-    BackendsPane > #backends-summary { height: auto; max-height: 4; padding: 0 1; }
+    BackendsPane > #backends-summary { height: auto; max-height: 5; padding: 0 1; }
     BackendsPane > KeyedTable { height: 1fr; }
     """
 
@@ -125,6 +125,13 @@ class BackendsPane(Vertical):
                 excluded = Text("excluded  ", style="bold")
                 excluded.append("; ".join(f"{c}: {r}" for c, r in view.excluded), style=colors.warn)
                 lines.append(excluded)
+            if view.unknown:
+                unknown = Text("unknown   ", style="bold")
+                unknown.append(
+                    "; ".join(f"{c}: {p}" for c, p in view.unknown) + " (its backends are not counted)",
+                    style=colors.err,
+                )
+                lines.append(unknown)
             if view.agent_backends is not None:
                 diff = view.differences
                 agent = Text("agent     ", style="bold")

@@ -30,6 +30,8 @@ def _cell(source: ClusterView, target: ClusterView, colors: Palette) -> tuple[st
     if remote is None:
         return "no link", colors.muted
     text = f"{remote.connected}/{remote.agents}"
+    if remote.configured != remote.agents:
+        text += f" cfg {remote.configured}"
     if remote.ok:
         return f"{text} ✓", colors.ok
     return f"{text} ✗", colors.err

@@ -222,8 +222,9 @@ class ServicesPane(Vertical):
         if self.compact:
             self.border_subtitle = GLYPH_LEGEND
         else:
+            toggle = "A global only" if view.show_all else "A all services"
             self.border_subtitle = (
-                "/ filter  A all services" if not self.filter_text else f"filter: {self.filter_text}"
+                f"filter: {self.filter_text}" if self.filter_text else f"/ filter  {toggle}"
             )
         table.sync_rows(data)
         self._announce()

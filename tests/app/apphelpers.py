@@ -52,7 +52,12 @@ async def settle(pilot: Pilot, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await pilot.pause(0.02)
-        await app.workers.wait_for_complete()
+        # Writes may hang on purpose (a slow cluster): wait for the view and agent workers only.
+        # (An empty list would mean "every worker"; awaiting a worker under a timeout would
+        # cancel it: so filter, and only wait when there is something to wait for.)
+        busy = [w for w in app.workers if w.group != "writes" and w.is_running]
+        if busy:
+            await app.workers.wait_for_complete(busy)
         await pilot.pause()
         if app.is_settled() and app.views is not None:
             for box in app.query(Input):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import time
 
 from apphelpers import (
     activity,
@@ -438,3 +440,50 @@ async def test_update_touches_only_changed_cells() -> None:
         assert not any(s.rebuilt or s.added or s.removed for s in table.sync_log)
         assert sum(s.updated_cells for s in table.sync_log) == 1
         assert "10.2.0.34:8181" in backends_rows(app)
+
+
+async def test_keys_answer_while_a_write_hangs() -> None:
+    """A slow cluster never blocks the UI: a write that takes seconds leaves keys working."""
+    app, source = make_app()
+    released = asyncio.Event()
+    real_write = source.write
+
+    async def slow_write(action):
+        await released.wait()
+        return await real_write(action)
+
+    source.write = slow_write  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("g", "y")
+        await pilot.pause()
+        assert activity(app)[-1][4] == "sent…"
+        started = time.monotonic()
+        await pilot.press("2")
+        await wait_for(pilot, lambda: "seen from cluster2" in backends_summary(app))
+        assert time.monotonic() - started < 2.0
+        assert activity(app)[-1][4] == "sent…"
+        released.set()
+        await wait_for(pilot, lambda: activity(app)[-1][4] == "applied (seen in watch)")
+
+
+async def test_tab_moves_between_panes() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        order = []
+        for _ in range(5):
+            await pilot.press("tab")
+            focused = app.focused
+            assert focused is not None
+            order.append(focused.id)
+        assert order == ["backends-table", "activity", "contexts", "mesh", "services-table"]
+        await pilot.press("shift+tab")
+        assert app.focused is not None and app.focused.id == "mesh"
+
+
+async def test_unknown_cluster_named_in_the_backends_pane() -> None:
+    app, _ = make_app(unreachable_snapshot())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "unknown   cluster2: unreachable (its backends are not counted)" in backends_summary(app)
