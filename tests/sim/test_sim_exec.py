@@ -18,7 +18,8 @@ async def _open(
     sim: SimThread, protocol: str, command: list[str], stdin: bool = False
 ) -> tuple[aiohttp.ClientSession, aiohttp.ClientWebSocketResponse, str]:
     cluster = sim.mesh.cluster("bastion03")
-    pod = next(e for e in cluster.store.items("pods", "song") if e.labels.get("app") == "userlist")
+    pods = sim.call(lambda: cluster.store.items("pods", "song"))  # read on the simulator's loop
+    pod = next(e for e in pods if e.labels.get("app") == "userlist")
     query = [("command", c) for c in command] + [("stdout", "true"), ("stderr", "true")]
     if stdin:
         query.append(("stdin", "true"))
@@ -102,7 +103,8 @@ async def test_program_is_cancelled_when_the_client_goes_away(sim: SimThread) ->
 
 async def test_exec_needs_a_known_container_and_a_running_pod(sim: SimThread) -> None:
     cluster = sim.mesh.cluster("bastion03")
-    pod = next(e for e in cluster.store.items("pods", "song") if e.labels.get("app") == "userlist")
+    pods = sim.call(lambda: cluster.store.items("pods", "song"))  # read on the simulator's loop
+    pod = next(e for e in pods if e.labels.get("app") == "userlist")
     context = ssl.create_default_context(cadata=cluster.tls.ca_pem.decode())
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {cluster.admin_token}"}) as session:
         url = f"{cluster.url}/api/v1/namespaces/song/pods/{pod.name}/exec"
