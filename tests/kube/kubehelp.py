@@ -30,6 +30,7 @@ FAST = HubSettings(
     backoff=BackoffPolicy(initial=0.05, maximum=0.3, jitter=0.2, reset_after=5.0),
     watch=WatchSettings(timeout=20.0, page_size=500, min_stream=0.2),
     probe_interval=0.25,
+    kube_system_poll=0.25,
     cilium_interval=0.5,
     exec_timeout=2.0,
     coalesce=0.02,

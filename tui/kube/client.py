@@ -27,6 +27,24 @@ from tui.kube.errors import KubeError, from_exception, http_error
 Query = Sequence[tuple[str, str]]
 
 
+def limit_tls_read_buffer(size: int) -> None:
+    """Cap asyncio's per-connection TLS read buffer (CPython allocates 256 KiB per connection).
+
+    A hub holds about eight long-lived connections per cluster (watches), so at 64 clusters the
+    default buffers alone take ~130 MiB. TLS records are at most 16 KiB, so 64 KiB reads lose
+    nothing. This is process-wide (``asyncio.sslproto.SSLProtocol.max_size`` is a class
+    attribute read when a connection is made) and only ever lowers the value.
+    """
+    try:
+        from asyncio import sslproto
+
+        current = getattr(sslproto.SSLProtocol, "max_size", None)
+        if isinstance(current, int) and size >= 16 * 1024 and current > size:
+            sslproto.SSLProtocol.max_size = size
+    except (ImportError, AttributeError, TypeError):  # another Python: keep its default
+        pass
+
+
 @dataclass(frozen=True, slots=True)
 class Timeouts:
     """Client-side bounds, in seconds (tests shrink them)."""

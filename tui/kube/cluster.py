@@ -59,11 +59,27 @@ def _name_key(obj: Mapping[str, Any]) -> Key:
     return (obj.get("metadata") or {}).get("name") or ""
 
 
-def base_specs(pods: str) -> list[ResourceSpec]:
-    """The resources every cluster watches (pods per namespace are added as needed)."""
+def base_specs(pods: str, poll: float | None, cluster_name: Callable[[], str]) -> list[ResourceSpec]:
+    """The resources every cluster watches or polls (pods per namespace are added as needed).
+
+    ``cilium-config`` comes first: it names the cluster, which every backend carries.
+    """
+
+    def slice_backends(obj: Mapping[str, Any]) -> parse.SliceBackends:
+        return parse.endpoint_slice(obj, cluster_name())
+
     specs = [
+        ResourceSpec(
+            "cilium-config",
+            "/api/v1",
+            "configmaps",
+            parse.cilium_config,
+            namespace=KUBE_SYSTEM,
+            field_selector="metadata.name=cilium-config",
+            poll=poll,
+        ),
         ResourceSpec("services", "/api/v1", "services", parse.service),
-        ResourceSpec("endpointslices", "/apis/discovery.k8s.io/v1", "endpointslices", parse.endpoint_slice),
+        ResourceSpec("endpointslices", "/apis/discovery.k8s.io/v1", "endpointslices", slice_backends),
         ResourceSpec("deployments", "/apis/apps/v1", "deployments", parse.deployment),
         ResourceSpec("nodes", "/api/v1", "nodes", parse.node, key=_name_key, cluster_scoped=True),
         ResourceSpec(
@@ -75,20 +91,13 @@ def base_specs(pods: str) -> list[ResourceSpec]:
             label_selector="k8s-app=cilium",
         ),
         ResourceSpec(
-            "cilium-config",
-            "/api/v1",
-            "configmaps",
-            parse.cilium_config,
-            namespace=KUBE_SYSTEM,
-            field_selector="metadata.name=cilium-config",
-        ),
-        ResourceSpec(
             "cilium-ca",
             "/api/v1",
             "secrets",
             parse.ca_ski,
             namespace=KUBE_SYSTEM,
             field_selector="metadata.name=cilium-ca",
+            poll=poll,
         ),
         ResourceSpec(
             "cilium-clustermesh",
@@ -97,6 +106,7 @@ def base_specs(pods: str) -> list[ResourceSpec]:
             parse.clustermesh_remotes,
             namespace=KUBE_SYSTEM,
             field_selector="metadata.name=cilium-clustermesh",
+            poll=poll,
         ),
     ]
     if pods == "all":
@@ -162,11 +172,8 @@ class ClusterWatcher:
         self._probe_failing_since: float | None = None
         self.server_version: str = ""
         # services joined with their EndpointSlices
-        self._services: dict[ServiceKey, Service] = {}
-        self._service_src: dict[ServiceKey, tuple[Any, ...]] = {}
-        self._slices_of: dict[ServiceKey, set[Key]] = collections.defaultdict(set)
+        self._slices_of: dict[ServiceKey, tuple[Key, ...]] = {}
         self._slice_owner: dict[Key, ServiceKey] = {}
-        self._slice_backends: dict[Key, tuple[Any, str, tuple[Any, ...]]] = {}
         self._services_view: Mapping[ServiceKey, Service] | None = None
         self._dirty_services: set[ServiceKey] = set()
         self._global_namespaces: collections.Counter[str] = collections.Counter()
@@ -236,7 +243,8 @@ class ClusterWatcher:
         if self.client is None:
             self._changed()
             return
-        for spec in base_specs(self.settings.pods):
+        poll = self.settings.kube_system_poll or None
+        for spec in base_specs(self.settings.pods, poll, lambda: self._cluster_name):
             self._add_reflector(spec)
         for namespace in self.settings.extra_pod_namespaces:
             self._ensure_pods(namespace)
@@ -297,6 +305,7 @@ class ClusterWatcher:
         name = reflector.spec.name
         if name == "services":
             self._dirty_services.update(keys)  # type: ignore[arg-type]
+            self._services_view = None
             if self.settings.pods == "mesh":
                 for key in keys:
                     self._track_global(key)  # type: ignore[arg-type]
@@ -309,7 +318,10 @@ class ClusterWatcher:
             new_name = (config.cluster_name if config else None) or self.context
             if new_name != self._cluster_name:
                 self._cluster_name = new_name
-                self._slice_backends.clear()
+                slices = self.reflectors.get("endpointslices")
+                if slices is not None:
+                    for key, value in slices.items.items():
+                        slices.items[key] = parse.renamed(value, new_name)
                 services = self.reflectors.get("services")
                 self._dirty_services.update(services.items if services else ())  # type: ignore[arg-type]
         elif name == "agents":
@@ -323,8 +335,8 @@ class ClusterWatcher:
 
     def _track_global(self, key: ServiceKey) -> None:
         """Start / stop watching a namespace's pods as its first / last global service comes / goes."""
-        entry = self.reflectors["services"].items.get(key)
-        now_global = entry is not None and is_global(entry[1])
+        service = self.reflectors["services"].items.get(key)
+        now_global = service is not None and is_global(service)
         was_global = key in self._global_keys
         if now_global and not was_global:
             self._global_keys.add(key)
@@ -342,27 +354,19 @@ class ClusterWatcher:
         touched: set[ServiceKey] = set()
         old_owner = self._slice_owner.pop(slice_key, None)
         if old_owner is not None:
-            self._slices_of[old_owner].discard(slice_key)
-            if not self._slices_of[old_owner]:
-                del self._slices_of[old_owner]
+            rest = tuple(k for k in self._slices_of.get(old_owner, ()) if k != slice_key)
+            if rest:
+                self._slices_of[old_owner] = rest
+            else:
+                self._slices_of.pop(old_owner, None)
             touched.add(old_owner)
-        entry = self.reflectors["endpointslices"].items.get(slice_key)
-        self._slice_backends.pop(slice_key, None)
-        if entry is not None and entry[1].service:
-            owner = entry[1].service_key
+        value = self.reflectors["endpointslices"].items.get(slice_key)
+        if value is not None and value.service:
+            owner = value.service_key
             self._slice_owner[slice_key] = owner
-            self._slices_of[owner].add(slice_key)
+            self._slices_of[owner] = (*self._slices_of.get(owner, ()), slice_key)
             touched.add(owner)
         return touched
-
-    def _backends_of(self, slice_key: Key) -> tuple[Any, ...]:
-        info = self.reflectors["endpointslices"].items[slice_key][1]
-        cached = self._slice_backends.get(slice_key)
-        if cached is not None and cached[0] is info and cached[1] == self._cluster_name:
-            return cached[2]
-        backends = info.backends(self._cluster_name)
-        self._slice_backends[slice_key] = (info, self._cluster_name, backends)
-        return backends
 
     def _flush_services(self) -> None:
         """Join the changed services with their slices (done lazily: once per published state)."""
@@ -374,42 +378,37 @@ class ClusterWatcher:
                 self._rebuild_service(key)
 
     def _rebuild_service(self, key: ServiceKey) -> None:
-        entry = self.reflectors["services"].items.get(key)
-        if entry is None:
-            if self._services.pop(key, None) is not None:
-                self._services_view = None
-            self._service_src.pop(key, None)
+        """Join one service with its slices, in place in the services store.
+
+        The joined service replaces the parsed one in the reflector's store (one object per
+        service instead of two); a relist that finds the same resourceVersion keeps it, and a
+        new version brings a fresh, unjoined one that the next flush joins again.
+        """
+        items = self.reflectors["services"].items
+        base = items.get(key)
+        if base is None:
             return
-        base = entry[1]
         slices = self.reflectors["endpointslices"].items
-        slice_keys = self._slices_of.get(key)
-        if slice_keys and len(slice_keys) > 1:
-            slice_keys = sorted(slice_keys, key=str)  # type: ignore[assignment]
-        infos = tuple(slices[k][1] for k in slice_keys or () if k in slices)
-        source = (base, self._cluster_name, *infos)
-        previous = self._service_src.get(key)
-        if (
-            previous is not None
-            and len(previous) == len(source)
-            and all(a is b for a, b in zip(previous, source, strict=True))
-        ):
-            return
+        slice_keys = self._slices_of.get(key, ())
         backends: tuple[Any, ...] = ()
-        for slice_key in slice_keys or ():
-            if slice_key in slices:
-                backends += self._backends_of(slice_key)
-        service = parse.with_backends(base, backends) if backends else base
-        old = self._services.get(key)
-        if old is None or old != service:
-            self._services[key] = service
-            self._services_view = None
-        self._service_src[key] = source
+        if len(slice_keys) == 1:
+            value = slices.get(slice_keys[0])
+            backends = value.backends if value is not None else ()
+        elif slice_keys:
+            for slice_key in sorted(slice_keys, key=str):
+                value = slices.get(slice_key)
+                if value is not None:
+                    backends += value.backends
+        if base.backends == backends:
+            return  # already joined with these backends (or none before and after)
+        items[key] = parse.with_backends(base, backends)
+        self._services_view = None
 
     def _single(self, name: str) -> Any:
         reflector = self.reflectors.get(name)
         if reflector is None or not reflector.items:
             return None
-        return next(iter(reflector.items.values()))[1]
+        return next(iter(reflector.items.values()))
 
     # -- the state --------------------------------------------------------------------------------
 
@@ -424,12 +423,15 @@ class ClusterWatcher:
                 context=self.context, phase=phase, since=since, reason=reason, server=self.server
             )
             return self._state
+        services_view: Mapping[ServiceKey, Service] = frozen_map()
         if self._ever_synced:
             # Before the first complete list a service may still miss its slices: "syncing"
             # shows no services rather than half-joined ones with 0 endpoints.
             self._flush_services()
-        if self._services_view is None:
-            self._services_view = frozen_map(self._services)
+            if self._services_view is None:
+                services = self.reflectors.get("services")
+                self._services_view = frozen_map(services.items if services else None)
+            services_view = self._services_view
         self._state = ClusterState(
             context=self.context,
             phase=phase,
@@ -438,8 +440,8 @@ class ClusterWatcher:
             server=self.server,
             cilium=self._cilium_info(),
             nodes=self._view("nodes", lambda r: tuple(sorted(r.values(), key=lambda n: n.name))),
-            services=self._services_view,
-            deployments=self._view("deployments", lambda r: frozen_map({d.key: d for d in r.values()})),
+            services=services_view,
+            deployments=self._view("deployments", lambda r: frozen_map(r.items)),
             pods=self._pods_view(),
             allowed=self.allowed,
             denied_reasons=self.denied_reasons,
@@ -521,12 +523,11 @@ class ClusterWatcher:
         remotes_raw = self._single("cilium-clustermesh") or ()
         cluster_name = config.cluster_name if config else None
         remotes = tuple(k for k, has_endpoints in remotes_raw if has_endpoints and k != cluster_name)
-        service = self._services.get((KUBE_SYSTEM, CLUSTERMESH_APISERVER))
-        deployments = self.reflectors.get("deployments")
-        deployment_entry = (
-            deployments.items.get((KUBE_SYSTEM, CLUSTERMESH_APISERVER)) if deployments else None
+        service = (
+            self._services_view.get((KUBE_SYSTEM, CLUSTERMESH_APISERVER)) if self._services_view else None
         )
-        deployment = deployment_entry[1] if deployment_entry else None
+        deployments = self.reflectors.get("deployments")
+        deployment = deployments.items.get((KUBE_SYSTEM, CLUSTERMESH_APISERVER)) if deployments else None
         key = (config, statuses, version, ca, remotes, service, deployment)
         if self._cilium_key is not None and all(
             a is b or (type(a) is tuple and a == b) for a, b in zip(key, self._cilium_key, strict=True)

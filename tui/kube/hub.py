@@ -13,6 +13,7 @@ thread with the newest snapshot; they must hand it over to their own thread them
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from tui.kube import writes
 from tui.kube.access import AccessCheck, AccessDecision, review
 from tui.kube.cilium import AgentServiceList
-from tui.kube.client import Action
+from tui.kube.client import Action, limit_tls_read_buffer
 from tui.kube.cluster import ClusterWatcher
 from tui.kube.config import read_kubeconfig
 from tui.kube.errors import KubeError
@@ -28,6 +29,7 @@ from tui.kube.exec import ExecResult, ExecStream, run_exec, start_stream
 from tui.kube.parse import pod as parse_pod
 from tui.kube.redact import log, scrub
 from tui.kube.settings import HubSettings
+from tui.kube.watch import GC_PAUSE
 from tui.mesh.actions import WriteAction, WriteResult
 from tui.mesh.model import MeshSnapshot, Pod
 
@@ -61,6 +63,7 @@ class MeshHub:
         self._streams: set[ExecStream] = set()
         self._started = False
         self._stopped = False
+        self._gc_hold: asyncio.TimerHandle | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -70,6 +73,11 @@ class MeshHub:
             return
         self._started = True
         self.loop = asyncio.get_running_loop()
+        if self.settings.tls_read_buffer:
+            limit_tls_read_buffer(self.settings.tls_read_buffer)
+        if self.settings.startup_gc_pause > 0:
+            GC_PAUSE.acquire()  # released by the first snapshot without a syncing cluster
+            self._gc_hold = self.loop.call_later(self.settings.startup_gc_pause, self._end_gc_pause)
         kubeconfig = read_kubeconfig(self.kubeconfig, self.contexts)
         self.config_errors = tuple(kubeconfig.errors)
         for message in self.config_errors:
@@ -89,6 +97,7 @@ class MeshHub:
         if self._stopped:
             return
         self._stopped = True
+        self._end_gc_pause()
         if self._notifier is not None:
             self._notifier.cancel()
             await asyncio.gather(self._notifier, return_exceptions=True)
@@ -114,6 +123,23 @@ class MeshHub:
     def _cluster_dirty(self, cluster: ClusterWatcher) -> None:
         self._dirty.set()
 
+    def _end_gc_pause(self) -> None:
+        """Start-up is over: let the collector run again; freeze a big initial load first.
+
+        ``gc.freeze()`` (after one full collection) moves every object alive now out of the
+        collector's sight, so the hundreds of thousands of objects of a big mesh are never
+        walked again (they hold no cycles; reference counting frees them). Small loads skip it.
+        """
+        handle, self._gc_hold = self._gc_hold, None
+        if handle is None:
+            return
+        handle.cancel()
+        loaded = sum(len(r.items) for c in self.clusters.values() for r in c.reflectors.values())
+        GC_PAUSE.release()
+        if loaded >= self.settings.gc_freeze_above and gc.isenabled():
+            gc.collect()  # the start-up's own garbage (closed sockets...) must not be frozen
+            gc.freeze()
+
     async def _notify_loop(self) -> None:
         while True:
             await self._dirty.wait()
@@ -138,6 +164,8 @@ class MeshHub:
             config_errors=self.config_errors,
         )
         self._snapshot = snapshot
+        if self._gc_hold is not None and all(c.phase != "syncing" for c in clusters):
+            asyncio.get_running_loop().call_soon(self._end_gc_pause)  # after the listeners
         for listener in list(self._listeners):
             try:
                 listener(snapshot)

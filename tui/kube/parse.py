@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from tui.mesh.model import (
     Backend,
@@ -181,36 +181,40 @@ def with_backends(base: Service, backends: tuple[Backend, ...]) -> Service:
     return new
 
 
-SliceEndpoint = tuple[str, int, str, str, bool, bool, bool]
-"""(ip, port, pod, node, ready, serving, terminating): one address × port of a slice."""
+class SliceBackends(NamedTuple):
+    """What one EndpointSlice contributes to its service: its backends, already built.
 
-
-@dataclass(frozen=True, slots=True)
-class EndpointSliceInfo:
-    """What one EndpointSlice contributes to its service (before the cluster name is known)."""
+    A plain tuple (no per-address intermediate objects): 64 clusters × 2,000 slices are held.
+    The backends carry the cluster name known when the slice was read; :func:`renamed`
+    rebuilds them when ``cilium-config`` names the cluster later.
+    """
 
     namespace: str
     service: str
-    endpoints: tuple[SliceEndpoint, ...]
+    backends: tuple[Backend, ...]
 
     @property
     def service_key(self) -> tuple[str, str]:
         return (self.namespace, self.service)
 
-    def backends(self, cluster: str) -> tuple[Backend, ...]:
-        return tuple(Backend(cluster, *e) for e in self.endpoints)
+
+def renamed(slice_backends: SliceBackends, cluster: str) -> SliceBackends:
+    return slice_backends._replace(
+        backends=tuple(dataclasses.replace(b, cluster=cluster) for b in slice_backends.backends)
+    )
 
 
-def endpoint_slice(obj: Mapping[str, Any]) -> EndpointSliceInfo:
+def endpoint_slice(obj: Mapping[str, Any], cluster: str) -> SliceBackends:
     """Addresses × ports of one slice (one backend per address and port, as Cilium counts them).
 
     Conditions follow the API's rules: ``ready``/``serving`` absent mean true, ``terminating``
-    absent means false; FQDN slices carry no IPs and contribute nothing.
+    absent means false; FQDN slices carry no IPs and contribute nothing. Addresses, pod and
+    node names are interned: the same pods back many services.
     """
     m = obj.get("metadata") or _EMPTY_MAP
     labels = m.get("labels") or _EMPTY_MAP
     ports = [_int(p.get("port")) for p in obj.get("ports") or ()] or [0]
-    endpoints: list[SliceEndpoint] = []
+    backends: list[Backend] = []
     if obj.get("addressType", "IPv4") != "FQDN":
         for ep in obj.get("endpoints") or ():
             cond = ep.get("conditions") or _EMPTY_MAP
@@ -220,15 +224,16 @@ def endpoint_slice(obj: Mapping[str, Any]) -> EndpointSliceInfo:
             serving = ready if serving is None else bool(serving)
             terminating = bool(cond.get("terminating") or False)
             ref = ep.get("targetRef") or _EMPTY_MAP
-            pod = ref.get("name", "") if ref.get("kind", "Pod") == "Pod" else ""
+            pod = _text(ref.get("name", "")) if ref.get("kind", "Pod") == "Pod" else ""
             node = _intern(ep.get("nodeName") or "")
             for address in ep.get("addresses") or ():
+                address = _intern(address)
                 for port in ports:
-                    endpoints.append((address, port, pod, node, ready, serving, terminating))
-    return EndpointSliceInfo(
+                    backends.append(Backend(cluster, address, port, pod, node, ready, serving, terminating))
+    return SliceBackends(
         _intern(m.get("namespace") or ""),
         labels.get(SERVICE_NAME_LABEL) or "",
-        tuple(endpoints),
+        tuple(backends),
     )
 
 

@@ -19,6 +19,9 @@ class HubSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     watch: WatchSettings = field(default_factory=WatchSettings)
+    kube_system_poll: float = 10.0
+    """Seconds between reads of ``cilium-config``, ``cilium-ca`` and ``cilium-clustermesh``
+    (polled rather than watched: see :attr:`tui.kube.watch.ResourceSpec.poll`; 0 watches them)."""
     probe_interval: float = 10.0
     """``GET /version`` per cluster: notices a silent or dead API server between watch events,
     and lets a recovered one skip the rest of its backoff."""
@@ -43,3 +46,12 @@ class HubSettings:
     """Streaming exec: lines kept unread before the oldest are dropped (and counted)."""
     exec_idle_timeout: float = 60.0
     """Streaming exec: end a stream that sent nothing for this long."""
+    tls_read_buffer: int = 64 * 1024
+    """Per-connection TLS read buffer (0: Python's default, 256 KiB). Process-wide; see
+    :func:`tui.kube.client.limit_tls_read_buffer`."""
+    startup_gc_pause: float = 60.0
+    """Pause CPython's cyclic GC from start until no context is syncing (at most this many
+    seconds; 0: never). The initial lists allocate hundreds of thousands of acyclic objects and
+    the collector would walk them over and over: half of the start-up time at 64 clusters."""
+    gc_freeze_above: int = 20_000
+    """After that pause, ``gc.freeze()`` when at least this many objects were listed."""

@@ -54,6 +54,10 @@ class ResourceSpec:
     field_selector: str = ""
     key: Callable[[Mapping[str, Any]], Key] = object_key
     cluster_scoped: bool = False
+    poll: float | None = None
+    """List every this many seconds instead of watching: for single small objects that rarely
+    change (``cilium-config``, the CA secret), a watch would hold a socket (and ~200 KiB of TLS
+    buffers) per object per cluster; a poll reuses the cluster's kept-alive connection."""
 
     @property
     def path(self) -> str:
@@ -73,22 +77,43 @@ class ResourceSpec:
         return query
 
 
+class _GcPause:
+    """Reference-counted pause of CPython's cyclic collector, shared by every hub.
+
+    Why: the collector runs every ~700 allocations and each pass walks the young objects, so
+    parsing tens of thousands of acyclic objects (JSON dicts, model values) with it on costs
+    about twice the parsing itself. The layer's objects never form cycles, so pausing loses
+    nothing; reference counting still frees them. Pauses nest and may span ``await``s (a hub's
+    start-up holds one until its first complete snapshot).
+    """
+
+    def __init__(self) -> None:
+        self._holders = 0
+        self._reenable = False
+
+    def acquire(self) -> None:
+        if self._holders == 0:
+            self._reenable = gc.isenabled()
+            gc.disable()
+        self._holders += 1
+
+    def release(self) -> None:
+        self._holders -= 1
+        if self._holders == 0 and self._reenable:
+            gc.enable()
+
+
+GC_PAUSE = _GcPause()
+
+
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
-    """No cyclic GC while a big batch of acyclic objects is built (JSON dicts, model values).
-
-    CPython's collector runs every ~700 allocations and each full pass walks every live object,
-    so parsing 64 clusters' lists with it on costs about twice as much. Only wrap code without
-    ``await`` inside; nested use is harmless.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
+    """No cyclic GC inside (only wrap code without ``await``, or hold :data:`GC_PAUSE` yourself)."""
+    GC_PAUSE.acquire()
     try:
         yield
     finally:
-        gc.enable()
+        GC_PAUSE.release()
 
 
 class Gone(Exception):
@@ -130,7 +155,11 @@ class Reflector:
         self.backoff = Backoff(backoff)
         self._on_change = on_change
         self._on_state = on_state
-        self.items: dict[Key, tuple[str, Any]] = {}
+        self.items: dict[Key, Any] = {}
+        """key → parsed value (what the cluster reads)."""
+        self.versions: dict[Key, int | str] = {}
+        """key → the object's resourceVersion (an int when numeric: smaller), kept apart so the
+        values need no wrapper tuple: at 64 × 4,000 objects every byte per object counts."""
         self.resource_version = ""
         self.synced = False
         self.error: KubeError | None = None
@@ -153,7 +182,7 @@ class Reflector:
             self.task = None
 
     def wake(self) -> None:
-        """Skip the current backoff wait (the server answers again)."""
+        """Skip the current wait (backoff, or the pause between polls): act now."""
         self.backoff.reset()
         self._wake.set()
 
@@ -162,16 +191,17 @@ class Reflector:
         return self.error is not None and self.error.kind == "forbidden"
 
     def values(self) -> list[Any]:
-        return [value for _, value in self.items.values()]
+        return list(self.items.values())
 
     def apply(self, obj: Mapping[str, Any]) -> bool:
         """Store an object a write returned, before its watch event arrives (True if it changed)."""
         key = self.spec.key(obj)
-        rv = resource_version(obj)
-        current = self.items.get(key)
-        if current is not None and not _newer(rv, current[0]):
+        rv = _version(resource_version(obj))
+        current = self.versions.get(key)
+        if current is not None and not _newer(rv, current):
             return False
-        self.items[key] = (rv, self.spec.parse(obj))
+        self.items[key] = self.spec.parse(obj)
+        self.versions[key] = rv
         self._on_change(self, {key})
         return True
 
@@ -184,7 +214,10 @@ class Reflector:
             try:
                 if need_list:
                     await self._list()
-                    need_list = False
+                    need_list = self.spec.poll is not None
+                if self.spec.poll is not None:
+                    await self._sleep(self.spec.poll * random.uniform(0.9, 1.1))
+                    continue
                 if self._watch_gate is not None and not self._watch_gate.is_set():
                     await self._watch_gate.wait()
                 await self._watch()
@@ -230,7 +263,8 @@ class Reflector:
 
     async def _list(self) -> None:
         spec = self.spec
-        items: dict[Key, tuple[str, Any]] = {}
+        items: dict[Key, Any] = {}
+        versions: dict[Key, int | str] = {}
         query_base = spec.selectors()
         cont = ""
         list_rv = ""
@@ -243,19 +277,20 @@ class Reflector:
             with gc_paused():
                 doc = _loads(data, spec)
                 del data
-                self._ingest_page(doc, items)
-            metadata = doc.get("metadata") or {}
+                self._ingest_page(doc, items, versions)
+                metadata = doc.get("metadata") or {}
+                del doc  # free the decoded page before the collector may run again
             list_rv = str(metadata.get("resourceVersion") or list_rv)
             cont = metadata.get("continue") or ""
             if not cont:
                 break
         old = self.items
-        changed = {k for k in old.keys() - items.keys()}
-        for key, entry in items.items():
-            previous = old.get(key)
-            if previous is None or previous[1] is not entry[1]:
+        changed = set(old.keys() - items.keys())
+        for key, value in items.items():
+            if old.get(key) is not value:
                 changed.add(key)
         self.items = items
+        self.versions = versions
         self.resource_version = list_rv
         self.lists += 1
         first = not self.synced
@@ -266,18 +301,21 @@ class Reflector:
         if first:
             self._on_state(self)
 
-    def _ingest_page(self, doc: Mapping[str, Any], items: dict[Key, tuple[str, Any]]) -> None:
-        old = self.items
+    def _ingest_page(
+        self, doc: Mapping[str, Any], items: dict[Key, Any], versions: dict[Key, int | str]
+    ) -> None:
+        old_items = self.items
+        old_versions = self.versions
         parse = self.spec.parse
         key_of = self.spec.key
         for obj in doc.get("items") or ():
             key = key_of(obj)
-            rv = resource_version(obj)
-            previous = old.get(key)
-            if previous is not None and previous[0] == rv and rv:
-                items[key] = previous
+            rv = _version((obj.get("metadata") or {}).get("resourceVersion"))
+            if rv and old_versions.get(key) == rv:
+                items[key] = old_items[key]  # unchanged: not parsed again, same object
             else:
-                items[key] = (rv, parse(obj))
+                items[key] = parse(obj)
+            versions[key] = rv
 
     async def _watch(self) -> None:
         spec = self.spec
@@ -362,12 +400,14 @@ class Reflector:
             return
         key = self.spec.key(obj)
         if kind == "DELETED":
+            self.versions.pop(key, None)
             if self.items.pop(key, None) is not None:
                 changed.add(key)
         elif kind in ("ADDED", "MODIFIED"):
-            previous = self.items.get(key)
-            if previous is None or previous[0] != rv or not rv:
-                self.items[key] = (rv, self.spec.parse(obj))
+            version = _version(rv)
+            if key not in self.items or self.versions.get(key) != version or not rv:
+                self.items[key] = self.spec.parse(obj)
+                self.versions[key] = version
                 changed.add(key)
         if rv:
             self.resource_version = rv
@@ -383,10 +423,17 @@ def _loads(data: bytes, spec: ResourceSpec) -> dict[str, Any]:
     return doc
 
 
-def _newer(candidate: str, current: str) -> bool:
+def _version(rv: Any) -> int | str:
+    """A resourceVersion as stored: an int when it is one (28 bytes instead of ~50)."""
+    if isinstance(rv, str) and rv.isdigit() and len(rv) < 19:
+        return int(rv)
+    return "" if rv is None else str(rv)
+
+
+def _newer(candidate: int | str, current: int | str) -> bool:
     """Resource versions are opaque, but numeric in practice: compare them as numbers if they are."""
     if candidate == current:
         return False
-    if candidate.isdigit() and current.isdigit():
-        return int(candidate) > int(current)
+    if isinstance(candidate, int) and isinstance(current, int):
+        return candidate > current
     return True
