@@ -60,8 +60,10 @@ from widgets.services import ServicesPane
 
 REFRESH_INTERVAL = 0.25
 """At most 4 repaints a second, however fast snapshots arrive."""
-AGENT_REREAD = 5.0
-"""Seconds before the agent's service list of a context is read again for the same view."""
+AGENT_REREAD = 30.0
+"""Seconds before the agent's service list of a context is read again for the same service."""
+AGENT_MIN_INTERVAL = 2.0
+"""At most one agent exec per context in this many seconds, however fast things change."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +221,8 @@ class MeshtuiApp(App[int]):
         self._computing = False
         self._timer: Timer | None = None
         self._last_apply = 0.0
-        self._agent_lists: dict[str, tuple[Any, float, tuple[Any, ...]]] = {}
+        self._agent_lists: dict[str, tuple[Any, float, tuple[Any, ...], float | None]] = {}
+        """context → (entries, monotonic time of the last read, what it was read for, app clock)."""
         self._awaiting: list[tuple[str, WriteAction]] = []
         self._phases: dict[str, str] = {}
         self._binding_state: tuple[bool | None, ...] = ()
@@ -392,7 +395,13 @@ class MeshtuiApp(App[int]):
         if service != self.service or views.viewing != self.viewing:
             return  # the selection moved on; the next compute draws it
         text = f"{service[0]}/{service[1]}" if service else None
-        pane.show(text, views.backends, blocked=self._blocked_text(), viewing=self.viewing or "")
+        pane.show(
+            text,
+            views.backends,
+            blocked=self._blocked_text(),
+            viewing=self.viewing or "",
+            agent_read_at=self.agent_read_at(views.viewing),
+        )
 
     def _blocked_text(self) -> str:
         """Why writes are off in the viewing cluster (RBAC, unreachable), for the Backends pane."""
@@ -492,16 +501,33 @@ class MeshtuiApp(App[int]):
         return None if entry is None else entry[0]
 
     def _maybe_read_agent(self) -> None:
+        """Read the viewing cluster's ``cilium service list`` when it may have changed.
+
+        An exec into an agent pod is not free: read when nothing was read for the context,
+        when the selected service (its objects in any cluster) changed since the last read —
+        at most once per :data:`AGENT_MIN_INTERVAL` — or when the last read is older than
+        :data:`AGENT_REREAD`; never on every watch event.
+        """
         if not isinstance(self.source, AgentServiceReader) or self.viewing is None or self.service is None:
             return
         state = self.snapshot.by_context(self.viewing)
         if state is None or state.phase not in USABLE_PHASES:
             return
-        want = (self.service, self.snapshot.generation)
+        key = self.service
+        want = (key, tuple(id(s.services.get(key)) for s in self.snapshot.clusters))
         entry = self._agent_lists.get(self.viewing)
-        if entry is not None and (entry[2] == want or time.monotonic() - entry[1] < AGENT_REREAD / 5):
-            return
-        self._agent_lists[self.viewing] = (entry[0] if entry else None, time.monotonic(), want)
+        now = time.monotonic()
+        if entry is not None:
+            _entries, read_at, seen, _stamp = entry
+            age = now - read_at
+            if age < AGENT_MIN_INTERVAL or (seen == want and age < AGENT_REREAD):
+                return
+        self._agent_lists[self.viewing] = (
+            entry[0] if entry else None,
+            now,
+            want,
+            entry[3] if entry else None,
+        )
         self._read_agent(self.viewing, want)
 
     @work(group="agent", exclusive=False, exit_on_error=False)
@@ -512,9 +538,14 @@ class MeshtuiApp(App[int]):
         except Exception:
             entries = None
         before = self._agent_lists.get(context)
-        self._agent_lists[context] = (entries, time.monotonic(), want)
-        if before is None or before[0] != entries:
+        self._agent_lists[context] = (entries, time.monotonic(), want, self.clock())
+        if before is None or before[0] != entries or before[3] is None:
             self._request_compute()
+
+    def agent_read_at(self, context: str | None) -> float | None:
+        """When the agent list shown for ``context`` was read (app clock), if ever."""
+        entry = self._agent_lists.get(context or "")
+        return None if entry is None or entry[0] is None else entry[3]
 
     # --- writes -------------------------------------------------------------------------
 

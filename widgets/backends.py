@@ -8,6 +8,8 @@ can read it — the agent's own ``cilium service list`` state per backend, diffe
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -76,8 +78,8 @@ class BackendsPane(Vertical):
 
     def on_resize(self) -> None:
         if self._args is not None:
-            service, view, blocked, viewing = self._args
-            self.show(service, view, blocked=blocked, viewing=viewing)  # type: ignore[arg-type]
+            service, view, blocked, viewing, read_at = self._args
+            self.show(service, view, blocked=blocked, viewing=viewing, agent_read_at=read_at)  # type: ignore[arg-type]
 
     def show(
         self,
@@ -86,12 +88,13 @@ class BackendsPane(Vertical):
         *,
         blocked: str = "",
         viewing: str = "",
+        agent_read_at: float | None = None,
     ) -> None:
         """Draw ``view`` (the service ``service`` seen from one cluster); ``blocked`` says why
         writes are disabled there (RBAC, unreachable), shown under the shares."""
         colors = palette(self.app)
         self.perspective = view
-        self._args = (service, view, blocked, viewing)
+        self._args = (service, view, blocked, viewing, agent_read_at)
         summary_widget = self.query_one("#backends-summary", Static)
         table = self.table
         if service is None or view is None:
@@ -139,6 +142,9 @@ class BackendsPane(Vertical):
                     agent.append(f"cilium service list differs on {diff} backend(s)", style=colors.err)
                 else:
                     agent.append("cilium service list agrees", style=colors.ok)
+                if agent_read_at is not None:
+                    stamp = time.strftime("%H:%M:%S", time.localtime(agent_read_at))
+                    agent.append(f"  (read {stamp})", style=colors.muted)
                 lines.append(agent)
         if blocked:
             lines.append(Text(f"writes    {blocked}", style=colors.err))
