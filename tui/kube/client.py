@@ -17,12 +17,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 from kubernetes.aio.client import ApiClient, Configuration
 
 from tui import __version__
 from tui.kube.errors import KubeError, from_exception, http_error
+from tui.kube.redact import register
 
 Query = Sequence[tuple[str, str]]
 
@@ -66,6 +68,26 @@ class Action:
     name: str = ""
 
 
+def _settle_proxy(configuration: Configuration) -> None:
+    """Resolve ``HTTPS_PROXY`` / ``NO_PROXY`` once, as kubectl does, instead of on every request.
+
+    The kubernetes client opens its session with ``trust_env=True``, which makes aiohttp read
+    ``~/.netrc`` and the proxy variables in a worker thread for every request (a thread hop
+    each time, and six idle threads). The kubeconfig's own ``proxy-url`` still wins.
+    """
+    extra = dict(getattr(configuration, "client_session_kwargs", None) or {})
+    extra["trust_env"] = False
+    configuration.client_session_kwargs = extra
+    if configuration.proxy:
+        register(urlsplit(str(configuration.proxy)).password)
+        return
+    parts = urlsplit(str(configuration.host))
+    proxy = getproxies().get(parts.scheme or "https")
+    if proxy and parts.hostname and not proxy_bypass(parts.hostname):
+        register(urlsplit(proxy).password)
+        configuration.proxy = proxy
+
+
 class KubeClient:
     """Raw access to one context's API server (all methods run on the hub's loop)."""
 
@@ -73,6 +95,7 @@ class KubeClient:
         self.context = context
         self.configuration = configuration
         self.timeouts = timeouts or Timeouts()
+        _settle_proxy(configuration)
         self.api = ApiClient(configuration)
         self.api.user_agent = f"meshtui/{__version__}"
         self.closed = False
