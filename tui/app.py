@@ -830,12 +830,27 @@ def _applied(snapshot: MeshSnapshot, action: WriteAction) -> bool:
     return deployment is not None and deployment.replicas == action.replicas
 
 
+def parse_keymap(text: str) -> dict[str, str]:
+    """``"affinity=f;scale=S"`` → ``{"affinity": "f", "scale": "S"}`` (binding id = keys).
+
+    Ids are those of :data:`KEYS` (and ``view-cluster-1`` … ``9``); several keys for one id are
+    separated by commas (``palette=colon,ctrl+p``), entries by ``;``.
+    """
+    keymap: dict[str, str] = {}
+    for item in text.split(";"):
+        ident, sep, keys = item.partition("=")
+        if sep and ident.strip() and keys.strip():
+            keymap[ident.strip()] = keys.strip()
+    return keymap
+
+
 def run(args: argparse.Namespace) -> int:
     """TEMPORARY entry point (``meshtui`` / ``meshtui --demo``) until the integration step.
 
     ``--demo`` shows a :class:`~tui.source.StaticSource` on a fixture scenario
     (``--scenario seed|unreachable|findings|forbidden|syncing|large``); live clusters and the
-    simulator are wired here later.
+    simulator are wired here later. ``MESHTUI_THEME`` picks a Textual theme and
+    ``MESHTUI_KEYMAP`` remaps keys by binding id (see :func:`parse_keymap`).
     """
     from tui.fixtures import SCENARIOS, agent_service_list
     from tui.source import StaticSource
@@ -855,6 +870,7 @@ def run(args: argparse.Namespace) -> int:
         kubeconfig_label=f"demo ({scenario} fixture)",
         read_only=bool(args.read_only),
         theme=os.environ.get("MESHTUI_THEME") or None,
+        keymap=parse_keymap(os.environ.get("MESHTUI_KEYMAP", "")),
     )
     app.run()
     return app.return_code or 0

@@ -194,8 +194,10 @@ class ServicesPane(Vertical):
         message = self.query_one("#services-message", Static)
         table = self.table
         if not view.synced:
-            waiting = ", ".join(view.contexts) or "contexts"
-            message.update(f"Synchronizing… waiting for {waiting}")
+            if view.contexts:
+                message.update(f"Synchronizing… waiting for {', '.join(view.contexts)}")
+            else:
+                message.update("No contexts: check the kubeconfig (see the Mesh pane)")
             message.display = True
             table.display = False
             self.border_subtitle = ""

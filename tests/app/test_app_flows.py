@@ -487,3 +487,12 @@ async def test_unknown_cluster_named_in_the_backends_pane() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "unknown   cluster2: unreachable (its backends are not counted)" in backends_summary(app)
+
+
+def test_parse_keymap() -> None:
+    from tui.app import parse_keymap
+
+    assert parse_keymap("affinity=f; palette=colon,ctrl+p;;bad") == {
+        "affinity": "f",
+        "palette": "colon,ctrl+p",
+    }
