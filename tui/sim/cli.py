@@ -44,6 +44,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--ready-delay", type=float, default=None, metavar="S", help="seconds until a new pod is Ready"
     )
+    parser.add_argument(
+        "--sync-delay",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds until Cilium agents realize an API change (default: scenario's, else 0.5)",
+    )
+    parser.add_argument(
+        "--link-latency",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds a request to another cluster takes (default: scenario's, else 0.01)",
+    )
+    from tui.sim import fault_cli
+
+    commands = parser.add_subparsers(dest="sim_command", metavar="fault")
+    fault_cli.register(commands)
 
 
 def build_scenario(args: argparse.Namespace) -> Scenario:
@@ -55,14 +73,21 @@ def build_scenario(args: argparse.Namespace) -> Scenario:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "sim_command", None) == "fault":
+        from tui.sim import fault_cli
+
+        return fault_cli.run(args)
     import asyncio
     import signal
 
+    from tui.sim.cilium import settings_of
+    from tui.sim.control import ControlServer, state_path_for
     from tui.sim.mesh import SimMesh
     from tui.sim.scenario import ScenarioError
 
     try:
         scenario = build_scenario(args)
+        settings_of(scenario)  # Cilium keys are checked before anything starts
     except ScenarioError as exc:
         print(f"meshtui sim: {exc}", file=sys.stderr)
         return 2
@@ -76,22 +101,28 @@ def run(args: argparse.Namespace) -> int:
             user="readonly" if args.read_only_user else "admin",
             seed=args.seed,
             ready_delay=args.ready_delay,
+            sync_delay=args.sync_delay,
+            link_latency=args.link_latency,
         )
+        control = ControlServer(mesh, state_path_for(path))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
             await mesh.start()
+            await control.start()
             print(f"kubeconfig: {path}  (export KUBECONFIG={path})", flush=True)
             for cluster in mesh.clusters.values():
                 print(
                     f"  {cluster.context}: {cluster.url}  cluster {cluster.name} (id {cluster.spec.id})",
                     flush=True,
                 )
+            print(f"faults: meshtui sim fault --kubeconfig {path} list|link-down|heal ...", flush=True)
             print("ready", flush=True)
             await stop.wait()
         finally:
+            await control.stop()
             await mesh.stop()
         return 0
 

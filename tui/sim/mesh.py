@@ -18,7 +18,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui.sim.ciliummesh import CiliumMesh
 from tui.sim.cluster import SimCluster
+from tui.sim.faults import Faults
 from tui.sim.kubeconfig import UserKind, write_kubeconfig
 from tui.sim.scenario import Scenario, load
 
@@ -42,6 +44,11 @@ class SimMesh:
         ready_delay: float | None = None,
         termination_grace: float | None = None,
         seed: int | None = None,
+        sync_delay: float | None = None,
+        link_latency: float | None = None,
+        connect_delay: float | None = None,
+        syn_timeout: float | None = None,
+        cilium: bool = True,
     ) -> None:
         self.scenario = load(scenario) if isinstance(scenario, str) else scenario
         if ready_delay is not None:
@@ -53,14 +60,31 @@ class SimMesh:
         self.plain_http = plain_http
         self.user: UserKind = user
         self.kubeconfig_path: Path | None = Path(kubeconfig_path) if kubeconfig_path else None
+        self.cilium = CiliumMesh(
+            self,
+            sync_delay=sync_delay,
+            link_latency=link_latency,
+            connect_delay=connect_delay,
+            syn_timeout=syn_timeout,
+            enabled=cilium,
+        )
+        """Cilium on every cluster: agents' views, ClusterMesh links, data plane (part 2)."""
         self.clusters: dict[str, SimCluster] = {
             spec.name: SimCluster(
-                spec, self.scenario, mesh=self, plain_http=plain_http, watch_history=watch_history
+                self.cilium.spec_with_cilium(spec),
+                self.scenario,
+                mesh=self,
+                plain_http=plain_http,
+                watch_history=watch_history,
             )
             for spec in self.scenario.clusters
         }
-        self.network_factory: NetworkFactory | None = None
+        self.network_factory: NetworkFactory | None = (
+            self.cilium.network_for if self.cilium.settings.enabled else None
+        )
         """Part 2's data plane: ``(cluster, pod) -> Network`` for exec programs (curl)."""
+        self.faults = Faults(self)
+        """Runtime faults (:mod:`tui.sim.faults`): ``await mesh.faults.link_down("cluster1", "cluster2")``."""
         self.started = False
 
     def cluster(self, name_or_context: str) -> SimCluster:
@@ -79,11 +103,15 @@ class SimMesh:
     async def start(self) -> None:
         for cluster in self.clusters.values():
             await cluster.start()
+        await self.cilium.start()
+        for name in self.cilium.agents_not_ready:
+            self.faults.adopt_agent_not_ready(name)
         if self.kubeconfig_path is not None:
             self.write_kubeconfig(self.kubeconfig_path, self.user)
         self.started = True
 
     async def stop(self) -> None:
+        await self.cilium.stop()
         await asyncio.gather(*(c.stop() for c in self.clusters.values()), return_exceptions=True)
         self.started = False
 

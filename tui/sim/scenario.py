@@ -171,7 +171,49 @@ def load(name_or_path: str) -> Scenario:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ScenarioError(f"scenario {name_or_path!r} is not valid YAML: {exc}") from exc
-    return from_dict(data, default_name)
+    return from_dict(_extended(data, name_or_path), default_name)
+
+
+def _merge(base: Any, override: Any) -> Any:
+    """Mappings merge key by key (recursively); anything else is replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base.get(key), value)
+        return merged
+    return override
+
+
+def _extended(data: Any, name: str, depth: int = 0) -> Any:
+    """``extends: seed`` takes a built-in scenario as the base: the file's top-level keys
+    replace the base's, and ``clusterOverrides: {cluster2: {...}}`` is merged into the base's
+    cluster of that name (mappings key by key), so a variant states only what differs."""
+    if not isinstance(data, dict) or "extends" not in data:
+        return data
+    if depth > 4:
+        raise ScenarioError(f"scenario {name!r}: 'extends' nests too deeply")
+    base_name = str(data["extends"])
+    if base_name not in builtin_names():
+        raise ScenarioError(f"scenario {name!r} extends {base_name!r}, which is not a built-in scenario")
+    text = (resources.files("tui.sim") / "scenarios" / f"{base_name}.yaml").read_text()
+    base = _extended(yaml.safe_load(text), base_name, depth + 1)
+    result = {k: v for k, v in base.items() if k != "name"}
+    overrides = data.get("clusterOverrides") or {}
+    result.update({k: v for k, v in data.items() if k not in ("extends", "clusterOverrides")})
+    if overrides:
+        if not isinstance(overrides, dict):
+            raise ScenarioError(f"scenario {name!r}: 'clusterOverrides' must map cluster names to settings")
+        clusters = []
+        for cluster in result.get("clusters") or []:
+            key = cluster.get("name") if isinstance(cluster, dict) else None
+            clusters.append(_merge(cluster, overrides[key]) if key in overrides else cluster)
+        unknown = set(overrides) - {c.get("name") for c in clusters if isinstance(c, dict)}
+        if unknown:
+            raise ScenarioError(
+                f"scenario {name!r}: clusterOverrides names unknown clusters {sorted(unknown)}"
+            )
+        result["clusters"] = clusters
+    return result
 
 
 def generated(clusters: int, services: int, *, nodes: int = 1, base: str = "seed") -> Scenario:
