@@ -17,8 +17,11 @@ from tui.sim.mesh import SimThread
 
 @pytest.fixture
 def sim() -> Iterator[SimThread]:
-    """The seed mesh (bastion02 = cluster1, bastion03 = cluster2), admin kubeconfig."""
-    with SimThread("seed", ready_delay=0.01, termination_grace=0.05) as running:
+    """The seed mesh (bastion02 = cluster1, bastion03 = cluster2), admin kubeconfig.
+
+    Without the simulator's Cilium: these tests install their own kube-system stand-ins.
+    """
+    with SimThread("seed", ready_delay=0.01, termination_grace=0.05, cilium=False) as running:
         yield running
 
 
