@@ -172,6 +172,21 @@ async def test_changes_reach_the_data_plane_after_the_sync_delay() -> None:
             await asyncio.sleep(max(0.0, 0.7 - (time.monotonic() - patched)))
             late = clusters_of(await loop(http, "bastion02", 20), owners)
             assert late == Counter({"cluster2": 20})
+            # a new service resolves at once (DNS reads the API) but the agents program it later
+            await http.post(
+                "bastion02",
+                "/api/v1/namespaces/song/services",
+                {
+                    "metadata": {"name": "fresh", "namespace": "song"},
+                    "spec": {"selector": {"app": "userlist"}, "ports": [{"port": 80, "targetPort": 8181}]},
+                },
+            )
+            created = time.monotonic()
+            early = await http.sh("bastion02", "curl -sS --connect-timeout 0.2 fresh/users/1")
+            assert time.monotonic() - created < 0.6 and early.code == 28, early
+            await asyncio.sleep(max(0.0, 0.7 - (time.monotonic() - created)))
+            late_answer = await http.sh("bastion02", "curl -sS fresh/users/1")
+            assert late_answer.code == 0 and json.loads(late_answer.stdout)["id"] == 1
     finally:
         sim.stop()
 

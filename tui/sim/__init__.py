@@ -28,4 +28,13 @@ columns). Exec programs: ``tui.sim.programs.register_program(name, matcher, firs
 program's ``ExecRequest.extras`` holds ``"mesh"`` (the SimMesh) and ``"sim_cluster"`` (its
 SimCluster), ``ExecRequest.network`` what ``SimMesh.network_factory`` returned.
 Scenario keys this part does not know stay in ``Scenario.extra`` / ``ClusterSpec.extra``.
+
+Part 2 (Cilium, ClusterMesh, data plane, faults): ``SimMesh(..., sync_delay, link_latency,
+connect_delay, syn_timeout, cilium=True)``; ``mesh.cilium`` (:class:`tui.sim.ciliummesh.CiliumMesh`:
+``settings``, ``views`` — each cluster's agents' realized services, ``links`` — ClusterMesh links
+and their health, ``dataplane``, ``connect(a, b)`` / ``disconnect(a, b)``); ``mesh.faults``
+(:mod:`tui.sim.faults`, coroutines: ``api_down``, ``api_slow``, ``api_errors``,
+``expire_watches``, ``link_down``, ``apiserver_down``, ``agent_not_ready``, ``heal``, ``list``);
+:mod:`tui.sim.control` (the fault endpoint of ``meshtui sim``, ``state_path_for(kubeconfig)``);
+:mod:`tui.sim.meshtesting` (``mesh_sim``, ``Http``, ``curl_loop``, ``userlist_owners``).
 """
