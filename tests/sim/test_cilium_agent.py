@@ -239,3 +239,24 @@ async def test_unmeshed_then_connected() -> None:
             assert len({json.loads(line)["name"] for line in answers.stdout.splitlines() if line}) == 2
     finally:
         sim.stop()
+
+
+async def test_troubleshoot_names_the_failing_step() -> None:
+    sim = mesh_sim("ca-mismatch")
+    try:
+        async with Http(sim) as http:
+            result = await http.agent("bastion02", "cilium-dbg", "troubleshoot", "clustermesh")
+            assert result.code == 1
+            assert "✅ TCP connection successfully established to 172.30.1.85:32379" in result.stdout
+            assert (
+                "❌ Cannot establish TLS connection to 172.30.1.85:32379: tls: failed to verify"
+                in result.stdout
+            )
+            document = await status_of(http, "bastion02")
+            remote = document["cluster-mesh"]["clusters"][0]
+            assert remote["status"].endswith("x509: certificate signed by unknown authority")
+            assert "connected" not in remote and remote["num-failures"] >= 1
+            unknown = await http.agent("bastion02", "cilium-dbg", "troubleshoot", "clustermesh", "cluster9")
+            assert unknown.code == 1 and "cluster9" in unknown.stdout
+    finally:
+        sim.stop()

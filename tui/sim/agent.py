@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from tui.mesh.selection import rule_family, select_backends
 from tui.mesh.version import parse_version
 from tui.sim.cilium import AGENT_CONTAINER, ETCD_VERSION
+from tui.sim.links import TLS_ERROR as TLS_TEXT
 from tui.sim.links import WAITING, Link
 from tui.sim.programs import STDERR, STDOUT, ExecIO, ExecRequest, register_program
 from tui.sim.store import rfc3339
@@ -329,6 +330,55 @@ class AgentState:
             )
         return lines
 
+    def troubleshoot(self, names: list[str]) -> tuple[str, int]:
+        """``cilium-dbg troubleshoot clustermesh [cluster...]``: each remote's connection, step
+        by step (address, TCP, TLS, etcd, cluster configuration), as the agent sees it."""
+        links = [link for link in self.cm.links.configured(self.cluster) if not names or link.remote in names]
+        unknown = sorted(set(names) - {link.remote for link in links})
+        if unknown:
+            return f"❌ No configuration found for cluster(s) {', '.join(unknown)}\n", 1
+        out = [f"Found {len(links)} cluster configurations", ""]
+        failed = False
+        for link in links:
+            health = link.health
+            out += [
+                f'Cluster "{link.remote}":',
+                f"📄 Configuration path: /var/lib/cilium/clustermesh/{link.remote}",
+                "",
+            ]
+            out += ["🔌 Endpoints:", f"   - https://{link.endpoint}"]
+            if health.kind in ("timeout", "partition"):
+                out.append(f"     ❌ Cannot establish TCP connection to {link.endpoint}: i/o timeout")
+            elif health.kind == "apiserver":
+                out.append(
+                    f"     ❌ Cannot establish TCP connection to {link.endpoint}: connect: connection refused"
+                )
+            else:
+                out.append(f"     ✅ TCP connection successfully established to {link.endpoint}")
+                if health.kind == "tls":
+                    out.append(f"     ❌ Cannot establish TLS connection to {link.endpoint}: {TLS_TEXT}")
+                else:
+                    out.append(f"     ✅ TLS connection successfully established to {link.endpoint}")
+                    out.append(f"     ℹ️  Etcd server version: {ETCD_VERSION}")
+            out.append("")
+            if health.healthy and health.config_found:
+                out.append("⚙️ Etcd client:")
+                out.append("   ✅ Etcd connection successfully established")
+                remote_id = self.cm.links.facts[health.target or ""].cluster_id
+                out.append(f"   ✅ Remote cluster configuration retrieved (cluster-id={remote_id})")
+            elif health.healthy:
+                failed = True
+                out.append("⚙️ Etcd client:")
+                out.append("   ✅ Etcd connection successfully established")
+                out.append(
+                    f"   ❌ Remote cluster configuration not found: is the remote named {link.remote}?"
+                )
+            else:
+                failed = True
+                out.append(f"❌ {health.text}")
+            out.append("")
+        return "\n".join(out) + "\n", 1 if failed else 0
+
     def brief(self) -> tuple[str, int]:
         """``cilium status --brief``: ``OK`` or the first problem (exit 1)."""
         if not self.ready():
@@ -471,6 +521,7 @@ Usage:
 Available Commands:
   service     Manage services & loadbalancers
   status      Display status of daemon
+  troubleshoot Troubleshooting utilities
   version     Print version information
 
 Flags:
@@ -607,6 +658,13 @@ def _run(state: AgentState, argv: list[str]) -> str | Iterator[str]:
         if fmt is not None:
             return _dump_list(state.iter_service_list(), fmt)
         return state.iter_service_text("--clustermesh-affinity" in flags)
+    if command == "troubleshoot":
+        if not rest or rest[0] != "clustermesh":
+            raise _Exit(1, stderr='Error: unknown command for "cilium-dbg troubleshoot" (try: clustermesh)\n')
+        text, code = state.troubleshoot(rest[1:])
+        if code:
+            raise _Exit(code, stdout=text)
+        return text
     if command == "version":
         version, commit = state.version, state.cilium.commit
         return (
