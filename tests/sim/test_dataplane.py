@@ -221,3 +221,18 @@ async def test_overlapping_pod_cidrs_send_remote_traffic_to_the_wrong_place() ->
             assert len(answered) < 12  # some requests went to a local address that is not a backend
     finally:
         sim.stop()
+
+
+async def test_load_balancer_ips_are_reachable_from_other_clusters() -> None:
+    sim = mesh_sim("loadbalancer")
+    try:
+        async with Http(sim) as http:
+            svc = await http.get("bastion03", "/api/v1/namespaces/kube-system/services/clustermesh-apiserver")
+            ip = svc["status"]["loadBalancer"]["ingress"][0]["ip"]
+            answer = await http.sh("bastion02", f"curl -sS {ip}:2379")
+            assert answer.code == 0 and answer.stdout.startswith("clustermesh-apiserver-")
+            other = await http.get("bastion03", SVC)  # a ClusterIP of another cluster routes nowhere
+            lost = await http.sh("bastion02", f"curl -sS --connect-timeout 0.1 {other['spec']['clusterIP']}")
+            assert lost.code == 28
+    finally:
+        sim.stop()

@@ -190,7 +190,17 @@ class DataPlane:
         key = view.service_at(ip)
         if key is not None:
             return self._balance(cluster, cluster, key, ip, port)
-        for other, other_view in mesh.views.items():
+        node_cluster = mesh.node_owner(ip)
+        if node_cluster is not None:
+            if mesh.links.partitioned(cluster, node_cluster):
+                return _blackhole()
+            node_key = mesh.views[node_cluster].service_at_node_port(port)
+            if node_key is None:
+                return ConnectionRefused(f"{ip}:{port}")
+            return self._balance(node_cluster, cluster, node_key, ip, port, node_port=True)
+        if any(_in_networks(ip, mesh.pod_networks(other)) for other in mesh.views):
+            return self._pod_route(cluster, ip, port)
+        for other, other_view in mesh.views.items():  # a load-balancer IP of another cluster
             if other == cluster:
                 continue
             other_key = other_view.service_at(ip)
@@ -200,15 +210,7 @@ class DataPlane:
                     if mesh.links.partitioned(cluster, other):
                         return _blackhole()
                     return self._balance(other, cluster, other_key, ip, port)
-        node_cluster = mesh.node_owner(ip)
-        if node_cluster is not None:
-            if mesh.links.partitioned(cluster, node_cluster):
-                return _blackhole()
-            node_key = mesh.views[node_cluster].service_at_node_port(port)
-            if node_key is None:
-                return ConnectionRefused(f"{ip}:{port}")
-            return self._balance(node_cluster, cluster, node_key, ip, port, node_port=True)
-        return self._pod_route(cluster, ip, port)
+        return _blackhole()
 
     def _pod_route(self, cluster: str, ip: str, port: int) -> tuple[str, str, int] | BaseException:
         mesh = self.mesh
