@@ -225,8 +225,20 @@ class KubeClient:
                     name=action.name,
                 )
             yield response
+            done = response.content.at_eof()
+        except BaseException:
+            done = False
+            raise
         finally:
-            response.close()
+            if done:
+                response.release()  # read to the end: the connection serves the next watch
+            else:
+                # cut off (cancelled, broken, stopped early): drop the socket now instead of a
+                # TLS close handshake that could outlive the loop
+                connection = response.connection
+                if connection is not None and connection.transport is not None:
+                    connection.transport.abort()
+                response.close()
 
     def _session(self) -> aiohttp.ClientSession:
         """The REST layer's own session (kubernetes' WsApiClient does the same for exec)."""
@@ -279,4 +291,8 @@ class KubeClient:
         if self.closed:
             return
         self.closed = True
+        session = self.api.rest_client.pool_manager
+        if session is not None and session.connector is not None and not session.closed:
+            # abort TLS connections rather than wait for close handshakes that may never end
+            await session.connector.close(abort_ssl=True)
         await self.api.close()

@@ -13,9 +13,11 @@ through the redactor; every secret of every user entry is registered with it as 
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -278,19 +280,35 @@ def _register_loaded(loader: KubeConfigLoader, configuration: Configuration) -> 
     register(configuration.api_key.get("BearerToken"), getattr(loader, "token", None))
 
 
+EXEC_REFRESH_MIN_INTERVAL = 30.0
+"""Seconds between two runs of an exec plugin, whatever the token's expiry says."""
+
+
 def _exec_refresher(loader: KubeConfigLoader):
-    """A hook the client awaits before each request: re-run the plugin once its token expired."""
+    """A hook the client awaits before each request: re-run the plugin once its token expired.
+
+    The loader counts a token as expired five minutes before its ``expirationTimestamp``, so a
+    plugin handing out short-lived tokens would otherwise run before every request; runs are
+    therefore serialized (one plugin process at a time per context) and at most one per
+    :data:`EXEC_REFRESH_MIN_INTERVAL`.
+    """
+    lock = asyncio.Lock()
+    last_run = [time.monotonic()]
 
     async def refresh(configuration: Configuration) -> None:
         expiry = getattr(loader, "exec_plugin_expiry", None)
-        if expiry is None:
+        if expiry is None or not _is_expired(expiry):
             return
-        if not _is_expired(expiry):
+        if time.monotonic() - last_run[0] < EXEC_REFRESH_MIN_INTERVAL:
             return
-        if await loader.load_from_exec_plugin():
-            token = getattr(loader, "token", None)
-            if token:
-                register(token)
-                configuration.api_key["BearerToken"] = token
+        async with lock:
+            if time.monotonic() - last_run[0] < EXEC_REFRESH_MIN_INTERVAL:
+                return  # another request refreshed it while this one waited
+            last_run[0] = time.monotonic()
+            if await loader.load_from_exec_plugin():
+                token = getattr(loader, "token", None)
+                if token:
+                    register(token)
+                    configuration.api_key["BearerToken"] = token
 
     return refresh

@@ -104,8 +104,9 @@ class MeshHub:
         streams = list(self._streams)
         await asyncio.gather(*(s._stop() for s in streams), return_exceptions=True)
         await asyncio.gather(*(c.stop() for c in self.clusters.values()), return_exceptions=True)
-        # Let SSL transports finish closing before the loop may be closed.
-        await asyncio.sleep(0)
+        # Connections closed gracefully (exec WebSockets) finish their TLS close handshake
+        # with a live peer within milliseconds; let them, before the caller may close the loop.
+        await asyncio.sleep(0.05)
 
     # -- snapshots --------------------------------------------------------------------------------
 
