@@ -1,0 +1,34 @@
+"""Fixtures for the curl tests: a fast simulated mesh and a KubeSource on it (both stopped after)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from curlhelp import FAST
+
+from tui.kube.source import KubeSource
+from tui.sim.mesh import SimThread
+from tui.sim.meshtesting import mesh_sim
+
+
+@pytest.fixture
+def sim() -> Iterator[SimThread]:
+    """The seed mesh (bastion02 = cluster1, bastion03 = cluster2) with fast pods and Cilium."""
+    running = mesh_sim("seed")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+async def source(sim: SimThread) -> AsyncIterator[KubeSource]:
+    """A synced KubeSource on the test's loop."""
+    made = KubeSource(str(sim.kubeconfig_path), threaded=False, settings=FAST)
+    try:
+        await made.start()
+        await made.wait_synced(10)
+        yield made
+    finally:
+        await made.stop()

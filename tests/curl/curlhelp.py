@@ -1,0 +1,76 @@
+"""Helpers for the curl tests: fast hub settings, the simulator's exec programs, an oracle.
+
+Everything runs against the simulator over real sockets (``KubeSource`` on its kubeconfig);
+the only things read from inside the simulator are what a test must check independently of
+the code under test: how many exec programs are still running, and which pod a userlist
+answer really came from (recomputed from the pods with the simulator's own app model).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tui.kube.backoff import BackoffPolicy
+from tui.kube.client import Timeouts
+from tui.kube.settings import HubSettings
+from tui.kube.watch import WatchSettings
+from tui.sim.mesh import SimThread
+
+FAST = HubSettings(
+    timeouts=Timeouts(connect=1.0, read=3.0, exec=2.0),
+    backoff=BackoffPolicy(initial=0.05, maximum=0.3, jitter=0.2, reset_after=5.0),
+    watch=WatchSettings(timeout=20.0, page_size=500, min_stream=0.2),
+    probe_interval=0.25,
+    kube_system_poll=0.25,
+    cilium_interval=0.3,
+    exec_timeout=2.0,
+    coalesce=0.02,
+    access_interval=60.0,
+    startup_gc_pause=0.0,
+)
+"""Retries within ~0.3 s, snapshots coalesced over 20 ms."""
+
+BACKOFF = (0.05, 0.1, 0.2, 0.3)
+"""Loop reattach back-off for tests."""
+
+
+def programs_running(sim: SimThread) -> int:
+    """Exec programs alive in the simulator (each exec runs its program as a task)."""
+
+    def count() -> int:
+        return sum(1 for t in asyncio.all_tasks() if "program" in t.get_coro().__qualname__ and not t.done())
+
+    return sim.call(count)
+
+
+def userlist_oracle(sim: SimThread, namespace: str = "song") -> dict[str, tuple[str, str]]:
+    """User name of ``/users/1`` → (cluster, pod) for every userlist pod, from the simulator's model."""
+    from tui.sim.apps import UserlistApp, is_userlist, make_app
+
+    assert sim.mesh is not None
+    mesh = sim.mesh
+    seed = mesh.cilium.dataplane.seed
+
+    def read() -> dict[str, tuple[str, str]]:
+        out: dict[str, tuple[str, str]] = {}
+        for name, cluster in mesh.clusters.items():
+            for entry in cluster.store.items("pods", namespace):
+                pod = entry.obj
+                if not is_userlist(pod):
+                    continue
+                app = make_app(pod, name, seed=seed)
+                assert isinstance(app, UserlistApp)
+                out[app.users[0]["name"]] = (name, pod["metadata"]["name"])
+        return out
+
+    return sim.call(read)
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.02) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(step)

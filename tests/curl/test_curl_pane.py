@@ -1,0 +1,136 @@
+"""The curl pane in the app: ``c`` starts loops from both clusters, the pane shows who answers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from curlhelp import FAST, programs_running
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from tui.app import MeshtuiApp
+from tui.kube.source import KubeSource
+from tui.sim.mesh import SimThread
+from widgets.curl_pane import CurlPane, CurlRow, install_curl_pane
+
+KEY = ("song", "userlist-svc")
+
+
+@pytest.fixture
+async def app(sim: SimThread) -> AsyncIterator[MeshtuiApp]:
+    source = KubeSource(str(sim.kubeconfig_path), threaded=True, settings=FAST)
+    made = MeshtuiApp(source, kubeconfig_label="~/.kube/config-multi", refresh_interval=0.02)
+    yield made
+    await source.stop()  # idempotent: the app stopped it on exit
+
+
+async def until(pilot: Pilot, predicate: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await pilot.pause(0.05)
+
+
+def text_of(widget: Static) -> str:
+    content = widget.content
+    return content.plain if isinstance(content, Text) else str(content)
+
+
+async def pane_of(app: MeshtuiApp, pilot: Pilot) -> CurlPane:
+    """The pane the app mounted (or mount it here when the app's wiring is not in yet)."""
+    await until(pilot, lambda: app.query(CurlPane) or getattr(app, "curl_pane", "absent") == "absent", 5)
+    found = app.query(CurlPane)
+    if found:
+        return found.first()
+    pane = await install_curl_pane(app)
+    assert pane is not None
+    return pane
+
+
+async def test_c_starts_loops_from_both_clusters_and_the_pane_shows_who_answered(
+    sim: SimThread, app: MeshtuiApp
+) -> None:
+    baseline = programs_running(sim)
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = await pane_of(app, pilot)
+        await until(pilot, lambda: app.service == KEY and app.viewing == "bastion02")
+        pane.interval = 0.05
+        await pilot.press("c")
+        await until(pilot, lambda: pane.session is not None and len(pane.session.stats) == 2)
+        session = pane.session
+        assert session is not None
+
+        def both_answered() -> bool:
+            return all(
+                {"cluster1", "cluster2"} <= set(s.split()) for s in session.stats.values()
+            ) and not any(a.to_cluster is None for a in list(session.log)[-5:])
+
+        await until(pilot, both_answered)
+        await pilot.pause(0.4)  # a repaint or two
+        rows = {row.context: row for row in pane.query(CurlRow)}
+        assert set(rows) == {"bastion02", "bastion03"}
+        summary = text_of(rows["bastion02"].summary)
+        assert summary.startswith("cluster1")
+        assert "cluster1 " in summary and "cluster2 " in summary and "p50" in summary
+        assert "(expected 50/50)" in summary
+        log = text_of(pane.query_one("#curl-log", Static))
+        assert "cluster1 → cluster2" in log or "cluster2 → cluster2" in log
+        assert "userlist-" in log and " ms" in log
+        title = str(pane.slot.border_title)
+        assert "userlist-svc.song.svc:80/users/1" in title and "running" in title
+
+        pane.focus()  # the pane's own keys work when it has the focus
+        await pilot.press("m")  # the learned map
+        await pilot.pause(0.4)
+        shown = text_of(pane.query_one("#curl-log", Static))
+        assert "→ pod" in shown and "10.1." in shown and "10.2." in shown
+
+        assert programs_running(sim) >= baseline + 2
+        app.query_one("#services-table").focus()
+        await pilot.press("c")  # again: stop
+        await until(pilot, lambda: not session.running)
+        await until(pilot, lambda: programs_running(sim) == baseline, 5)
+        await pilot.pause(0.4)
+        assert "stopped" in str(pane.slot.border_title)
+
+
+async def test_shift_c_curls_from_the_viewing_cluster_only(sim: SimThread, app: MeshtuiApp) -> None:
+    baseline = programs_running(sim)
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = await pane_of(app, pilot)
+        await until(pilot, lambda: app.service == KEY and app.viewing == "bastion02")
+        if getattr(app, "curl_pane", None) is None:  # the app's key wiring is not there
+            pane.curl_here(app.service, "bastion03")
+        else:
+            app.set_viewing("bastion03")
+            await pilot.pause(0.1)
+            await pilot.press("C")
+        await until(
+            pilot, lambda: pane.session is not None and pane.session.stats.get("bastion03") is not None
+        )
+        session = pane.session
+        assert session is not None and list(session.stats) == ["bastion03"]
+        await until(pilot, lambda: session.stats["bastion03"].total >= 2)
+        await pane.stop()
+        await until(pilot, lambda: programs_running(sim) == baseline, 5)
+
+
+async def test_quitting_the_app_ends_the_loops_in_the_pods(sim: SimThread, app: MeshtuiApp) -> None:
+    baseline = programs_running(sim)
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = await pane_of(app, pilot)
+        await until(pilot, lambda: app.service == KEY)
+        await pilot.press("c")
+        await until(pilot, lambda: pane.session is not None and len(pane.session.stats) == 2)
+        session = pane.session
+        assert session is not None
+        await until(pilot, lambda: all(s.total >= 1 for s in session.stats.values()))
+        assert programs_running(sim) >= baseline + 2
+        await pilot.press("q")
+    deadline = time.monotonic() + 5
+    while programs_running(sim) != baseline:
+        assert time.monotonic() < deadline, "loops kept running in the pods after quit"
+        time.sleep(0.05)
