@@ -132,6 +132,14 @@ KEYS: tuple[KeyHelp, ...] = (
     ),
     KeyHelp("curl", "c", "curl", "curl", "run curl from every cluster to the selected service"),
     KeyHelp(
+        "curl-here",
+        "C",
+        "curl_here",
+        "curl here",
+        "run curl from the viewing cluster only (again: stop it)",
+        show=False,
+    ),
+    KeyHelp(
         "filter", "slash", "filter", "filter", "filter the services (words in name or why); escape clears"
     ),
     KeyHelp(
@@ -256,6 +264,7 @@ class MeshtuiApp(App[int]):
         self._incoming = self.source.snapshot()
         self._request_compute()
         self.query_one("#services-table").focus()
+        self.call_after_refresh(self._mount_curl_pane)  # widgets/curl_pane.py
         self.run_worker(self._start_source(), name="source-start", group="source", exit_on_error=False)
 
     async def _start_source(self) -> None:
@@ -493,6 +502,22 @@ class MeshtuiApp(App[int]):
             self.curl_handler(self.service, self.viewing)
             return
         self.notify("The curl pane is not built yet.", timeout=3)
+
+    # --- curl pane (issue 7; widgets/curl_pane.py owns the loops and their commands) ----------
+
+    curl_pane: Any = None
+    """The mounted curl pane when the source can exec (``None`` for fixture sources)."""
+
+    async def _mount_curl_pane(self) -> None:
+        from widgets.curl_pane import install_curl_pane
+
+        self.curl_pane = await install_curl_pane(self)
+
+    def action_curl_here(self) -> None:
+        if self.curl_pane is None:
+            self.action_curl()
+            return
+        self.curl_pane.curl_here(self.service, self.viewing)
 
     # --- agent service list ---------------------------------------------------------------
 
@@ -810,6 +835,8 @@ class MeshtuiApp(App[int]):
                     "; ".join(row.warnings) or "select it",
                     lambda key=row.key: self.select_service(key),
                 )
+        if self.curl_pane is not None:  # curl and sample-app commands (widgets/curl_pane.py)
+            yield from self.curl_pane.system_commands()
 
 
 def _object_text(action: WriteAction) -> str:
