@@ -16,6 +16,7 @@ from tui import __version__
 # Subcommand name -> module exposing ``register(subparsers)`` and ``run(args) -> int``.
 # A module's top level must import nothing heavy: the parser imports every one of them.
 SUBCOMMANDS: dict[str, str] = {
+    "sample": "tui.samples",
     "sim": "tui.sim.cli",
 }
 

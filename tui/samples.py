@@ -22,6 +22,7 @@ names, never from text the user typed.
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -197,3 +198,153 @@ def result_counts(results: Sequence[Any]) -> dict[str, int]:
 
 def summary_text(results: Sequence[Any]) -> str:
     return ", ".join(f"{n} {what}" for what, n in result_counts(results).items()) or "nothing to do"
+
+
+# -- meshtui sample ------------------------------------------------------------------------------
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def register(subparsers: Any) -> None:
+    """``meshtui sample deploy|delete``; cluster options repeat the top level's (``SUPPRESS``
+    defaults: a subparser's real default would overwrite ``meshtui --context a sample ...``)."""
+    suppress = argparse.SUPPRESS
+    parser = subparsers.add_parser(
+        "sample",
+        help="deploy or delete a sample app (userlist, rebel-base) in every cluster",
+        description=(
+            "Create (deploy) or remove (delete) a sample app for the curl loops in every chosen "
+            "cluster: namespace, backend Deployment, a Service annotated service.cilium.io/global "
+            "and shared, and a client Deployment with curl. Deploy is idempotent (existing objects "
+            "are left unchanged and reported so); delete asks first (--yes to skip, required "
+            "without a terminal) and keeps the namespace unless --with-namespace. "
+            "Exit codes: 0 done, 1 something failed or not confirmed, 2 refused or bad input."
+        ),
+    )
+    parser.add_argument("action", choices=("deploy", "delete"))
+    parser.add_argument("--app", choices=APPS, default="userlist", help="which sample (default: userlist)")
+    parser.add_argument(
+        "-n", "--namespace", default=DEFAULT_NAMESPACE, help=f"namespace (default: {DEFAULT_NAMESPACE})"
+    )
+    parser.add_argument("-y", "--yes", action="store_true", help="delete without asking")
+    parser.add_argument(
+        "--with-namespace", action="store_true", help="delete: remove the namespace too (and all in it)"
+    )
+    parser.add_argument("--kubeconfig", metavar="PATH", default=suppress, help="kubeconfig file")
+    parser.add_argument(
+        "--context", action="append", dest="contexts", metavar="NAME", default=suppress,
+        help="a context to use; repeat for several (default: every context)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--read-only", action="store_true", default=suppress, help="refuse to write (nothing is sent)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="seconds to wait for the clusters (default: 20)",
+    )
+
+
+def stdin_is_tty() -> bool:
+    """Whether a person can answer the delete prompt (tests replace this)."""
+    import sys
+
+    isatty = getattr(sys.stdin, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _err(text: str) -> None:
+    import sys
+
+    print(text, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``meshtui sample deploy|delete``: exit 0 done, 1 failed / not confirmed, 2 refused / bad input."""
+    import asyncio
+    import logging
+
+    root = logging.getLogger()
+    quiet = logging.NullHandler() if not root.handlers else None
+    if quiet is not None:
+        root.addHandler(quiet)  # library warnings must not mix with the report on stderr
+    try:
+        return asyncio.run(_run(args))
+    except KeyboardInterrupt:
+        _err("meshtui sample: interrupted")
+        return EXIT_INTERRUPTED
+    finally:
+        if quiet is not None:
+            root.removeHandler(quiet)
+
+
+async def _run(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+
+    delete = args.action == "delete"
+    verb = "delete" if delete else "deploy"
+    try:
+        docs = manifests(args.app, args.namespace, with_namespace=not delete or args.with_namespace)
+    except InvalidInput as exc:
+        _err(f"meshtui sample: {exc}")
+        return EXIT_USAGE
+    if getattr(args, "read_only", False):
+        _err(f"meshtui sample: --read-only: refusing to {verb} the {args.app} sample (nothing was sent)")
+        return EXIT_USAGE
+    if delete and not args.yes and not stdin_is_tty():
+        _err("meshtui sample: refusing to delete without a terminal to confirm on; pass --yes to confirm")
+        return EXIT_USAGE
+    if args.timeout <= 0:
+        _err("meshtui sample: --timeout must be more than 0 seconds")
+        return EXIT_USAGE
+    from tui.kube.source import KubeSource
+
+    source = KubeSource(getattr(args, "kubeconfig", None), getattr(args, "contexts", None), threaded=False)
+    try:
+        await source.start()
+        with contextlib.suppress(TimeoutError):
+            await source.wait_synced(args.timeout)
+        snapshot = source.snapshot()
+        for problem in snapshot.config_errors:
+            _err(f"meshtui sample: {problem}")
+        usable = [s.context for s in snapshot.clusters if s.phase in ("ok", "stale")]
+        skipped = [s for s in snapshot.clusters if s.phase not in ("ok", "stale")]
+        for state in skipped:
+            _err(f"meshtui sample: {state.context}: {state.phase} {state.reason}".rstrip() + "; skipped")
+        if not usable:
+            _err("meshtui sample: no cluster could be read; nothing was sent")
+            return EXIT_USAGE
+        where = ", ".join(f"{c} ({snapshot.by_context(c).cluster})" for c in usable)  # type: ignore[union-attr]
+        if delete and not args.yes:
+            objects = ", ".join(f"{d['kind'].lower()} {d['metadata']['name']}" for d in docs)
+            _err(f"Delete the {args.app} sample from namespace {args.namespace} in {where}: {objects}.")
+            if not args.with_namespace:
+                _err(f"The namespace {args.namespace} is kept (--with-namespace deletes it).")
+            _err("Delete? [y/N] ")
+            import sys
+
+            answer = await asyncio.to_thread(sys.stdin.readline)
+            if answer.strip().lower() not in ("y", "yes"):
+                _err("meshtui sample: not confirmed; nothing was deleted")
+                return EXIT_FAILED
+        results = await apply_sample(
+            source,
+            usable,
+            app=args.app,
+            namespace=args.namespace,
+            delete=delete,
+            with_namespace=args.with_namespace,
+        )
+    finally:
+        await source.stop()
+    failed = bool(skipped)
+    for context, items in results.items():
+        for result in items:
+            state = result.message if result.ok else f"FAILED: {result.message}"
+            print(f"{context:<16} {result.target:<44} {state}")
+            failed = failed or not result.ok
+        print(f"{context:<16} {verb}: {summary_text(items)}")
+    return EXIT_FAILED if failed else EXIT_OK
