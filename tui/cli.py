@@ -15,7 +15,15 @@ from tui import __version__
 
 # Subcommand name -> module exposing ``register(subparsers)`` and ``run(args) -> int``.
 # A module's top level must import nothing heavy: the parser imports every one of them.
+# A module serving several names registers all of them at once (``run`` reads ``args.command``).
 SUBCOMMANDS: dict[str, str] = {
+    "status": "tui.headless.reads",
+    "services": "tui.headless.reads",
+    "backends": "tui.headless.reads",
+    "affinity": "tui.headless.writes",
+    "global": "tui.headless.writes",
+    "shared": "tui.headless.writes",
+    "scale": "tui.headless.writes",
     "sample": "tui.samples",
     "sim": "tui.sim.cli",
 }
@@ -47,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--read-only", action="store_true", help="never write to a cluster: write actions are removed"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in SUBCOMMANDS.values():
+    for module_name in dict.fromkeys(SUBCOMMANDS.values()):
         importlib.import_module(module_name).register(subparsers)
     return parser
 

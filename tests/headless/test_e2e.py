@@ -1,0 +1,106 @@
+"""The real command as a subprocess with ``--demo`` (slow: a few cases only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+TIMEOUT = 90
+
+
+def meshtui(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+        **kwargs,
+    )
+
+
+def test_status_demo_json_exit_0() -> None:
+    result = meshtui("status", "--demo", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert [c["cluster"] for c in doc["clusters"]] == ["cluster1", "cluster2"]
+    assert all(c["mesh"]["remotes"][0]["connected"] == 1 for c in doc["clusters"])
+    assert result.stderr == ""
+
+
+def test_status_demo_dup_id_exits_1() -> None:
+    result = meshtui("status", "--demo", "--scenario", "dup-id")
+    assert result.returncode == 1, result.stderr
+    assert "ERROR" in result.stdout and "Findings:" in result.stdout
+
+
+def test_unknown_scenario_is_a_usage_error() -> None:
+    result = meshtui("services", "--demo", "--scenario", "no-such-scenario")
+    assert result.returncode == 2
+    assert "--scenario" in result.stderr and result.stdout == ""
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = (
+        "import sys\nfrom tui.cli import main\n"
+        "for argv in (['--help'], ['status', '--help'], ['scale', '--help']):\n"
+        "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+        "heavy = [m for m in ('textual', 'kubernetes', 'aiohttp', 'rich') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY=\n" in result.stdout
+
+
+def test_write_asks_on_a_terminal_and_applies_on_yes() -> None:
+    """stdin is a pseudo-terminal: the change and its kubectl are shown, ``y`` applies it."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "NO_COLOR": "1"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "affinity",
+            "song/userlist-svc",
+            "remote",
+            "--demo",
+            "--context",
+            "bastion03",
+        ],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    os.close(slave)
+    try:
+        assert process.stderr is not None
+        seen = b""
+        deadline = time.monotonic() + TIMEOUT
+        while b"[y/N]" not in seen:
+            assert time.monotonic() < deadline, seen
+            ready, _, _ = select.select([process.stderr], [], [], 1.0)
+            if ready:
+                chunk = os.read(process.stderr.fileno(), 4096)
+                assert chunk, f"stderr closed before the prompt: {seen!r}"
+                seen += chunk
+        text = seen.decode()
+        assert "bastion03 song/userlist-svc service.cilium.io/affinity: (unset) → remote" in text
+        assert "kubectl --context bastion03 -n song annotate service userlist-svc" in text
+        os.write(master, b"y\n")
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        os.close(master)
+    assert process.returncode == 0, err
+    assert "✓ bastion03 song/userlist-svc service.cilium.io/affinity: (unset) → remote" in out.decode()

@@ -1,0 +1,80 @@
+"""Where answers go: ``-o json|yaml`` dumps and the rich console for tables; errors to stderr.
+
+Colour only on a terminal and never with ``NO_COLOR`` set (rich checks both). Off a terminal the
+table width is ``$COLUMNS`` or 160, not rich's 80: a piped table should not wrap like a narrow
+window. Markup is off everywhere: messages carry brackets (``[min:1 / avg:1.0 / max:1]``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+PIPE_WIDTH = 160
+
+
+def error(message: str) -> None:
+    """One line on stderr (flushed: it may interleave with streamed answers)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def console(file: Any = None) -> Console:
+    """A console on stdout (resolved at call time: tests swap ``sys.stdout``)."""
+    from rich.console import Console
+
+    out = file if file is not None else sys.stdout
+    isatty = getattr(out, "isatty", None)
+    tty = bool(isatty and isatty())
+    width = None
+    if not tty:
+        try:
+            width = int(os.environ.get("COLUMNS", "")) or PIPE_WIDTH
+        except ValueError:
+            width = PIPE_WIDTH
+    return Console(
+        file=out,
+        width=width,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=False,
+        no_color=bool(os.environ.get("NO_COLOR")) or None,
+    )
+
+
+def dump(data: Any, fmt: str) -> str:
+    """The document as ``-o json`` (2-space indent) or ``-o yaml`` prints it."""
+    if fmt == "yaml":
+        import yaml
+
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def emit(data: Any, fmt: str, table: Any = None) -> None:
+    """Print ``data`` as JSON/YAML, or ``table()`` (renderables) for ``-o table``."""
+    if fmt in ("json", "yaml"):
+        sys.stdout.write(dump(data, fmt))
+        sys.stdout.flush()
+        return
+    out = console()
+    for item in table() if callable(table) else table or ():
+        out.print(item)
+
+
+def render_text(renderables: list[RenderableType], width: int = 120) -> str:
+    """Renderables as plain text (tests and previews)."""
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    plain = Console(file=buffer, width=width, no_color=True, highlight=False, markup=False, emoji=False)
+    for item in renderables:
+        plain.print(item)
+    return buffer.getvalue()

@@ -1,0 +1,215 @@
+"""``-o table``: the views as rich renderables (pure functions of the view models).
+
+Same words as the TUI's panes (cell texts, phase texts, "why" columns come from
+:mod:`tui.views`), laid out for a scrolling terminal: one table per question, findings and
+notes as indented lines below it.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from tui.views import (
+    GLYPH_LEGEND,
+    BackendsPerspective,
+    BackendsView,
+    ClusterView,
+    FindingView,
+    ServicesView,
+    StatusView,
+)
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+COMPACT_ABOVE = 6
+"""More clusters than this: the services table shows one glyph per cluster instead of a column."""
+
+
+def _table(*headers: str) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
+
+
+def _state_text(view: ClusterView) -> Text:
+    style = "green" if view.phase == "ok" else "yellow" if view.phase in ("stale", "syncing") else "red"
+    return Text(view.state, style=style)
+
+
+def _access_text(view: ClusterView) -> Text:
+    if not view.known:
+        return Text("?")
+    parts = []
+    if view.access_type:
+        parts.append(view.access_type)
+    parts += list(view.access_addresses)
+    text = Text(" ".join(parts) or "—")
+    if view.access_error:
+        text.append(f"\n{view.access_error}", style="yellow")
+    if view.apiserver_ready is False:
+        text.append(f"\nnot ready: {view.apiserver_reason}", style="red")
+    elif view.apiserver_ready is None and view.apiserver_reason:
+        text.append(f"\n{view.apiserver_reason}", style="yellow")
+    return text
+
+
+def _mesh_text(view: ClusterView) -> Text:
+    if not view.known:
+        return Text("?")
+    if not view.remotes:
+        return Text(view.mesh_text, style="yellow")
+    text = Text()
+    for index, remote in enumerate(view.remotes):
+        if index:
+            text.append("\n")
+        line = f"{remote.cluster}: {remote.configured}/{remote.agents} configured, "
+        line += f"{remote.connected}/{remote.agents} connected"
+        text.append(line, style="green" if remote.ok else "red")
+        if remote.error:
+            text.append(f" ({remote.error})", style="red")
+    return text
+
+
+def status_table(view: StatusView) -> list[RenderableType]:
+    table = _table("CONTEXT", "CLUSTER", "ID", "CILIUM", "STATE", "AGENTS", "CLUSTERMESH-APISERVER", "MESH")
+    for cluster in view.clusters:
+        table.add_row(
+            cluster.context,
+            cluster.cluster,
+            "?" if cluster.cluster_id is None else str(cluster.cluster_id),
+            cluster.cilium_version or "?",
+            _state_text(cluster),
+            f"{cluster.agents_ready}/{cluster.agents_total}" if cluster.known else "?",
+            _access_text(cluster),
+            _mesh_text(cluster),
+        )
+    out: list[RenderableType] = [table]
+    summaries = [f"{c.context}: {c.summary}" for c in view.clusters if c.summary]
+    if summaries:
+        out.append(Text("\n".join(summaries)))
+    for message in view.config_errors:
+        out.append(Text(f"kubeconfig: {message}", style="yellow"))
+    out.append(Text(""))
+    out += findings_block(view.findings)
+    return out
+
+
+def findings_block(findings: tuple[FindingView, ...] | list[FindingView]) -> list[RenderableType]:
+    """``Findings: 1 error, 2 warnings`` then one entry each, the message and fix hanging-indented."""
+    if not findings:
+        return [Text("No findings.", style="green")]
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
+    parts = [f"{n} {sev}{'s' if n != 1 else ''}" for sev, n in counts.items()]
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for finding in findings:
+        body = Text()
+        body.append(finding.check, style="bold")
+        body.append(f"  {finding.message}")
+        if finding.fix:
+            body.append("\nfix: ", style="dim")
+            body.append(finding.fix.replace("\n", "\n     "))
+        grid.add_row(Text(finding.severity.upper(), style=SEVERITY_STYLE.get(finding.severity, "")), body)
+    return [Text(f"Findings: {', '.join(parts)}", style="bold"), grid]
+
+
+def services_table(view: ServicesView) -> list[RenderableType]:
+    compact = len(view.clusters) > COMPACT_ABOVE
+    if compact:
+        table = _table("SERVICE", "CLUSTERS", "SUMMARY", "WARNINGS")
+    else:
+        heads = [
+            f"{cluster}\n({context})" if cluster != context else cluster
+            for cluster, context in zip(view.clusters, view.contexts, strict=True)
+        ]
+        table = _table("SERVICE", *heads, "WARNINGS")
+    for row in view.rows:
+        warnings = Text("\n".join(row.warnings), style="yellow")
+        if compact:
+            table.add_row(row.key_text, "".join(c.glyph() for c in row.cells), row.summary(), warnings)
+        else:
+            table.add_row(row.key_text, *(c.text() for c in row.cells), warnings)
+    out: list[RenderableType] = [table]
+    if not view.rows:
+        what = "services" if view.show_all else "global services"
+        out = [Text(f"No {what}.")]
+    if compact:
+        out.append(Text(f"clusters, in order: {' '.join(view.clusters)}", style="dim"))
+        out.append(Text(GLYPH_LEGEND, style="dim"))
+    if view.pending:
+        out.append(Text(f"still syncing: {', '.join(view.pending)}", style="yellow"))
+    return out
+
+
+def _share_text(view: BackendsPerspective) -> str:
+    shares = [f"{cluster} {share:.0%}" for cluster, share in view.expected_share.items()]
+    return "expected share: " + (" · ".join(shares) if shares else "none")
+
+
+def perspective_block(view: BackendsPerspective) -> RenderableType:
+    title = Text()
+    title.append(f"From {view.context}", style="bold")
+    title.append(f" ({view.cluster}")
+    if view.cilium_version:
+        title.append(f", Cilium {view.cilium_version}")
+    if view.family_label:
+        title.append(f", {view.family_label}")
+    title.append(")")
+    if not view.known:
+        return Group(title, Text(f"  {view.note}", style="red"), Text(""))
+    title.append(f"  affinity {view.affinity}")
+    lines: list[RenderableType] = [title, Text(f"  {_share_text(view)}")]
+    for cluster, reason in view.excluded:
+        lines.append(Text(f"  excluded {cluster}: {reason}", style="yellow"))
+    for cluster, phase in view.unknown:
+        lines.append(Text(f"  not counted {cluster}: {phase}", style="yellow"))
+    if view.note:
+        lines.append(Text(f"  {view.note}", style="yellow"))
+    with_agent = view.agent_backends is not None
+    heads = ["BACKEND", "CLUSTER", "POD", "READY", "SELECTED", "WHY"]
+    table = _table(*heads, *(["AGENT"] if with_agent else []))
+    for row in view.backends:
+        cells: list[str | Text] = [
+            row.address,
+            row.cluster,
+            row.pod or "—",
+            "yes" if row.ready else "no",
+            Text("yes", style="green") if row.selected else Text("no", style="dim"),
+            row.why,
+        ]
+        if with_agent:
+            cells.append(Text(row.agent or "—", style="red" if row.agent_differs else ""))
+        table.add_row(*cells)
+    for extra in view.agent_backends or ():
+        if not extra.expected and not any(b.address == f"{extra.ip}:{extra.port}" for b in view.backends):
+            table.add_row(
+                f"{extra.ip}:{extra.port}",
+                extra.cluster or "?",
+                "—",
+                "?",
+                "—",
+                "only in the agent's list",
+                Text(extra.state, style="red"),
+            )
+    if view.backends or view.agent_backends:
+        lines.append(table)
+    else:
+        lines.append(Text("  no backends"))
+    if not with_agent:
+        lines.append(Text("  (the agent's own list could not be read)", style="dim"))
+    elif view.differences:
+        lines.append(Text(f"  the agent's list differs on {view.differences} backend(s)", style="red"))
+    lines.append(Text(""))
+    return Group(*lines)
+
+
+def backends_table(view: BackendsView) -> list[RenderableType]:
+    out: list[RenderableType] = [Text(f"Service {view.service}", style="bold"), Text("")]
+    out += [perspective_block(v) for v in view.views]
+    return out
