@@ -13,7 +13,9 @@ Keys follow k9s where they overlap (``:`` palette, ``/`` filter, ``?`` help, ``s
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import logging
 import os
 import sys
 import threading
@@ -29,7 +31,7 @@ from textual.containers import Horizontal
 from textual.events import Key
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from tui.mesh.actions import InvalidAction, Scale, SetAnnotation, WriteAction, WriteResult
 from tui.mesh.model import ClusterState, MeshSnapshot, Service, ServiceKey
@@ -39,7 +41,6 @@ from tui.screens.help import HelpScreen
 from tui.screens.scale import ScaleDialog
 from tui.source import AgentServiceReader, MeshSource
 from tui.views import (
-    USABLE_PHASES,
     BackendsPerspective,
     ServicesView,
     ServicesViewBuilder,
@@ -49,6 +50,7 @@ from tui.views import (
     backends_perspective,
     find_deployment,
     phase_text,
+    stale_text,
 )
 from widgets.activity import ActivityLog
 from widgets.backends import BackendsPane
@@ -64,6 +66,11 @@ AGENT_REREAD = 30.0
 """Seconds before the agent's service list of a context is read again for the same service."""
 AGENT_MIN_INTERVAL = 2.0
 """At most one agent exec per context in this many seconds, however fast things change."""
+AGENT_AUTO_MAX_SERVICES = 500
+"""Above this many services in the viewing cluster the agent's list (every service × every
+backend: 30 MB of JSON at 64 × 2,000) is read only on request (``r``), never automatically."""
+AGENT_RETRIES = 3
+"""Reads again (every AGENT_MIN_INTERVAL) while the agent's list still differs after a change."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +138,15 @@ KEYS: tuple[KeyHelp, ...] = (
         "scale-zero", "0", "scale_zero", "scale 0", "scale that deployment to zero", write=True, show=False
     ),
     KeyHelp("curl", "c", "curl", "curl", "run curl from every cluster to the selected service"),
+    KeyHelp(
+        "agent-list",
+        "r",
+        "read_agent",
+        "agent list",
+        "read the viewing cluster's `cilium service list` now and compare it with the computed "
+        f"selection (automatic below {AGENT_AUTO_MAX_SERVICES} services)",
+        show=False,
+    ),
     KeyHelp(
         "curl-here",
         "C",
@@ -230,10 +246,22 @@ class MeshtuiApp(App[int]):
         self._timer: Timer | None = None
         self._last_apply = 0.0
         self._agent_lists: dict[str, tuple[Any, float, tuple[Any, ...], float | None]] = {}
+        self._agent_retries: dict[str, int] = {}
+        self._agent_errors: dict[str, str] = {}
+        self._agent_reading: set[str] = set()
+        self._agent_timer: Timer | None = None
         """context → (entries, monotonic time of the last read, what it was read for, app clock)."""
         self._awaiting: list[tuple[str, WriteAction]] = []
         self._phases: dict[str, str] = {}
+        self._synced_once: set[str] = set()
+        """Contexts that left ``syncing`` once (their first ``syncing → ok`` is not news)."""
         self._binding_state: tuple[bool | None, ...] = ()
+        self.source_started = False
+        """``source.start()`` returned: an empty snapshot now means "no contexts", not "wait"."""
+        self.start_error = ""
+        self._start_task: asyncio.Task[None] | None = None
+        self.first_frame_at: float | None = None
+        """``time.perf_counter()`` when the first frame was drawn (measurements)."""
         self.repaints = 0
         """Repaints so far (tests and measurements)."""
 
@@ -251,6 +279,7 @@ class MeshtuiApp(App[int]):
         with Horizontal(id="middle"):
             yield BackendsPane(id="backends")
             yield ActivityLog(clock=self.clock, id="activity")
+        yield Static(id="activity-ticker")
         yield CurlSlot(id="curl")
         yield Footer(show_command_palette=False)
 
@@ -260,20 +289,55 @@ class MeshtuiApp(App[int]):
         if self.initial_keymap:
             self.set_keymap(self.initial_keymap)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        log = self.query_one(ActivityLog)
+        log.ticker = self.query_one("#activity-ticker", Static)
+        log.ticker.update(log.latest_line())
         self.source.listen(self._snapshot_from_any_thread)
         self._incoming = self.source.snapshot()
         self._request_compute()
         self.query_one("#services-table").focus()
         self.call_after_refresh(self._mount_curl_pane)  # widgets/curl_pane.py
-        self.run_worker(self._start_source(), name="source-start", group="source", exit_on_error=False)
+        # The source starts after the first frame: its imports and I/O never delay it.
+        self.call_after_refresh(self._begin_start)
+
+    @property
+    def starting_note(self) -> str:
+        """What the panes say before the source has started (``starting the simulator``)."""
+        return str(getattr(self.source, "starting_note", "") or "reading the kubeconfig")
+
+    def _begin_start(self) -> None:
+        if self.first_frame_at is None:
+            self.first_frame_at = time.perf_counter()
+        if self._start_task is None:
+            # A plain task, not a worker: workers are cancelled before unmount, and a start
+            # cut in half would leave threads behind; on_unmount waits for it instead.
+            self._start_task = asyncio.get_running_loop().create_task(self._start_source())
 
     async def _start_source(self) -> None:
         try:
             await self.source.start()
         except Exception as exc:
-            self.notify(f"could not start: {exc}", severity="error", timeout=10)
+            self.start_error = f"could not start: {type(exc).__name__}: {exc}"
+            if self.is_running:
+                self.notify(self.start_error, severity="error", timeout=10)
+        else:
+            self.source_started = True
+        if not self.is_running:
+            return
+        label = getattr(self.source, "kubeconfig_label", None)
+        if isinstance(label, str) and label:
+            self.kubeconfig_label = label
+            self.query_one(MeshHeader).kubeconfig_label = label
+            self.query_one(MeshHeader).refresh()
+        with self._lock:
+            self._incoming = self.source.snapshot()
+        self._request_compute(force=True)
 
     async def on_unmount(self) -> None:
+        task = self._start_task
+        if task is not None and not task.done():
+            with contextlib.suppress(Exception):  # a start that hangs must not hang the exit
+                await asyncio.wait_for(asyncio.shield(task), 30)
         with contextlib.suppress(Exception):  # quitting anyway
             await self.source.stop()
 
@@ -376,13 +440,18 @@ class MeshtuiApp(App[int]):
             self.service = views.service
         header = self.query_one(MeshHeader)
         header.contexts = len(views.snapshot.clusters)
-        bad = [c for c in views.snapshot.clusters if c.phase in ("unreachable", "forbidden", "error")]
-        header.problems = f"{len(bad)} context{'s' if len(bad) != 1 else ''} down" if bad else ""
-        self.query_one(ContextList).show(views.status, self.viewing)
-        self.query_one(MeshPane).show(views.status)
+        header.problems = problems_text(views.snapshot)
+        note = self.waiting_note()
+        self.query_one(ContextList).show(views.status, self.viewing, note=note)
+        self.query_one(MeshPane).show(views.status, note=note)
         services = self.query_one(ServicesPane)
-        if previous is None or previous.services is not views.services or services.view is None:
-            services.show(views.services)
+        if (
+            previous is None
+            or previous.services is not views.services
+            or services.view is None
+            or services.note != note
+        ):
+            services.show(views.services, note=note)
             if self.service is not None and services.selected != self.service:
                 services.select(self.service)
         self._show_backends(views)
@@ -390,6 +459,14 @@ class MeshtuiApp(App[int]):
         self.repaints += 1
         self._refresh_bindings_if_changed()
         self._maybe_read_agent()
+
+    def waiting_note(self) -> str:
+        """``Synchronizing… starting the simulator`` until the source started; why it failed."""
+        if self.start_error:
+            return self.start_error
+        if not self.source_started:
+            return f"Synchronizing… {self.starting_note}"
+        return ""
 
     def _refresh_bindings_if_changed(self) -> None:
         """Redraw the footer only when a write key's state changed (it re-mounts its keys)."""
@@ -410,6 +487,7 @@ class MeshtuiApp(App[int]):
             blocked=self._blocked_text(),
             viewing=self.viewing or "",
             agent_read_at=self.agent_read_at(views.viewing),
+            agent_note=self.agent_note(views.viewing),
         )
 
     def _blocked_text(self) -> str:
@@ -419,7 +497,7 @@ class MeshtuiApp(App[int]):
         state = self.snapshot.by_context(self.viewing)
         if state is None:
             return ""
-        if state.phase not in USABLE_PHASES:
+        if state.phase != "ok":
             return f"disabled: {state.context} is {phase_text(state)}"
         reasons = []
         for verb in ("patch services", "patch deployments/scale"):
@@ -432,7 +510,10 @@ class MeshtuiApp(App[int]):
         log = self.query_one(ActivityLog)
         for state in snapshot.clusters:
             before = self._phases.get(state.context)
-            if before is not None and before != state.phase:
+            first_sync = before == "syncing" and state.context not in self._synced_once
+            if state.phase != "syncing":
+                self._synced_once.add(state.context)
+            if before is not None and before != state.phase and not (first_sync and state.phase == "ok"):
                 kind = "event"
                 log.add_entry(state.context, "cluster", f"{before} → {state.phase}", state.reason or "", kind)
             self._phases[state.context] = state.phase
@@ -525,47 +606,119 @@ class MeshtuiApp(App[int]):
         entry = self._agent_lists.get(context)
         return None if entry is None else entry[0]
 
-    def _maybe_read_agent(self) -> None:
+    def _maybe_read_agent(self, force: bool = False) -> None:
         """Read the viewing cluster's ``cilium service list`` when it may have changed.
 
         An exec into an agent pod is not free: read when nothing was read for the context,
-        when the selected service (its objects in any cluster) changed since the last read —
-        at most once per :data:`AGENT_MIN_INTERVAL` — or when the last read is older than
-        :data:`AGENT_REREAD`; never on every watch event.
+        when the selected service (its objects in any cluster) changed since the last read,
+        again while the agent's list still differs from the computed selection (agents take
+        their sync delay to realize a change: up to :data:`AGENT_RETRIES` times), and when
+        the last read is older than :data:`AGENT_REREAD` — at most once per
+        :data:`AGENT_MIN_INTERVAL` (a timer catches up), never on every watch event.
         """
         if not isinstance(self.source, AgentServiceReader) or self.viewing is None or self.service is None:
             return
         state = self.snapshot.by_context(self.viewing)
-        if state is None or state.phase not in USABLE_PHASES:
+        if state is None or state.phase != "ok":
             return
         key = self.service
+        context = self.viewing
         want = (key, tuple(id(s.services.get(key)) for s in self.snapshot.clusters))
-        entry = self._agent_lists.get(self.viewing)
+        entry = self._agent_lists.get(context)
         now = time.monotonic()
-        if entry is not None:
+        if len(state.services) > AGENT_AUTO_MAX_SERVICES and not force:
+            return
+        if entry is not None and not force:
             _entries, read_at, seen, _stamp = entry
             age = now - read_at
-            if age < AGENT_MIN_INTERVAL or (seen == want and age < AGENT_REREAD):
+            retry = seen == want and self._agent_differs(context, key)
+            retry = retry and self._agent_retries.get(context, 0) < AGENT_RETRIES
+            if seen == want and not retry and age < AGENT_REREAD:
                 return
-        self._agent_lists[self.viewing] = (
+            if age < AGENT_MIN_INTERVAL:
+                self._schedule_agent_read(AGENT_MIN_INTERVAL - age)
+                return
+            self._agent_retries[context] = self._agent_retries.get(context, 0) + 1 if retry else 0
+        self._agent_lists[context] = (
             entry[0] if entry else None,
             now,
             want,
             entry[3] if entry else None,
         )
-        self._read_agent(self.viewing, want)
+        self._read_agent(context, want)
+
+    def _agent_differs(self, context: str, key: ServiceKey) -> bool:
+        """The Backends pane shows the agent's list of ``key`` in ``context`` disagreeing."""
+        views = self.views
+        if views is None or views.viewing != context or views.service != key or views.backends is None:
+            return False
+        return views.backends.agent_backends is not None and views.backends.differences > 0
+
+    def _schedule_agent_read(self, delay: float) -> None:
+        if self._agent_timer is not None:
+            return
+
+        def fired() -> None:
+            self._agent_timer = None
+            self._maybe_read_agent()
+
+        self._agent_timer = self.set_timer(max(0.05, delay), fired)
 
     @work(group="agent", exclusive=False, exit_on_error=False)
     async def _read_agent(self, context: str, want: tuple[Any, ...]) -> None:
         reader: AgentServiceReader = self.source  # type: ignore[assignment]
+        self._agent_reading.add(context)
+        error = ""
         try:
-            entries = await reader.agent_service_list(context)
-        except Exception:
-            entries = None
+            detailed = getattr(reader, "read_agent_service_list", None)
+            if detailed is not None:  # KubeSource: says why a read failed
+                result = await detailed(context)
+                error = result.error or ""
+                entries = None if result.error else [dict(e) for e in result.entries]
+            else:
+                entries = await reader.agent_service_list(context)
+                error = "" if entries is not None else "no answer"
+        except Exception as exc:
+            entries, error = None, f"{type(exc).__name__}: {exc}"
+        finally:
+            self._agent_reading.discard(context)
+        self._agent_errors[context] = error
         before = self._agent_lists.get(context)
         self._agent_lists[context] = (entries, time.monotonic(), want, self.clock())
-        if before is None or before[0] != entries or before[3] is None:
+        if before is None or before[0] != entries or before[3] is None or error:
             self._request_compute()
+        else:
+            self._maybe_read_agent()  # the same answer: maybe read again later (retries)
+
+    def action_read_agent(self) -> None:
+        """``r``: read the viewing cluster's agent list now (the only way above the size limit)."""
+        if not isinstance(self.source, AgentServiceReader):
+            self.notify("this source cannot read the agents' service lists", severity="warning")
+            return
+        state = self.snapshot.by_context(self.viewing) if self.viewing else None
+        if state is None or state.phase != "ok" or self.service is None:
+            self.notify("select a service in a reachable cluster first", severity="warning", timeout=3)
+            return
+        self._maybe_read_agent(force=True)
+        self._request_compute()
+
+    def agent_note(self, context: str | None) -> str:
+        """What the Backends pane says when it shows no agent list (or why the last read failed)."""
+        if context is None or not isinstance(self.source, AgentServiceReader):
+            return ""
+        if context in self._agent_reading and self._agent_entries(context, ("", "")) is None:
+            return "reading cilium service list…"
+        error = self._agent_errors.get(context)
+        if error:
+            return f"could not read cilium service list: {error}"
+        state = self.snapshot.by_context(context)
+        if (
+            state is not None
+            and len(state.services) > AGENT_AUTO_MAX_SERVICES
+            and self._agent_entries(context, ("", "")) is None
+        ):
+            return f"not read automatically at {len(state.services):,} services: r reads cilium service list"
+        return ""
 
     def agent_read_at(self, context: str | None) -> float | None:
         """When the agent list shown for ``context`` was read (app clock), if ever."""
@@ -575,6 +728,9 @@ class MeshtuiApp(App[int]):
     # --- writes -------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if len(self.screen_stack) > 1 and action != "quit":
+            # A dialog is open: keys typed ahead of it must not start another action.
+            return False
         if action == "toggle_log":
             return self.screen.has_class("-narrow")  # the log has its own pane when wide
         if action in WRITE_ACTIONS:
@@ -610,8 +766,9 @@ class MeshtuiApp(App[int]):
         state = self.snapshot.by_context(self.viewing) if self.viewing else None
         if state is None:
             return "no viewing cluster"
-        if state.phase not in USABLE_PHASES:
-            return f"{state.context} is {phase_text(state)}"
+        if state.phase != "ok":
+            # A stale cluster's API is not answering: the write would only time out.
+            return f"{state.context} is {stale_text(state) if state.phase == 'stale' else phase_text(state)}"
         service = state.services.get(self.service)
         if service is None:
             return f"{self.service[0]}/{self.service[1]} does not exist in {state.cluster} ({state.context})"
@@ -639,9 +796,7 @@ class MeshtuiApp(App[int]):
             return
         state, service = target
         current = annotation_state(service, "affinity")
-        holders = [
-            s for s in self.snapshot.clusters if s.phase in USABLE_PHASES and self.service in s.services
-        ]
+        holders = [s for s in self.snapshot.clusters if s.phase == "ok" and self.service in s.services]
 
         def chosen(result: tuple[str | None, bool] | None) -> None:
             if result is None:
@@ -722,8 +877,12 @@ class MeshtuiApp(App[int]):
         state, deployment = target
 
         def chosen(replicas: int | None) -> None:
-            if replicas is not None:
-                self._scale_to(state, deployment, replicas)
+            if replicas is None:
+                return
+            if replicas == deployment.replicas:
+                self.notify(f"{deployment.name} is already at {replicas} replicas", timeout=3)
+                return
+            self._scale_to(state, deployment, replicas)
 
         self.push_screen(
             ScaleDialog(state.context, deployment.namespace, deployment.name, deployment.replicas), chosen
@@ -773,8 +932,6 @@ class MeshtuiApp(App[int]):
                 result = WriteResult(action, ok=False, message=f"{type(exc).__name__}: {exc}")
             if result.ok:
                 log.set_outcome(entry, "ok, waiting for watch…", "ok")
-                if not log.display or not log.region.width:
-                    self.notify(f"{action.context}: {action.describe()} sent", timeout=3)
                 self._awaiting.append((entry, action))
                 if _applied(self.snapshot, action):
                     log.set_outcome(entry, "applied (seen in watch)", "applied")
@@ -839,6 +996,18 @@ class MeshtuiApp(App[int]):
             yield from self.curl_pane.system_commands()
 
 
+def problems_text(snapshot: MeshSnapshot) -> str:
+    """The header's alert: ``1 context down  1 stale`` (empty when every context is fine)."""
+    down = sum(1 for c in snapshot.clusters if c.phase in ("unreachable", "forbidden", "error"))
+    stale = sum(1 for c in snapshot.clusters if c.phase == "stale")
+    parts = []
+    if down:
+        parts.append(f"{down} context{'s' if down != 1 else ''} down")
+    if stale:
+        parts.append(f"{stale} stale")
+    return "  ".join(parts)
+
+
 def _object_text(action: WriteAction) -> str:
     if isinstance(action, SetAnnotation):
         return f"svc {action.namespace}/{action.service}"
@@ -871,31 +1040,76 @@ def parse_keymap(text: str) -> dict[str, str]:
     return keymap
 
 
-def run(args: argparse.Namespace) -> int:
-    """TEMPORARY entry point (``meshtui`` / ``meshtui --demo``) until the integration step.
+def kubeconfig_label(path: str | None) -> str:
+    """The kubeconfig as the header names it: ``--kubeconfig``, ``$KUBECONFIG`` or the default."""
+    if path:
+        return path
+    env = os.environ.get("KUBECONFIG", "")
+    if env:
+        return env
+    return "~/.kube/config"
 
-    ``--demo`` shows a :class:`~tui.source.StaticSource` on a fixture scenario
-    (``--scenario seed|unreachable|findings|forbidden|syncing|large``); live clusters and the
-    simulator are wired here later. ``MESHTUI_THEME`` picks a Textual theme and
-    ``MESHTUI_KEYMAP`` remaps keys by binding id (see :func:`parse_keymap`).
+
+def quiet_logging() -> None:
+    """Keep log records off the terminal the TUI draws on (``MESHTUI_LOG=FILE`` keeps them).
+
+    Without a handler, Python prints warnings to stderr (the "last resort" handler), which
+    would scribble over the screen; the cluster-access layer's records are already redacted.
     """
-    from tui.fixtures import SCENARIOS, agent_service_list
-    from tui.source import StaticSource
+    root = logging.getLogger()
+    path = os.environ.get("MESHTUI_LOG")
+    if path:
+        handler: logging.Handler = logging.FileHandler(path)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.setLevel(logging.INFO)
+    else:
+        handler = logging.NullHandler()
+    root.addHandler(handler)
 
-    if not getattr(args, "demo", False):
-        print("meshtui: live clusters are not wired yet; try `meshtui --demo`.", file=sys.stderr)
+
+def make_source(args: argparse.Namespace) -> tuple[MeshSource, str] | str:
+    """The source and header label for ``args``, or an error message (bad ``--scenario``).
+
+    Cheap on purpose (no kubernetes, aiohttp or simulator import): the heavy part happens in
+    the source's ``start()``, after the first frame.
+    """
+    read_only = bool(getattr(args, "read_only", False))
+    if getattr(args, "demo", False):
+        from tui.sim.scenario import ScenarioError, load
+
+        try:
+            scenario = load(getattr(args, "scenario", None) or "seed")
+        except ScenarioError as exc:
+            return str(exc)
+        if getattr(args, "kubeconfig", None) or getattr(args, "contexts", None):
+            return "--demo uses the simulator's own kubeconfig: drop --kubeconfig/--context"
+        from tui.demo import DemoSource
+
+        demo = DemoSource(scenario, read_only=read_only)
+        return demo, demo.kubeconfig_label
+    from tui.kube.source import KubeSource
+
+    kubeconfig = getattr(args, "kubeconfig", None)
+    source = KubeSource(kubeconfig, getattr(args, "contexts", None), read_only=read_only)
+    return source, kubeconfig_label(kubeconfig)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``meshtui`` (every context of the kubeconfig) and ``meshtui --demo`` (the simulator).
+
+    ``MESHTUI_THEME`` picks a Textual theme, ``MESHTUI_KEYMAP`` remaps keys by binding id
+    (see :func:`parse_keymap`), ``MESHTUI_LOG`` names a file for the log.
+    """
+    made = make_source(args)
+    if isinstance(made, str):
+        print(f"meshtui: {made}", file=sys.stderr)
         return 2
-    scenario = getattr(args, "scenario", "seed")
-    if scenario not in SCENARIOS:
-        print(f"meshtui: unknown scenario {scenario!r} (have: {', '.join(SCENARIOS)})", file=sys.stderr)
-        return 2
-    source = StaticSource(
-        SCENARIOS[scenario](), read_only=bool(args.read_only), agent_lists=agent_service_list
-    )
+    source, label = made
+    quiet_logging()
     app = MeshtuiApp(
         source,
-        kubeconfig_label=f"demo ({scenario} fixture)",
-        read_only=bool(args.read_only),
+        kubeconfig_label=label,
+        read_only=bool(getattr(args, "read_only", False)),
         theme=os.environ.get("MESHTUI_THEME") or None,
         keymap=parse_keymap(os.environ.get("MESHTUI_KEYMAP", "")),
     )

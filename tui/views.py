@@ -52,6 +52,12 @@ def phase_text(state: ClusterState, now: float | None = None) -> str:
     return state.phase
 
 
+def stale_text(state: ClusterState) -> str:
+    """``stale since 12:00:01: connection refused`` (the reason the data stopped coming)."""
+    text = phase_text(state)
+    return f"{text}: {state.reason}" if state.reason else text
+
+
 def cluster_label(state: ClusterState) -> str:
     """The Cilium cluster name once known, else the context in brackets (``(bastion02)``)."""
     return state.cilium.cluster_name or f"({state.context})"
@@ -130,6 +136,8 @@ class ClusterView:
     state: str
     """``ok`` / ``syncing`` / ``stale since 12:00:01`` / ``unreachable: reason`` / ``forbidden: ...``."""
     server: str = ""
+    reason: str = ""
+    """Why the cluster is not ``ok`` (``connection refused``...), ``""`` when it is."""
     nodes: int = 0
     agents_ready: int = 0
     agents_total: int = 0
@@ -250,6 +258,7 @@ def cluster_view(state: ClusterState) -> ClusterView:
         "phase": state.phase,
         "state": phase_text(state),
         "server": state.server,
+        "reason": state.reason if state.phase != "ok" else "",
     }
     if state.phase not in USABLE_PHASES and not cilium.agents:
         return ClusterView(**base)
@@ -471,6 +480,9 @@ class ServicesView:
     pending: tuple[str, ...] = ()
     """Clusters not synced yet (their cells say so)."""
     show_all: bool = False
+    stale: tuple[str, ...] = ()
+    """``cluster2 (bastion03) stale since 12:00:01: connection refused``: cells of those
+    clusters show the last known state."""
 
     @property
     def synced(self) -> bool:
@@ -658,6 +670,7 @@ class ServicesViewBuilder:
             rows=rows,
             pending=tuple(s.cluster for s in states if s.phase == "syncing"),
             show_all=show_all,
+            stale=tuple(f"{s.cluster} ({s.context}) {stale_text(s)}" for s in states if s.phase == "stale"),
         )
         before = self._view
         if before is not None and before.rows is rows and before == view:
@@ -834,6 +847,9 @@ class BackendsPerspective:
     unknown: tuple[tuple[str, str], ...] = ()
     """Clusters whose data is not usable (syncing, unreachable...): their backends are not
     counted, so the shares hold only if those clusters would add nothing."""
+    stale: tuple[tuple[str, str], ...] = ()
+    """(cluster, ``stale since 12:00:01: connection refused``): counted from their last known
+    state, which may have changed since."""
 
     @property
     def differences(self) -> int:
@@ -946,7 +962,8 @@ def backends_perspective(
     selection = select_backends(key, state.cluster, services, version, connected_remotes(state))
     agent = parse_agent_services(agent_entries, key)
     unknown = tuple((s.cluster, s.phase) for s in snapshot.clusters if s.phase not in USABLE_PHASES)
-    return dataclasses.replace(_perspective(state, selection, agent), unknown=unknown)
+    stale = tuple((s.cluster, stale_text(s)) for s in snapshot.clusters if s.phase == "stale")
+    return dataclasses.replace(_perspective(state, selection, agent), unknown=unknown, stale=stale)
 
 
 def _perspective(
@@ -1123,5 +1140,6 @@ __all__ = [
     "phase_text",
     "service_map",
     "services_view",
+    "stale_text",
     "status_view",
 ]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from rich.text import Text
-from textual.widgets import OptionList
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from widgets.palette import palette
@@ -49,6 +49,8 @@ class ActivityLog(OptionList):
         self._next = 0
         self.entries: dict[str, list[str]] = {}
         """Entry id → [time, context, object, change, outcome, kind] (tests read it)."""
+        self.ticker: Static | None = None
+        """A one-line widget that shows the newest entry where the log has no room (narrow)."""
 
     def on_mount(self) -> None:
         self.border_subtitle = "writes and cluster changes"
@@ -75,7 +77,29 @@ class ActivityLog(OptionList):
             self.remove_option(oldest)
         self.highlighted = self.option_count - 1
         self.border_subtitle = f"{len(self.entries)} entries"
+        self._tick()
         return entry_id
+
+    def latest_line(self) -> Text:
+        """The newest entry on one line (for the ticker)."""
+        colors = palette(self.app)
+        if not self.entries:
+            return Text("activity: nothing yet (L shows the log)", style=colors.muted)
+        stamp, context, obj, change, outcome, kind = self.entries[next(reversed(self.entries))]
+        style = {"ok": colors.ok, "err": colors.err, "warn": colors.warn, "muted": colors.muted}
+        return Text.assemble(
+            ("last ", "bold"),
+            (stamp, colors.muted),
+            " ",
+            (context, "bold"),
+            f"  {obj}  {change}  ",
+            (outcome, style[OUTCOME_KINDS.get(kind, "muted")]),
+            ("   L: log", colors.muted),
+        )
+
+    def _tick(self) -> None:
+        if self.ticker is not None:
+            self.ticker.update(self.latest_line())
 
     def set_outcome(self, entry_id: str, outcome: str, kind: str) -> None:
         entry = self.entries.get(entry_id)
@@ -83,3 +107,5 @@ class ActivityLog(OptionList):
             return
         entry[4], entry[5] = outcome, kind
         self.replace_option_prompt(entry_id, self._prompt(entry))
+        if entry_id == next(reversed(self.entries)):
+            self._tick()

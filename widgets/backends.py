@@ -78,8 +78,8 @@ class BackendsPane(Vertical):
 
     def on_resize(self) -> None:
         if self._args is not None:
-            service, view, blocked, viewing, read_at = self._args
-            self.show(service, view, blocked=blocked, viewing=viewing, agent_read_at=read_at)  # type: ignore[arg-type]
+            service, view, blocked, viewing, read_at, note = self._args
+            self.show(service, view, blocked=blocked, viewing=viewing, agent_read_at=read_at, agent_note=note)  # type: ignore[arg-type]
 
     def show(
         self,
@@ -89,12 +89,13 @@ class BackendsPane(Vertical):
         blocked: str = "",
         viewing: str = "",
         agent_read_at: float | None = None,
+        agent_note: str = "",
     ) -> None:
         """Draw ``view`` (the service ``service`` seen from one cluster); ``blocked`` says why
         writes are disabled there (RBAC, unreachable), shown under the shares."""
         colors = palette(self.app)
         self.perspective = view
-        self._args = (service, view, blocked, viewing, agent_read_at)
+        self._args = (service, view, blocked, viewing, agent_read_at, agent_note)
         summary_widget = self.query_one("#backends-summary", Static)
         table = self.table
         if service is None or view is None:
@@ -135,6 +136,13 @@ class BackendsPane(Vertical):
                     style=colors.err,
                 )
                 lines.append(unknown)
+            if view.stale:
+                stale = Text("stale     ", style="bold")
+                stale.append(
+                    "; ".join(f"{c}: {t}" for c, t in view.stale) + " (counted as last seen)",
+                    style=colors.warn,
+                )
+                lines.append(stale)
             if view.agent_backends is not None:
                 diff = view.differences
                 agent = Text("agent     ", style="bold")
@@ -146,6 +154,8 @@ class BackendsPane(Vertical):
                     stamp = time.strftime("%H:%M:%S", time.localtime(agent_read_at))
                     agent.append(f"  (read {stamp})", style=colors.muted)
                 lines.append(agent)
+            elif agent_note:
+                lines.append(Text("agent     ", style="bold") + Text(agent_note, style=colors.muted))
         if blocked:
             lines.append(Text(f"writes    {blocked}", style=colors.err))
         self.summary = Text("\n").join(lines)
@@ -156,22 +166,27 @@ class BackendsPane(Vertical):
         cluster_w = max(8, *(len(b.cluster) for b in backends)) if backends else 8
         pod_w = min(30, max(8, *(len(b.pod) for b in backends))) if backends else 8
         addr_w = max(8, *(len(b.address) for b in backends)) if backends else 8
-        longest_why = max((len(b.why) for b in backends), default=20)
-        fixed = (cluster_w + 2) + (pod_w + 2) + (addr_w + 2) + 7 + 10 + (11 if with_agent else 0)
+        whys = [short_why(b.why, view.affinity) for b in backends]
+        # Narrow panes use short headers for the two ✓/✗ columns: the reason needs the room.
+        short = width < 110
+        ready_w, selected_w = (3, 3) if short else (5, 8)
+        fixed = (cluster_w + 2) + (pod_w + 2) + (addr_w + 2) + (ready_w + 2) + (selected_w + 2)
+        fixed += 11 if with_agent else 0
         columns = [
             Column("cluster", "CLUSTER", cluster_w),
             Column("pod", "POD", pod_w),
             Column("addr", "IP:PORT", addr_w),
-            Column("ready", "READY", 5),
-            Column("selected", "SELECTED", 8),
+            Column("ready", "RDY" if short else "READY", ready_w),
+            Column("selected", "SEL" if short else "SELECTED", selected_w),
         ]
         if with_agent:
             columns.append(Column("agent", "AGENT", 9))
-        # WHY last: when it does not fit, the table scrolls sideways rather than cut the reason.
-        columns.append(Column("why", "WHY", max(width - fixed - 2, min(longest_why, 60), 12)))
+        # WHY last, as wide as what is left; a longer reason wraps onto a second line.
+        why_w = max(width - fixed - 2, 16)
+        columns.append(Column("why", "WHY", why_w))
         table.set_columns(columns)
         rows = []
-        for b in view.backends:
+        for b, why in zip(view.backends, whys, strict=True):
             cells: list[Text] = [
                 Text(b.cluster, style="bold" if b.cluster == view.cluster else ""),
                 Text(b.pod or "—"),
@@ -182,7 +197,7 @@ class BackendsPane(Vertical):
             if with_agent:
                 style = colors.err if b.agent_differs else colors.muted
                 cells.append(Text(_agent_short(b.agent), style=style))
-            cells.append(Text(b.why, style="" if b.selected else colors.muted))
+            cells.append(Text(why, style="" if b.selected else colors.muted))
             rows.append((b.address, tuple(cells)))
         for extra in view.agent_backends or ():
             if any(b.address == f"{extra.ip}:{extra.port}" for b in view.backends):
@@ -197,7 +212,12 @@ class BackendsPane(Vertical):
                 Text("only in the agent's list", style=colors.err),
             ]
             rows.append((f"agent:{extra.ip}:{extra.port}", tuple(cells)))
-        table.sync_rows(rows)
+        table.sync_rows(rows, height=2 if any(len(w) > why_w for w in whys) else 1)
+
+
+def short_why(why: str, affinity: str) -> str:
+    """The reason without ``(affinity local)`` when the pane's subtitle already says it."""
+    return why.removesuffix(f" (affinity {affinity})")
 
 
 def _agent_short(state: str | None) -> str:

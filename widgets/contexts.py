@@ -30,17 +30,18 @@ def context_prompt(index: int, view: ClusterView, colors: Palette, viewing: bool
     line.append(f"{ident:<13} ")
     if width >= 50:
         line.append(f"cilium {view.cilium_version or '?':<8}", style=colors.muted)
-    state = view.phase if view.phase in ("ok", "syncing") else view.state.split(":", 1)[0]
-    line.append(f" {state}", style=colors.phase(view.phase))
+    line.append(f" {view.phase}", style=colors.phase(view.phase))
     detail = Text("    ")
     if view.phase in ("unreachable", "forbidden", "error"):
-        reason = view.state.split(":", 1)[1].strip() if ":" in view.state else view.state
-        detail.append(reason, style=colors.err)
+        detail.append(view.reason or view.state, style=colors.err)
     elif view.phase == "syncing":
         detail.append("Synchronizing…", style=colors.warn)
+    elif view.phase == "stale":
+        # The data shown is the last known; say since when and why, nothing else fits.
+        since = view.state.removeprefix("stale ")
+        detail.append(f"{since}: {view.reason}" if view.reason else since, style=colors.warn)
+        detail.append("  (last known)", style=colors.muted)
     else:
-        if view.phase == "stale":
-            detail.append(view.state + "  ", style=colors.warn)
         detail.append(f"nodes {view.nodes}  agents {view.agents_ready}/{view.agents_total}  ")
         good = sum(1 for r in view.remotes if r.ok)
         style = colors.ok if view.remotes and good == len(view.remotes) else colors.warn
@@ -93,15 +94,31 @@ class ContextList(OptionList):
         self._prompts[view.context] = (view, key, prompt)
         return prompt
 
-    def show(self, status: StatusView, viewing: str | None) -> None:
-        """Draw ``status``; only changed prompts are replaced."""
+    def show(self, status: StatusView, viewing: str | None, *, note: str = "") -> None:
+        """Draw ``status``; only changed prompts are replaced. ``note`` is shown while there is
+        no context yet (``Synchronizing… starting the simulator``)."""
         colors = palette(self.app)
         width = (self.size.width or 56) - 2
-        if status is self._status and viewing == self.viewing and (width, colors) == self._drawn_with:
+        drawn_with = (width, colors, note)
+        if status is self._status and viewing == self.viewing and drawn_with == self._drawn_with:
             return
         self.viewing = viewing
         self._status = status
-        self._drawn_with = (width, colors)
+        self._drawn_with = drawn_with
+        if not status.clusters:
+            self._quiet = True
+            self.clear_options()
+            self._shown = {}
+            if note:
+                style = colors.err if note.startswith("could not") else colors.warn
+                text = Text(note, style=style)
+            else:
+                lines = ["No contexts.", *(f"✗ {error}" for error in status.config_errors)]
+                text = Text("\n".join(lines), style=colors.err)
+            self.add_option(Option(text, disabled=True))
+            self._quiet = False
+            self.border_subtitle = ""
+            return
         contexts = [c.context for c in status.clusters]
         if contexts != list(self._shown):
             self._quiet = True

@@ -42,17 +42,25 @@ class MeshHeader(Widget):
 
     def render(self) -> Text:
         colors = palette(self.app)
-        left = Text.assemble(
-            (" meshtui ", "bold"),
-            " kubeconfig: ",
-            (self.kubeconfig_label, "bold"),
-            f"  contexts: {self.contexts}  mode: ",
-            ("read-only", f"bold {colors.warn}") if self.read_only else ("read-write", "bold"),
-        )
         now = time.strftime("%H:%M:%S", time.localtime(self.clock()))
         right = Text()
         if self.problems:
             right.append(f"{self.problems}  ", style=f"bold {colors.err}")
         right.append(f"{now} ")
+        # "simulated (seed) /tmp/.../kubeconfig": the path goes first when the line is short.
+        label, _, detail = self.kubeconfig_label.partition(" /")
+        detail = f" /{detail}" if detail else ""
+        left = Text()
+        for shown_detail in (detail, ""):
+            left = Text.assemble(
+                (" meshtui ", "bold"),
+                " kubeconfig: ",
+                (label, "bold"),
+                (shown_detail, colors.muted),
+                f"  contexts: {self.contexts}  mode: ",
+                ("read-only", f"bold {colors.warn}") if self.read_only else ("read-write", "bold"),
+            )
+            if left.cell_len + right.cell_len < self.size.width:
+                break
         gap = max(1, self.size.width - left.cell_len - right.cell_len)
         return Text.assemble(left, " " * gap, right)

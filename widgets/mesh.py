@@ -97,6 +97,20 @@ def render_link_errors(status: StatusView, colors: Palette) -> Text:
     return out
 
 
+def render_access(status: StatusView, colors: Palette) -> Text:
+    """Clusters whose API cannot be read now: their matrix row is old (stale) or unknown."""
+    out = Text()
+    for view in status.clusters:
+        if view.phase == "stale":
+            reason = f": {view.reason}" if view.reason else ""
+            out.append(f"◐ {view.cluster} ({view.context}) {view.state}{reason}", style=colors.warn)
+            out.append(" — its row is the last known state\n", style=colors.muted)
+        elif view.phase in ("unreachable", "forbidden", "error"):
+            name = f"{view.cluster} ({view.context})" if view.cluster_known else view.context
+            out.append(f"✗ {name} {view.state}\n", style=colors.err)
+    return out
+
+
 def render_details(status: StatusView, colors: Palette) -> Text:
     """Per cluster: clustermesh-apiserver access and readiness, min/avg/max of connected remotes."""
     out = Text()
@@ -142,7 +156,7 @@ def render_findings(status: StatusView, colors: Palette) -> Text:
 
 def render_mesh(status: StatusView, colors: Palette) -> Text:
     # Most urgent first: the matrix, broken links, findings with fixes; access details last.
-    parts = [render_matrix(status, colors), render_link_errors(status, colors)]
+    parts = [render_matrix(status, colors), render_access(status, colors), render_link_errors(status, colors)]
     if status.config_errors:
         errors = Text()
         for error in status.config_errors:
@@ -179,17 +193,23 @@ class MeshPane(VerticalScroll):
         self.border_title = "Mesh"
         self._body = Static("Synchronizing…", id="mesh-body")
         self._last: StatusView | None = None
+        self._note = ""
         self.text = Text()
 
     def compose(self):  # type: ignore[override]
         yield self._body
 
-    def show(self, status: StatusView) -> None:
-        if status is self._last or status == self._last:
+    def show(self, status: StatusView, *, note: str = "") -> None:
+        """Draw ``status``; ``note`` replaces "No contexts." while the source is starting."""
+        if (status is self._last or status == self._last) and note == self._note:
             return
         self._last = status
+        self._note = note
         colors = palette(self.app)
         self.text = render_mesh(status, colors)
+        if note and not status.clusters:
+            style = colors.err if note.startswith("could not") else colors.warn
+            self.text = Text(note, style=style)
         self._body.update(self.text)
         errors = sum(1 for f in status.findings if f.severity == "error")
         warnings = sum(1 for f in status.findings if f.severity == "warning")

@@ -108,6 +108,7 @@ class ServicesPane(Vertical):
         self.border_title = "Global services"
         self.view: ServicesView | None = None
         self.filter_text = ""
+        self.note = ""
         self.compact = False
         self.visible_rows: list[ServiceRow] = []
         self._highlighted: tuple[str, str] | None = None
@@ -130,10 +131,12 @@ class ServicesPane(Vertical):
         key = self.table.cursor_key
         return parse_key(key) if key else None
 
-    def show(self, view: ServicesView) -> None:
-        if view is self.view:
+    def show(self, view: ServicesView, *, note: str = "") -> None:
+        """Draw ``view``; ``note`` says what is awaited while there is no context yet."""
+        if view is self.view and note == self.note:
             return
         self.view = view
+        self.note = note
         self._redraw()
 
     def on_resize(self) -> None:
@@ -196,13 +199,15 @@ class ServicesPane(Vertical):
         if not view.synced:
             if view.contexts:
                 message.update(f"Synchronizing… waiting for {', '.join(view.contexts)}")
+            elif self.note:
+                message.update(self.note)
             else:
                 message.update("No contexts: check the kubeconfig (see the Mesh pane)")
             message.display = True
             table.display = False
             self.border_subtitle = ""
             return
-        notes = []
+        notes = [f"◐ {text} — its column is the last known state" for text in view.stale]
         if view.pending:
             notes.append(f"Synchronizing… {', '.join(view.pending)} not synced yet")
         if not rows:

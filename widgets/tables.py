@@ -54,6 +54,8 @@ class KeyedTable(DataTable):
         self.shown: dict[str, tuple[Any, ...]] = {}
         self._column_spec: tuple[Column, ...] = ()
         self.last_sync = SyncStats()
+        self.row_height = 1
+        """Height of every row (2 lets a long last column wrap instead of being cut)."""
         self.sync_log: list[SyncStats] = []
         """The last syncs (at most 20), newest last: what each update touched."""
 
@@ -102,6 +104,11 @@ class KeyedTable(DataTable):
         cursor = self.cursor_key
         new_keys = [key for key, _ in rows]
         old_keys = list(self.shown)
+        if height != self.row_height:
+            old_keys = []  # rows keep the height they were added with: add them again
+            self.clear()
+            self.shown = {}
+            self.row_height = height
         if new_keys == old_keys:
             for key, cells in rows:
                 self._update_row(key, cells, stats)

@@ -59,7 +59,7 @@ async def settle(pilot: Pilot, timeout: float = 5.0) -> None:
         if busy:
             await app.workers.wait_for_complete(busy)
         await pilot.pause()
-        if app.is_settled() and app.views is not None:
+        if app.is_settled() and app.views is not None and (app.source_started or app.start_error):
             for box in app.query(Input):
                 box.cursor_blink = False
             await pilot.pause()
@@ -75,6 +75,16 @@ async def wait_for(pilot: Pilot, predicate: Any, timeout: float = 5.0) -> None:
         if predicate():
             return
         await pilot.pause(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+async def poll(pilot: Pilot, predicate: Any, timeout: float = 5.0) -> None:
+    """Poll ``predicate()`` without waiting for the app to settle (start-up states)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.02)
+        if predicate():
+            return
     raise AssertionError("condition not reached in time")
 
 

@@ -11,29 +11,28 @@ from apphelpers import (
     backends_rows,
     backends_summary,
     contexts_text,
+    frozen_clock,
     make_app,
     mesh_text,
+    poll,
     services_rows,
     settle,
     wait_for,
 )
-from textual.widgets import Input
 
+from tui.app import MeshtuiApp
 from tui.fixtures import (
     GLOBAL,
     SHARED,
-    forbidden_snapshot,
     replace_cluster,
     seed_snapshot,
-    syncing_snapshot,
-    unreachable_snapshot,
 )
 from tui.mesh.actions import Scale, SetAnnotation, WriteResult
-from tui.mesh.model import Backend, Service, ServicePort, frozen_map
+from tui.mesh.model import Backend, MeshSnapshot, Service, ServicePort, frozen_map
 from tui.screens.affinity import AffinityMenu
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
-from tui.screens.scale import ScaleDialog
+from tui.source import StaticSource
 from widgets.services import ServicesPane
 
 SIZE = (160, 48)
@@ -59,26 +58,6 @@ def with_second_service():
         services[svc.key] = svc
         states.append(dataclasses.replace(state, services=frozen_map(services)))
     return dataclasses.replace(snap, clusters=tuple(states))
-
-
-async def test_first_frame_shows_every_pane() -> None:
-    app, _ = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        text = contexts_text(app)
-        assert "bastion02" in text and "cluster1 #1" in text and "cilium 1.14.1" in text
-        assert "mesh 1/1 connected" in text
-        mesh = mesh_text(app)
-        assert "1/1 ✓" in mesh and "172.30.1.89:32379 (NodePort)" in mesh
-        assert "cilium clustermesh enable --context bastion02 --service-type LoadBalancer" in mesh
-        rows = services_rows(app)
-        assert list(rows) == ["song/userlist-svc"]
-        assert rows["song/userlist-svc"][1] == "global shared none  1 rdy"
-        backends = backends_rows(app)
-        assert set(backends) == {"10.1.0.12:8181", "10.2.0.33:8181"}
-        summary = backends_summary(app)
-        assert "seen from cluster1 (bastion02)" in summary
-        assert "cluster1 ██████████ 50%" in summary and "cluster2 ██████████ 50%" in summary
 
 
 async def test_select_service_shows_its_backends_and_shares() -> None:
@@ -171,53 +150,6 @@ async def test_cancel_writes_nothing() -> None:
         assert activity(app) == []
 
 
-async def test_take_cluster2_out_with_shared_off() -> None:
-    app, source = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("2")
-        await wait_for(pilot, lambda: "seen from cluster2 (bastion03)" in backends_summary(app))
-        await pilot.press("h")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmDialog)
-        assert "no longer be used" in str(app.screen.query_one("#confirm-warning").render())
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: "cluster2: shared=false" in services_rows(app)["song/userlist-svc"][-1])
-        assert source.writes[-1] == SetAnnotation(
-            "bastion03", "song", "userlist-svc", SHARED, "false", old="true"
-        )
-        # From cluster2 it still uses cluster1's backends; from cluster1 only its own now.
-        assert "cluster2 ██████████ 50%" in backends_summary(app)
-        await pilot.press("1")
-        await wait_for(pilot, lambda: "seen from cluster1" in backends_summary(app))
-        assert "cluster1 ████████████████████ 100%" in backends_summary(app)
-
-
-async def test_scale_dialog_prefilled_then_zero_moves_traffic() -> None:
-    app, source = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("s")
-        await pilot.pause()
-        dialog = app.screen
-        assert isinstance(dialog, ScaleDialog)
-        box = dialog.query_one(Input)
-        assert box.value == "1"
-        box.value = "0"
-        await pilot.press("enter")
-        await pilot.pause()
-        confirm = app.screen
-        assert isinstance(confirm, ConfirmDialog)
-        assert confirm.actions == (Scale("bastion02", "song", "userlist", 0, old=1),)
-        text = str(confirm.query_one(".confirm-action").render())
-        assert "kubectl --context bastion02 -n song scale deployment/userlist --replicas=0" in text
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: "10.1.0.12:8181" not in backends_rows(app))
-        assert "cluster2 ████████████████████ 100%" in backends_summary(app)
-        assert services_rows(app)["song/userlist-svc"][1].endswith("0 rdy")
-        assert source.writes == [Scale("bastion02", "song", "userlist", 0, old=1)]
-
-
 async def test_plus_and_minus_scale_by_one() -> None:
     app, source = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -250,95 +182,6 @@ async def test_failed_write_lands_in_the_log() -> None:
         assert "global shared none" in services_rows(app)["song/userlist-svc"][1]
 
 
-async def test_read_only_hides_write_bindings_and_refuses() -> None:
-    app, source = make_app(read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        shown = {b.binding.action for b in app.screen.active_bindings.values()}
-        assert "affinity" not in shown and "toggle_shared" not in shown and "scale" not in shown
-        assert app.check_action("affinity", ()) is False
-        await pilot.press("a", "g", "h", "s", "0", "plus")
-        await pilot.pause()
-        assert not isinstance(app.screen, (AffinityMenu, ConfirmDialog, ScaleDialog))
-        app.confirm_and_write([SetAnnotation("bastion02", "song", "userlist-svc", GLOBAL, "false")])
-        await pilot.pause()
-        assert not isinstance(app.screen, ConfirmDialog)
-        assert source.writes == []
-        result = await source.write(SetAnnotation("bastion02", "song", "userlist-svc", GLOBAL, "false"))
-        assert result.refused and not result.ok
-        assert "read-only" in str(app.query_one("#header").render())
-        commands = [c.title for c in app.get_system_commands(app.screen)]
-        assert "Affinity" not in commands and "Help" in commands
-
-
-async def test_forbidden_action_is_disabled_with_its_reason() -> None:
-    app, source = make_app(forbidden_snapshot())
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        assert app.check_action("toggle_shared", ()) is True  # bastion02 allows it
-        await pilot.press("2")
-        await wait_for(pilot, lambda: "seen from cluster2" in backends_summary(app))
-        assert app.check_action("toggle_shared", ()) is None
-        assert app.check_action("scale", ()) is None
-        reason = app.write_block_reason("toggle_shared")
-        assert 'cannot patch resource "services"' in reason and "bastion03" in reason
-        active = app.screen.active_bindings["h"]
-        assert active.enabled is False
-        assert "disabled in bastion03" in backends_summary(app)
-        notified = []
-        app.notify = lambda message, **kw: notified.append(message)  # type: ignore[method-assign]
-        await pilot.press("h")
-        await pilot.pause()
-        assert not isinstance(app.screen, ConfirmDialog)
-        assert any('cannot patch resource "services"' in m for m in notified)
-        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
-        assert commands["Shared"].startswith("disabled:")
-        assert source.writes == []
-
-
-async def test_unreachable_cluster_shows_in_every_pane() -> None:
-    app, source = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        source.push(unreachable_snapshot())
-        await wait_for(pilot, lambda: "unreachable" in contexts_text(app))
-        text = contexts_text(app)
-        assert "bastion03    cluster2 #2   cilium 1.14.1   unreachable" in text
-        assert "dial tcp 172.30.1.85:6443: connect: connection refused" in text
-        mesh = mesh_text(app)
-        assert "0/1 ✗" in mesh and "context deadline exceeded" in mesh
-        assert "unreachable" in mesh
-        row = services_rows(app)["song/userlist-svc"]
-        assert row[2] == "unreachable"
-        assert "cluster2: unreachable" in row[-1]
-        assert "1 context down" in str(app.query_one("#header").render())
-        assert activity(app)[-1][1:4] == ["bastion03", "cluster", "ok → unreachable"]
-        await pilot.press("2")
-        await wait_for(
-            pilot, lambda: "seen from" in backends_summary(app) and "bastion03" in backends_summary(app)
-        )
-        assert "unreachable" in backends_summary(app)
-        assert app.check_action("toggle_shared", ()) is None
-        # The UI still answers for the other cluster.
-        await pilot.press("1")
-        await wait_for(pilot, lambda: "seen from cluster1" in backends_summary(app))
-
-
-async def test_synchronizing_until_a_cluster_answers() -> None:
-    app, source = make_app(syncing_snapshot())
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        pane = app.query_one(ServicesPane)
-        message = str(pane.query_one("#services-message").render())
-        assert "Synchronizing…" in message and "No global" not in message
-        assert "Synchronizing…" in contexts_text(app)
-        state = dataclasses.replace(seed_snapshot().clusters[0])
-        source.push(replace_cluster(syncing_snapshot(), state))
-        await wait_for(pilot, lambda: "song/userlist-svc" in services_rows(app))
-        message = str(pane.query_one("#services-message").render())
-        assert "bastion03" in message or "(bastion03)" in message
-
-
 async def test_filter_and_show_all() -> None:
     app, _ = make_app(with_second_service())
     async with app.run_test(size=SIZE) as pilot:
@@ -364,13 +207,14 @@ async def test_filter_and_show_all() -> None:
         await wait_for(pilot, lambda: list(services_rows(app)) == ["song/rebel-base"])
 
 
-async def test_help_screen_lists_keys_and_closes() -> None:
-    app, _ = make_app()
+async def test_help_screen_lists_remapped_keys_and_closes() -> None:
+    app, _ = make_app(keymap={"affinity": "f"})
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+        assert ("f", "affinity") in {(row[0], row[1]) for row in app.screen.keys}
         keys = {row[1] for row in app.screen.keys}
         assert {
             "affinity",
@@ -387,16 +231,10 @@ async def test_help_screen_lists_keys_and_closes() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
-
-
-async def test_keymap_remaps_by_binding_id() -> None:
-    app, _ = make_app(keymap={"affinity": "f"})
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        # The keymap remaps by binding id: f now opens the affinity menu.
         await pilot.press("f")
         await pilot.pause()
         assert isinstance(app.screen, AffinityMenu)
-        assert ("f", "affinity") in {(row[0], row[1]) for row in app.key_help()}
 
 
 async def test_palette_offers_every_action_cluster_and_service() -> None:
@@ -482,11 +320,68 @@ async def test_tab_moves_between_panes() -> None:
         assert app.focused is not None and app.focused.id == "mesh"
 
 
-async def test_unknown_cluster_named_in_the_backends_pane() -> None:
-    app, _ = make_app(unreachable_snapshot())
+async def test_keys_typed_ahead_of_a_dialog_do_not_start_another_action() -> None:
+    app, source = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "unknown   cluster2: unreachable (its backends are not counted)" in backends_summary(app)
+        await pilot.press("g")
+        await pilot.pause()
+        first = app.screen
+        assert isinstance(first, ConfirmDialog)
+        await pilot.press("h", "0", "a", "s")  # app keys while the dialog is open: ignored
+        await pilot.pause()
+        assert app.screen is first and len(app.screen_stack) == 2
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1 and source.writes == []
+
+
+async def test_scale_to_the_same_count_asks_nothing() -> None:
+    app, source = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        notified: list[str] = []
+        app.notify = lambda message, **kw: notified.append(message)  # type: ignore[method-assign]
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("enter")  # the prefilled count, unchanged
+        await pilot.pause()
+        assert len(app.screen_stack) == 1 and source.writes == []
+        assert notified == ["userlist is already at 1 replicas"]
+
+
+class SlowStart(StaticSource):
+    """A source whose start waits for the test (the simulator still starting, say)."""
+
+    starting_note = "starting the simulator (seed)"
+
+    def __init__(self, snapshot: MeshSnapshot) -> None:
+        super().__init__(MeshSnapshot())
+        self.later = snapshot
+        self.go = asyncio.Event()
+
+    async def start(self) -> None:
+        await self.go.wait()
+        await super().start()
+        self.push(self.later)
+
+
+async def test_panes_say_what_they_wait_for_then_name_kubeconfig_errors() -> None:
+    broken = MeshSnapshot(config_errors=("kubeconfig /x does not exist",))
+    source = SlowStart(broken)
+    app = MeshtuiApp(source, kubeconfig_label="/x", clock=frozen_clock, refresh_interval=0.02)
+    async with app.run_test(size=SIZE) as pilot:
+        await poll(pilot, lambda: app.views is not None and "starting" in contexts_text(app))
+        message = str(app.query_one(ServicesPane).query_one("#services-message").render())
+        assert message == "Synchronizing… starting the simulator (seed)"
+        assert contexts_text(app) == "Synchronizing… starting the simulator (seed)"
+        assert mesh_text(app) == "Synchronizing… starting the simulator (seed)"
+        source.go.set()
+        await wait_for(pilot, lambda: "does not exist" in contexts_text(app))
+        assert contexts_text(app) == "No contexts.\n✗ kubeconfig /x does not exist"
+        assert "✗ kubeconfig: kubeconfig /x does not exist" in mesh_text(app)
+        message = str(app.query_one(ServicesPane).query_one("#services-message").render())
+        assert message.startswith("No contexts")
 
 
 def test_parse_keymap() -> None:
