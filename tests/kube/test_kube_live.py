@@ -17,6 +17,7 @@ from tui.kube.watch import WatchSettings
 from tui.mesh.actions import SetAnnotation
 from tui.mesh.model import MeshSnapshot
 from tui.sim.mesh import SimThread
+from tui.source import AgentServiceReader, MeshSource
 
 KEY = ("song", "userlist-svc")
 
@@ -214,6 +215,8 @@ async def test_pods_are_watched_where_global_services_live(sim: SimThread, hubs:
 
 async def test_threaded_source_runs_the_hub_on_its_own_thread(sim: SimThread) -> None:
     source = KubeSource(str(sim.kubeconfig_path), threaded=True, settings=FAST)
+    assert isinstance(source, MeshSource) and isinstance(source, AgentServiceReader)
+    assert source.snapshot().clusters == ()  # nothing before start, and no error
     threads: set[str] = set()
     source.listen(lambda s: threads.add(threading.current_thread().name))
     await source.start()

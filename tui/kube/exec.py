@@ -228,6 +228,8 @@ class ExecStream:
             return
         if asyncio.get_running_loop() is self._hub_loop:
             await self._stop()
+        elif self._hub_loop.is_closed() or not self._hub_loop.is_running():
+            return  # the hub is gone, and its stop() ended every stream
         else:
             future = asyncio.run_coroutine_threadsafe(self._stop(), self._hub_loop)
             await asyncio.wrap_future(future)
