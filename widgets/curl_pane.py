@@ -55,6 +55,17 @@ SPARK = 16
 T = TypeVar("T")
 
 
+def window_for(interval: float) -> int:
+    """Answers the split is computed over: about the last 10 seconds' worth, 20 to 100.
+
+    At the default 1 s a change (affinity, scale) shows in the bars within seconds instead of
+    the minute a fixed 60-answer window would take; fast loops get the steadier 100.
+    """
+    if interval <= 0:
+        return 100
+    return max(20, min(100, round(10.0 / interval)))
+
+
 def ms_text(value: float | None) -> str:
     if value is None:
         return "—"
@@ -159,8 +170,10 @@ class CurlRow(Horizontal):
         yield self.spark
 
     def show(self, summary: Text, latencies: Sequence[float]) -> None:
-        self.summary.update(summary)
-        self.spark.data = list(latencies)
+        self.summary.update(summary, layout=False)  # one line, always: no layout pass needed
+        data = list(latencies)
+        if data != self.spark.data:
+            self.spark.data = data
 
 
 class CurlPane(Vertical):
@@ -188,7 +201,7 @@ class CurlPane(Vertical):
         *,
         interval: float = 1.0,
         timeout: float = 2.0,
-        window: int = 60,
+        window: int | None = None,
         repaint: float = REPAINT,
         id: str | None = "curl-pane",
     ) -> None:
@@ -197,6 +210,7 @@ class CurlPane(Vertical):
         self.interval = check_interval(interval)
         self.timeout = timeout
         self.window = window
+        """Answers per split (``None``: :func:`window_for` the interval)."""
         self.repaint = repaint
         self.session: CurlSession | None = None
         self.clients: dict[str, tuple[str, str]] = {}
@@ -208,6 +222,7 @@ class CurlPane(Vertical):
         self._dirty = True
         self._busy = False
         self._rows_for: tuple[str, ...] = ()
+        self._titles: tuple[str, str] = ("", "")
 
     # -- layout -----------------------------------------------------------------------------------
 
@@ -241,19 +256,23 @@ class CurlPane(Vertical):
             return
         session = self.session
         if session is None:
-            slot.border_title = "Curl"
-            slot.border_subtitle = interval_text(self.interval)
+            self._set_titles(slot, "Curl", interval_text(self.interval))
             return
         state = "running" if session.running else "stopped"
         if session.learning:
             state += " · learning"
         froms = ", ".join(s.from_cluster for s in session.stats.values())
-        slot.border_title = (
-            f"Curl  {froms} → {session.target.text}  {interval_text(session.interval)}  {state}"
-        )
+        title = f"Curl  {froms} → {session.target.text}  {interval_text(session.interval)}  {state}"
         learned = len(session.fingerprints.rows)
         keys = "c stop · C here · p pod · i interval · m " + ("log" if self.mode == "map" else "map")
-        slot.border_subtitle = f"learned {learned} backend{'s' if learned != 1 else ''} · {keys}"
+        self._set_titles(slot, title, f"learned {learned} backend{'s' if learned != 1 else ''} · {keys}")
+
+    def _set_titles(self, slot: Any, title: str, subtitle: str) -> None:
+        """Set the slot's border texts only when they change (each set repaints the slot)."""
+        if (title, subtitle) != self._titles:
+            self._titles = (title, subtitle)
+            slot.border_title = title
+            slot.border_subtitle = subtitle
 
     # -- public: what the app's keys and commands call ------------------------------------------
 
@@ -317,7 +336,7 @@ class CurlPane(Vertical):
             target,
             interval=self.interval,
             timeout=self.timeout,
-            window=self.window,
+            window=self.window or window_for(self.interval),
             clients=dict(self.clients),
             on_change=self._mark,
             on_answer=self._answer,
@@ -406,11 +425,15 @@ class CurlPane(Vertical):
                 continue
             row.show(self.summary(stats, loop, colors, now), list(stats.latencies)[-SPARK * 4 :])
         room = max(1, PANE_ROWS - min(len(contexts), 4))
-        log.styles.height = room  # a steady height: the screen does not jump as lines come
-        if self.mode == "map":
-            log.update(self.map_text(session, colors, room))
-        else:
-            log.update(self.log_text(session, colors, room))
+        resized = log.styles.height is None or log.styles.height.value != room
+        if resized:  # a steady height: the screen does not jump (nor lay out again) as lines come
+            log.styles.height = room
+        text = (
+            self.map_text(session, colors, room)
+            if self.mode == "map"
+            else self.log_text(session, colors, room)
+        )
+        log.update(text, layout=resized)
 
     def summary(self, stats: LoopStats, loop: Any, colors: Palette, now: float) -> Text:
         out = Text(f"{stats.from_cluster:<9}", style="bold")

@@ -134,3 +134,72 @@ async def test_quitting_the_app_ends_the_loops_in_the_pods(sim: SimThread, app: 
     while programs_running(sim) != baseline:
         assert time.monotonic() < deadline, "loops kept running in the pods after quit"
         time.sleep(0.05)
+
+
+async def test_picking_a_client_pod_checks_for_curl_and_moves_the_loop(app: MeshtuiApp) -> None:
+    from tui.mesh.actions import Scale
+    from widgets.curl_pane import PickDialog
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = await pane_of(app, pilot)
+        await until(pilot, lambda: app.service == KEY and app.viewing == "bastion02")
+        assert (await app.source.write(Scale("bastion02", "song", "curltest", 2))).ok
+
+        def clients() -> list[str]:
+            state = app.source.snapshot().by_context("bastion02")
+            assert state is not None
+            return sorted(p.name for p in state.pods.values() if p.owner == "curltest" and p.ready)
+
+        await until(pilot, lambda: len(clients()) == 2)
+        state = app.source.snapshot().by_context("bastion02")
+        assert state is not None
+        userlist = next(p for p in state.pods.values() if p.owner == "userlist")
+
+        pane.focus()
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, PickDialog))
+        dialog = app.screen
+        assert isinstance(dialog, PickDialog)
+        assert {("song", name) for name in clients()} <= set(dialog.values)
+        await pilot.press("escape")
+
+        await pane._use_client("bastion02", ("song", userlist.name))  # no sh, no curl in there
+        assert "bastion02" not in pane.clients
+        pane.interval = 0.05
+        app.query_one("#services-table").focus()
+        await pilot.press("c")
+        await until(
+            pilot, lambda: pane.session is not None and pane.session.loops["bastion02"].pod is not None
+        )
+        session = pane.session
+        assert session is not None
+        first = session.loops["bastion02"].pod
+        other = next(name for name in clients() if name != first)
+        await pane._use_client("bastion02", ("song", other))
+        assert pane.clients["bastion02"] == ("song", other)
+        loop = session.loops["bastion02"]
+        await until(pilot, lambda: loop.pod == other and session.log and session.log[-1].client_pod == other)
+        await pane.stop()
+
+
+async def test_palette_commands_and_read_only_samples(sim: SimThread) -> None:
+    source = KubeSource(str(sim.kubeconfig_path), threaded=True, settings=FAST, read_only=True)
+    app = MeshtuiApp(source, kubeconfig_label="x", refresh_interval=0.02, read_only=True)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await pane_of(app, pilot)
+            await until(pilot, lambda: app.service == KEY)
+            titles = {command.title for command in pane.system_commands()}
+            assert {
+                "Curl: client pod",
+                "Curl: interval",
+                "Sample: deploy userlist",
+                "Sample: delete rebel-base",
+            } <= titles
+            if getattr(app, "curl_pane", None) is not None:
+                assert titles <= {command.title for command in app.get_system_commands(app.screen)}
+            pane.sample("userlist", delete=False)
+            await pilot.pause(0.2)
+            assert any("read-only" in str(n.message) for n in app._notifications)
+    finally:
+        await source.stop()

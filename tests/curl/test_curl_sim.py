@@ -233,3 +233,33 @@ async def test_injection_through_names_or_path_is_refused_before_anything_runs(
     with pytest.raises(InvalidInput):
         CurlLoop(source, C1, USERLIST, interval="1; id")  # type: ignore[arg-type]
     assert programs_running(sim) == baseline
+
+
+async def test_the_live_split_follows_affinity_shared_and_scale_within_seconds(source: KubeSource) -> None:
+    """The seed's demo, live: one running session while the operator changes the mesh."""
+    running = session(source, interval=0.05, window=20)
+    await running.start()
+    c1, c2 = running.stats[C1], running.stats[C2]
+
+    async def settles(stats: object, split: dict[str, int], timeout: float = 6.0) -> None:
+        await wait_until(lambda: stats.split() == split, timeout=timeout)  # type: ignore[attr-defined]
+
+    try:
+        await wait_until(lambda: {"cluster1", "cluster2"} <= set(c1.split()), timeout=6)
+        assert (await source.write(SetAnnotation(C1, "song", "userlist-svc", AFFINITY, "local"))).ok
+        await settles(c1, {"cluster1": 20})
+        assert c1.expected == {"cluster1": 1.0}
+        assert (await source.write(SetAnnotation(C1, "song", "userlist-svc", AFFINITY, None))).ok
+        await wait_until(lambda: {"cluster1", "cluster2"} <= set(c1.split()), timeout=6)
+        shared = "service.cilium.io/shared"
+        assert (await source.write(SetAnnotation(C2, "song", "userlist-svc", shared, "false"))).ok
+        await settles(c1, {"cluster1": 20})  # cluster2 no longer exports its backends
+        await wait_until(lambda: c1.expected == {"cluster1": 1.0})
+        assert (await source.write(SetAnnotation(C2, "song", "userlist-svc", shared, "true"))).ok
+        assert (await source.write(Scale(C1, "song", "userlist", 0))).ok
+        await settles(c1, {"cluster2": 20})
+        await settles(c2, {"cluster2": 20})
+        await wait_until(lambda: c1.expected == {"cluster2": 1.0})
+        assert not c1.errors or set(c1.errors) <= {"refused"}
+    finally:
+        await running.stop()

@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -114,7 +116,8 @@ class CurlSession:
         self._force_learn = False
         self._last_unknown_learn = 0.0
         self._pending: MeshSnapshot | None = None
-        self._listening = False
+        self._pending_lock = threading.Lock()
+        self._listener: _Forward | None = None
         self._seen_pods: dict[str, set[str]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -135,9 +138,9 @@ class CurlSession:
         snapshot = self.source.snapshot()
         if contexts is None:
             contexts = [s.context for s in snapshot.clusters if s.phase in USABLE]
-        if not self._listening and hasattr(self.source, "listen"):
-            self._listening = True
-            self.source.listen(self._snapshot_from_any_thread)
+        if self._listener is None and hasattr(self.source, "listen"):
+            self._listener = _Forward(self)
+            self.source.listen(self._listener)
         for context in contexts:
             if context in self.loops:
                 continue
@@ -185,6 +188,18 @@ class CurlSession:
             self._drive(context, loop), name=f"curl loop {context}"
         )
 
+    def _unlisten(self) -> None:
+        """Stop hearing snapshots (the source's ``unlisten`` when it has one; otherwise the
+        forwarder it keeps is emptied and holds this session only weakly anyway)."""
+        listener, self._listener = self._listener, None
+        if listener is None:
+            return
+        listener.session = None
+        remove = getattr(self.source, "unlisten", None)
+        if callable(remove):
+            with contextlib.suppress(Exception):
+                remove(listener)
+
     def _client_of(self, context: str) -> tuple[str, str | None]:
         """(namespace, pinned pod or ``None``) of a context's client."""
         pinned = self.clients.get(context)
@@ -217,6 +232,7 @@ class CurlSession:
     async def stop(self) -> None:
         """Stop every loop (each exec closed, so nothing keeps looping in a pod) and the learner."""
         self.stopped = True
+        self._unlisten()
         await asyncio.gather(*(loop.stop() for loop in self.loops.values()), return_exceptions=True)
         tasks = [t for t in self._tasks.values() if not t.done()]
         if self._learner is not None and not self._learner.done():
@@ -293,11 +309,13 @@ class CurlSession:
     # -- snapshots ------------------------------------------------------------------------------
 
     def _snapshot_from_any_thread(self, snapshot: MeshSnapshot) -> None:
+        """The source's listener (any thread): keep the newest, wake the session's loop once."""
         loop = self._loop
         if loop is None or self.stopped or loop.is_closed():
             return
-        first = self._pending is None
-        self._pending = snapshot
+        with self._pending_lock:
+            first = self._pending is None
+            self._pending = snapshot
         if not first:
             return
         try:
@@ -311,7 +329,8 @@ class CurlSession:
                 loop.call_soon_threadsafe(self._take_pending)
 
     def _take_pending(self) -> None:
-        snapshot, self._pending = self._pending, None
+        with self._pending_lock:
+            snapshot, self._pending = self._pending, None
         if snapshot is not None and not self.stopped:
             self._apply_snapshot(snapshot)
 
@@ -475,6 +494,32 @@ class CurlSession:
                 for e in self.events
             ],
         }
+
+
+class _Forward:
+    """The snapshot listener handed to the source: forwards to the session while it runs.
+
+    Holds the session weakly, so a source that cannot forget listeners keeps no stopped
+    session (and its rings) alive.
+    """
+
+    __slots__ = ("__weakref__", "_ref")
+
+    def __init__(self, session: CurlSession) -> None:
+        self._ref: weakref.ReferenceType[CurlSession] | None = weakref.ref(session)
+
+    @property
+    def session(self) -> CurlSession | None:
+        return self._ref() if self._ref is not None else None
+
+    @session.setter
+    def session(self, value: None) -> None:
+        self._ref = None
+
+    def __call__(self, snapshot: MeshSnapshot) -> None:
+        session = self.session
+        if session is not None:
+            session._snapshot_from_any_thread(snapshot)
 
 
 def _with_identity(answer: CurlAnswer, better: CurlAnswer) -> CurlAnswer:
