@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "status": "tui.headless.reads",
     "services": "tui.headless.reads",
     "backends": "tui.headless.reads",
+    "curl": "tui.headless.curl",
     "affinity": "tui.headless.writes",
     "global": "tui.headless.writes",
     "shared": "tui.headless.writes",

@@ -103,3 +103,28 @@ def sim_object(sim: SimThread, context: str, resource: str, namespace: str, name
     obj = sim.call(read)
     assert obj is not None, f"{resource} {namespace}/{name} not in {context}"
     return obj
+
+
+def pod_names(sim: SimThread, context: str, namespace: str, app: str) -> set[str]:
+    """Names of the pods labelled ``app=<app>`` in one simulated cluster."""
+    assert sim.mesh is not None
+    cluster = sim.mesh.cluster(context)
+
+    def read() -> set[str]:
+        return {
+            e.name
+            for e in cluster.store.items("pods", namespace)
+            if (e.obj["metadata"].get("labels") or {}).get("app") == app
+        }
+
+    return sim.call(read)
+
+
+def programs_running(sim: SimThread) -> int:
+    """Exec programs alive in the simulator (each exec runs its program as a task)."""
+    import asyncio
+
+    def count() -> int:
+        return sum(1 for t in asyncio.all_tasks() if "program" in t.get_coro().__qualname__ and not t.done())
+
+    return sim.call(count)

@@ -49,7 +49,7 @@ def test_unknown_scenario_is_a_usage_error() -> None:
 def test_help_imports_nothing_heavy() -> None:
     code = (
         "import sys\nfrom tui.cli import main\n"
-        "for argv in (['--help'], ['status', '--help'], ['scale', '--help']):\n"
+        "for argv in (['--help'], ['status', '--help'], ['scale', '--help'], ['curl', '--help']):\n"
         "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
         "heavy = [m for m in ('textual', 'kubernetes', 'aiohttp', 'rich') if m in sys.modules]\n"
         "print('HEAVY=' + ','.join(heavy))"

@@ -56,11 +56,30 @@ def dump(data: Any, fmt: str) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def write(text: str) -> None:
+    """``text`` on stdout, flushed; a closed pipe (``| head``) ends the command quietly."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        broken_pipe()
+
+
+def broken_pipe() -> None:
+    """The reader went away: point stdout at /dev/null (so the interpreter's final flush does
+    not complain) and exit 1, as rich does for its own prints."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    raise SystemExit(1)
+
+
 def emit(data: Any, fmt: str, table: Any = None) -> None:
     """Print ``data`` as JSON/YAML, or ``table()`` (renderables) for ``-o table``."""
     if fmt in ("json", "yaml"):
-        sys.stdout.write(dump(data, fmt))
-        sys.stdout.flush()
+        write(dump(data, fmt))
         return
     out = console()
     for item in table() if callable(table) else table or ():

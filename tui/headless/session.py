@@ -240,10 +240,24 @@ def check_config(source: KubeSource, requested: Sequence[str]) -> None:
         error(f"meshtui: warning: {message}")
 
 
+_terminated: list[bool] = [False]
+
+
+def interrupted_code() -> int:
+    """130 after Ctrl-C, 143 after SIGTERM (for bodies that catch the cancellation themselves)."""
+    return 128 + signal.SIGTERM if _terminated[0] else EXIT_INTERRUPTED
+
+
 def _cancel_on_sigterm() -> None:
     """SIGTERM (a CI job cancelled) stops the command as Ctrl-C does: everything is closed."""
     task = asyncio.current_task()
+    _terminated[0] = False
     if task is None or sys.platform == "win32":
         return
+
+    def terminate() -> None:
+        _terminated[0] = True
+        task.cancel()
+
     with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
