@@ -7,6 +7,7 @@ restarting one cluster's listener; server errors and delays use the simulator's 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -79,40 +80,14 @@ def add_hook(
     return remove
 
 
-def api_down(sim: SimThread, context: str) -> None:
-    """Stop one cluster's listener: connections are refused (its objects stay).
+async def fault(sim: SimThread, method: str, *args: Any) -> Any:
+    """Call ``sim.mesh.faults.<method>(*args)`` on the simulator's loop without freezing ours.
 
-    Blocks for the listener's shutdown: call it with ``asyncio.to_thread`` from a test whose
-    loop runs a hub, or the hub's timers see the loop frozen.
+    ``sim.call`` blocks its caller; run from a test whose loop drives a hub, that would freeze
+    the hub's timers, so it runs in a worker thread.
     """
-    cluster = sim_cluster(sim, context)
-
-    async def down() -> None:
-        runner = cluster._runner
-        cluster._runner = None
-        if runner is not None:
-            await runner.cleanup()
-
-    sim.call(down)
-
-
-def api_up(sim: SimThread, context: str) -> None:
-    """Listen again on the same port with the same certificate."""
-    from tui.sim.api import make_app
-
-    cluster = sim_cluster(sim, context)
-
-    async def up() -> None:
-        runner = web.AppRunner(
-            make_app(cluster), handler_cancellation=True, access_log=None, shutdown_timeout=0.5
-        )
-        await runner.setup()
-        ssl_context = cluster.tls.ssl_context() if cluster.tls else None
-        site = web.TCPSite(runner, "127.0.0.1", cluster.port, ssl_context=ssl_context, reuse_address=True)
-        await site.start()
-        cluster._runner = runner
-
-    sim.call(up)
+    assert sim.mesh is not None
+    return await asyncio.to_thread(sim.call, getattr(sim.mesh.faults, method), *args)
 
 
 class Hubs:

@@ -1,8 +1,9 @@
 """Faults: each is reported on its own cluster, never delays the others, and heals.
 
-API down (listener stopped), 5xx and slow answers (request hooks), broken TLS, rejected
-credentials, RBAC hiding kube-system secrets, a hung server and flapping. Watch expiry is in
-test_kube_live.py; a mesh link down needs the simulator's data plane (not there yet).
+API down, slow, 5xx and watch expiry come from the simulator's fault API (``mesh.faults``),
+set and healed from this thread while the hub runs; broken TLS, rejected credentials, RBAC
+hiding kube-system secrets and a hung server are made here. The mesh link down (agents' view)
+is in test_kube_sim_cilium.py.
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from kubehelp import (
     Hubs,
-    add_hook,
-    api_down,
-    api_up,
+    fault,
     free_port,
     hanging_server,
     phase_of,
@@ -52,7 +50,7 @@ def with_context(
 
 async def test_api_down_goes_stale_keeps_data_and_heals(sim: SimThread, hubs: Hubs) -> None:
     hub = await hubs.start(sim.kubeconfig_path)
-    await asyncio.to_thread(api_down, sim, "bastion02")
+    fault_id = await fault(sim, "api_down", "cluster1")
     # (while the listener shuts down a connect may time out first; then it is refused)
     stale = await wait_snapshot(
         hub, lambda s: phase_of(s, "bastion02") == "stale" and s.clusters[0].reason == "connection refused", 5
@@ -66,7 +64,7 @@ async def test_api_down_goes_stale_keeps_data_and_heals(sim: SimThread, hubs: Hu
     assert phase_of(during, "bastion03") == "ok"
     # a change made while the API was down arrives after the heal
     sim_patch(sim, "bastion02", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": "a"}}})
-    await asyncio.to_thread(api_up, sim, "bastion02")
+    await fault(sim, "heal", fault_id)
     healed = await wait_snapshot(
         hub, lambda s: phase_of(s, "bastion02") == "ok" and label(s, 0) == "a", timeout=5
     )
@@ -76,7 +74,7 @@ async def test_api_down_goes_stale_keeps_data_and_heals(sim: SimThread, hubs: Hu
 async def test_flapping_api_settles_and_the_other_cluster_never_waits(sim: SimThread, hubs: Hubs) -> None:
     hub = await hubs.start(sim.kubeconfig_path)
     for round_ in range(2):
-        await asyncio.to_thread(api_down, sim, "bastion02")
+        fault_id = await fault(sim, "api_down", "bastion02")
         await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "stale", timeout=5)
         started = time.monotonic()
         sim_patch(
@@ -84,7 +82,7 @@ async def test_flapping_api_settles_and_the_other_cluster_never_waits(sim: SimTh
         )
         await wait_snapshot(hub, lambda s, r=round_: label(s, 1) == str(r), timeout=3)
         assert time.monotonic() - started < 1.0
-        await asyncio.to_thread(api_up, sim, "bastion02")
+        await fault(sim, "heal", fault_id)
         await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "ok", timeout=5)
 
 
@@ -136,49 +134,46 @@ async def test_a_hung_server_times_out_without_delaying_the_others(
 
 async def test_server_errors_make_the_cluster_stale_until_they_stop(sim: SimThread, hubs: Hubs) -> None:
     hub = await hubs.start(sim.kubeconfig_path)
-
-    async def unavailable(request: web.Request) -> web.Response:
-        status = {"kind": "Status", "status": "Failure", "reason": "ServiceUnavailable", "code": 503,
-                  "message": "etcd is sad"}  # fmt: skip
-        return web.json_response(status, status=503)
-
-    remove = add_hook(sim, "bastion02", unavailable)
-    try:
-        stale = await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "stale", timeout=5)
-        assert stale.clusters[0].reason == "HTTP 503 Service Unavailable: etcd is sad"
-        assert phase_of(stale, "bastion03") == "ok"
-    finally:
-        remove()
+    fault_id = await fault(sim, "api_errors", "cluster1", 1.0, 503)
+    stale = await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "stale", timeout=5)
+    assert stale.clusters[0].reason == (
+        "HTTP 503 Service Unavailable: the server is currently unable to handle the request"
+    )
+    assert phase_of(stale, "bastion03") == "ok"
+    assert KEY in stale.clusters[0].services  # the last data is kept
+    await fault(sim, "heal", fault_id)
     await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "ok", timeout=5)
 
 
 async def test_slow_answers_are_tolerated_and_too_slow_ones_time_out(sim: SimThread, hubs: Hubs) -> None:
     hub = await hubs.start(sim.kubeconfig_path)
-    delay = {"seconds": 0.3}
-
-    async def slow(request: web.Request) -> None:
-        await asyncio.sleep(delay["seconds"])
-
-    remove = add_hook(sim, "bastion02", slow)
-    try:
-        sim_patch(
-            sim, "bastion02", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": "slow"}}}
-        )
-        await wait_snapshot(hub, lambda s: label(s, 0) == "slow", timeout=3)
-        await asyncio.sleep(0.6)  # a few probes, each slower than usual but within the timeout
-        assert phase_of(hub.snapshot(), "bastion02") == "ok"
-        delay["seconds"] = 3.0  # beyond the probe's 1 s bound
-        stale = await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "stale", timeout=5)
-        assert stale.clusters[0].reason.startswith("timeout after 1 s")
-        started = time.monotonic()
-        sim_patch(
-            sim, "bastion03", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": "fast"}}}
-        )
-        await wait_snapshot(hub, lambda s: label(s, 1) == "fast", timeout=3)
-        assert time.monotonic() - started < 1.0
-    finally:
-        remove()
+    fault_id = await fault(sim, "api_slow", "cluster1", 0.3)
+    sim_patch(sim, "bastion02", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": "slow"}}})
+    await wait_snapshot(hub, lambda s: label(s, 0) == "slow", timeout=3)
+    await asyncio.sleep(0.6)  # a few probes, each slower than usual but within the timeout
+    assert phase_of(hub.snapshot(), "bastion02") == "ok"
+    await fault(sim, "api_slow", "cluster1", 3.0)  # beyond the probe's 1 s bound
+    stale = await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "stale", timeout=5)
+    assert stale.clusters[0].reason.startswith("timeout after 1 s")
+    started = time.monotonic()
+    sim_patch(sim, "bastion03", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": "fast"}}})
+    await wait_snapshot(hub, lambda s: label(s, 1) == "fast", timeout=3)
+    assert time.monotonic() - started < 1.0
+    await fault(sim, "heal", fault_id)
     await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "ok", timeout=8)
+
+
+async def test_expired_watches_relist_and_stay_current(sim: SimThread, hubs: Hubs) -> None:
+    hub = await hubs.start(sim.kubeconfig_path)
+    services = hub.clusters["bastion02"].reflectors["services"]
+    lists = services.lists
+    sim_patch(sim, "bastion02", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": "before"}}})
+    await wait_snapshot(hub, lambda s: label(s, 0) == "before", timeout=3)
+    await fault(sim, "expire_watches", "cluster1")
+    sim_patch(sim, "bastion02", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": "after"}}})
+    snapshot = await wait_snapshot(hub, lambda s: label(s, 0) == "after", timeout=5)
+    assert services.lists > lists  # relisted after the 410
+    assert phase_of(snapshot, "bastion02") == "ok" and phase_of(snapshot, "bastion03") == "ok"
 
 
 async def test_forbidden_secrets_keep_the_cluster_usable(
