@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import datetime
 import json
 from collections.abc import Iterator
@@ -199,7 +200,7 @@ async def test_failed_reads_keep_the_last_answer_and_say_why(sim: SimThread, hub
         "cluster1",
         [agent_pod("cilium-good"), agent_pod("cilium-broken", "broken"), agent_pod("cilium-hung", "hang")],
     )
-    hub = await hubs.start(sim.kubeconfig_path)
+    hub = await hubs.start(sim.kubeconfig_path, settings=dataclasses.replace(FAST, exec_timeout=0.5))
     snapshot = await wait_snapshot(
         hub, lambda s: agents_read(s, 3) and s.clusters[0].cilium.agents[2].error, 8
     )
@@ -207,7 +208,7 @@ async def test_failed_reads_keep_the_last_answer_and_say_why(sim: SimThread, hub
     assert by_pod["cilium-good"].error is None and by_pod["cilium-good"].status is not None
     assert by_pod["cilium-broken"].error == "cilium status: output is not JSON"
     assert by_pod["cilium-broken"].status is None and by_pod["cilium-broken"].read_at is None
-    assert by_pod["cilium-hung"].error is not None and "timeout after 2 s" in by_pod["cilium-hung"].error
+    assert by_pod["cilium-hung"].error is not None and "timeout after 0.5 s" in by_pod["cilium-hung"].error
     # make the good one fail: its previous document and read time stay, with the error beside
     first_read = by_pod["cilium-good"].read_at
     cluster = sim_cluster(sim, "bastion02")
