@@ -263,3 +263,17 @@ async def test_the_live_split_follows_affinity_shared_and_scale_within_seconds(s
         assert not c1.errors or set(c1.errors) <= {"refused"}
     finally:
         await running.stop()
+
+
+async def test_segments_follow_each_other_without_a_gap_in_the_answers(source: KubeSource) -> None:
+    """Each exec's loop ends by itself after its segment; the next starts at once, silently."""
+    loop = CurlLoop(source, C1, USERLIST, interval=0.05, count=70, segment=2, backoff=BACKOFF)
+    try:
+        async with asyncio.timeout(20):
+            answers = [a async for a in loop]
+    finally:
+        await loop.stop()
+    assert [a.seq for a in answers] == list(range(1, 71))
+    assert loop.segments >= 1 and loop.attaches == loop.segments + 1
+    assert not [e for e in loop.events if e.kind in ("ended", "reattached", "error")], list(loop.events)
+    assert not any(a.error_kind for a in answers)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 import subprocess
 import sys
+import time
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from tui.curl.fingerprints import Fingerprints, ProbeClient, cluster_field, plan_probes, short_label
 from tui.curl.frames import MAX_BODY, FrameParser, RawAnswer
-from tui.curl.loop import CurlAnswer, identify
+from tui.curl.loop import CurlAnswer, CurlLoop, identify
 from tui.curl.script import loop_script, new_nonce, probe_script
 from tui.curl.stats import UNKNOWN, LoopStats, percentile
 from tui.curl.target import (
@@ -21,7 +25,7 @@ from tui.curl.target import (
     default_target,
     parse_target,
 )
-from tui.mesh.model import Backend, ClusterState, MeshSnapshot, Service, ServicePort
+from tui.mesh.model import Backend, ClusterState, MeshSnapshot, Pod, Service, ServicePort
 
 # -- validation ------------------------------------------------------------------------------
 
@@ -324,3 +328,79 @@ def test_memory_is_bounded_for_a_long_run() -> None:
     assert len(stats.recent) == 100 and len(stats.latencies) == 60
     assert sum(stats.split().values()) == 100
     assert len(stats.errors) <= 4
+
+
+# -- loop lifetime in the pod ------------------------------------------------------------------
+
+
+def test_a_loop_script_ends_by_itself_after_its_segment() -> None:
+    """Whatever the runtime does with a closed exec, the script stops at its deadline."""
+    nonce = new_nonce()
+    fake_curl = f"curl() {{ printf 'ok'; printf '\\n{nonce} E 200 0.001 0 \\n'; }}; "
+    script = fake_curl + loop_script(CurlTarget("song", "s", 80, "/"), nonce, interval=0.2, segment=1)
+    started = time.monotonic()
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=10, check=True)
+    assert time.monotonic() - started < 3.0
+    parser = FrameParser(nonce)
+    answers = [a for line in done.stdout.split("\n") if (a := parser.feed(line, 0.0)) is not None]
+    assert parser.pid is not None and parser.pid > 1
+    assert 1 <= len(answers) <= 12
+
+
+class FakeStream:
+    """An exec stream that says its PID, answers once, then hangs until closed."""
+
+    def __init__(self, nonce: str) -> None:
+        self.pod = "curltest-1"
+        self.exit_code: int | None = None
+        self.error: str | None = None
+        self.dropped = 0
+        self.closed = asyncio.Event()
+        self.lines = [f"{nonce} P 4242", f"{nonce} B 1", "hello", f"{nonce} E 200 0.001 0 "]
+
+    def __aiter__(self) -> FakeStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self.lines:
+            return SimpleNamespace(channel="stdout", text=self.lines.pop(0), at=time.time())
+        await self.closed.wait()
+        raise StopAsyncIteration
+
+    async def close(self) -> None:
+        self.error = "stopped"
+        self.closed.set()
+
+
+class FakeSource:
+    """Records what a loop asks of a cluster (no cluster at all)."""
+
+    def __init__(self) -> None:
+        self.execs: list[list[str]] = []
+        self.streams: list[FakeStream] = []
+
+    async def exec_stream(self, context: str, namespace: str, pod: str, command: list[str], **kw: Any) -> Any:
+        nonce = command[2].split("'\\n", 1)[1].split(" ", 1)[0]
+        stream = FakeStream(nonce)
+        self.streams.append(stream)
+        return stream
+
+    async def exec(self, context: str, namespace: str, pod: str, command: list[str], **kw: Any) -> Any:
+        self.execs.append(command)
+        return SimpleNamespace(exit_code=0, stdout=b"", stderr=b"", error=None)
+
+    async def pods_of_deployment(self, context: str, namespace: str, deployment: str) -> list[Pod]:
+        return [Pod(namespace, "curltest-1", phase="Running", ready=True, owner=deployment)]
+
+
+async def test_stop_kills_the_looping_shell_when_the_stream_gave_no_exit_status() -> None:
+    source = FakeSource()
+    loop = CurlLoop(source, "ctx", CurlTarget("song", "s", 80, "/"), from_cluster="cluster1")  # type: ignore[arg-type]
+    got = []
+    async with asyncio.timeout(5):
+        async for answer in loop:
+            got.append(answer)
+            await loop.stop()
+    assert [a.body for a in got] == ["hello"]
+    assert source.execs == [["sh", "-c", "kill 4242 2>/dev/null; true"]]
+    assert loop.reaped == 1 and loop.state == "stopped"

@@ -79,11 +79,16 @@ def error_kind(raw: RawAnswer) -> str | None:
 class FrameParser:
     """Turns the lines of one framed exec into :class:`RawAnswer` s."""
 
-    __slots__ = ("_at", "_begin", "_cut", "_end", "_lines", "_open", "_seq", "_size", "frames", "noise")
+    __slots__ = (
+        "_at", "_begin", "_cut", "_end", "_lines", "_open", "_pid", "_seq", "_size", "frames", "noise", "pid",
+    )  # fmt: skip
 
     def __init__(self, nonce: str) -> None:
         self._begin = f"{nonce} B "
         self._end = f"{nonce} E "
+        self._pid = f"{nonce} P "
+        self.pid: int | None = None
+        """The looping shell's PID in the pod, once its first line said so."""
         self._lines: list[str] = []
         self._size = 0
         self._seq = 0
@@ -117,7 +122,10 @@ class FrameParser:
                 return None
             return self._close(text[len(self._end) :], at)
         if not self._open:
-            if text:
+            if text.startswith(self._pid):
+                pid = text[len(self._pid) :].strip()
+                self.pid = int(pid) if pid.isdigit() and 0 < int(pid) < 2**22 else None
+            elif text:
                 self.noise += 1
             return None
         if len(self._lines) >= MAX_BODY_LINES or self._size >= MAX_BODY:

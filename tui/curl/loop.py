@@ -45,6 +45,10 @@ from tui.curl.target import (
 from tui.mesh.model import Pod
 
 DEFAULT_CLIENT = "curltest"
+SEGMENT = 60.0
+"""Seconds one exec's loop runs before it ends by itself and the next one starts (see
+:func:`tui.curl.script.loop_script`): the longest a loop can outlive its client on a runtime
+that does not end a command when its exec stream closes."""
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0)
 """Seconds before the n-th consecutive attempt to (re)attach."""
 MAX_EVENTS = 50
@@ -184,6 +188,7 @@ class CurlLoop:
         from_cluster: str | None = None,
         on_event: Callable[[LoopEvent], None] | None = None,
         backoff: Sequence[float] = BACKOFF,
+        segment: float | None = SEGMENT,
     ) -> None:
         if not isinstance(target, CurlTarget):
             raise InvalidInput("target must be a CurlTarget")
@@ -201,12 +206,18 @@ class CurlLoop:
         self.from_cluster = from_cluster or self._cluster_name()
         self.on_event = on_event
         self.backoff = tuple(backoff) or BACKOFF
+        self.segment = segment
         self.pod: str | None = None
         """The client pod the loop runs in now (``None`` while attaching)."""
         self.state = "idle"
         """``idle`` → ``attaching`` → ``running`` (→ ``reattaching`` …) → ``stopped`` / ``done``."""
         self.delivered = 0
         self.attaches = 0
+        """Execs started (segments included)."""
+        self.segments = 0
+        """Segments that ended by themselves and were followed by the next one."""
+        self.reaped = 0
+        """Kills sent for a loop whose stream closed without the command saying it ended."""
         self.dropped_lines = 0
         self.events: collections.deque[LoopEvent] = collections.deque(maxlen=MAX_EVENTS)
         self._stream: Any = None
@@ -214,6 +225,7 @@ class CurlLoop:
         self._wake = asyncio.Event()
         self._gone: dict[str, str] = {}
         self._iterating = False
+        self._pid: int | None = None
 
     # -- control ---------------------------------------------------------------------------------
 
@@ -225,6 +237,7 @@ class CurlLoop:
         if stream is not None:
             with contextlib.suppress(Exception):
                 await stream.close()
+            await self._reap(stream)
         if not self._iterating and self.state not in ("stopped", "done"):
             self.state = "stopped"
 
@@ -255,17 +268,21 @@ class CurlLoop:
             raise RuntimeError("a CurlLoop runs once")
         self._iterating = True
         failures = 0
+        next_pod: str | None = None
+        rollover = False
         try:
             while not self._stopping:
                 if self.count is not None and self.delivered >= self.count:
                     break
                 self.state = "attaching" if self.pod is None else "reattaching"
-                pod = await self._pick_pod()
+                pod = next_pod or await self._pick_pod()
+                next_pod = None
                 if pod is None:
                     await self._pause(failures)
                     failures += 1
                     continue
-                opened = await self._open(pod)
+                opened = await self._open(pod, rollover=rollover)
+                rollover = False
                 if opened is None:
                     await self._pause(failures)
                     failures += 1
@@ -277,6 +294,11 @@ class CurlLoop:
                     yield answer
                 if self._stopping or (self.count is not None and self.delivered >= self.count):
                     break
+                if stream.exit_code == 0 and got and pod not in self._gone and self.segment is not None:
+                    self.segments += 1  # the segment ended by itself: the next one, at once
+                    next_pod, rollover, failures = pod, True, 0
+                    continue
+                await self._reap(stream)
                 why = self._gone.get(pod) or stream.error or f"exit code {stream.exit_code}"
                 self._event("ended", f"loop in {pod} ended: {why}")
                 if got:
@@ -297,6 +319,7 @@ class CurlLoop:
 
     async def _answers(self, stream: Any, nonce: str, pod: str) -> AsyncIterator[CurlAnswer]:
         parser = FrameParser(nonce)
+        self._pid = None
         try:
             async for line in stream:
                 if self._stopping:
@@ -305,6 +328,8 @@ class CurlLoop:
                     continue
                 raw = parser.feed(line.text, line.at)
                 if raw is None:
+                    if self._pid is None and parser.pid is not None:
+                        self._pid = parser.pid
                     continue
                 answer = self._answer(raw, pod)
                 if answer is not None:
@@ -326,7 +351,34 @@ class CurlLoop:
             raw, self.fingerprints, from_cluster=self.from_cluster, context=self.context, client_pod=pod
         )
 
-    async def _open(self, pod: str) -> tuple[Any, str] | None:
+    async def _reap(self, stream: Any) -> None:
+        """Kill the looping shell when its stream closed without the command having ended.
+
+        On some runtimes closing the exec leaves the command running; the script's segment
+        deadline bounds that, and this ends it now. Best effort: one short exec, errors ignored.
+        """
+        pid, self._pid = self._pid, None
+        pod = getattr(stream, "pod", None) or self.pod
+        if pid is None or pod is None or pod in self._gone or stream.exit_code is not None:
+            return
+        run = getattr(self.source, "exec", None)
+        if not callable(run):
+            return
+        self.reaped += 1
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                run(
+                    self.context,
+                    self.client_namespace,
+                    pod,
+                    ["sh", "-c", f"kill {int(pid)} 2>/dev/null; true"],
+                    container=self.container,
+                    timeout=3.0,
+                ),
+                4.0,
+            )
+
+    async def _open(self, pod: str, *, rollover: bool = False) -> tuple[Any, str] | None:
         if self._stopping:
             return None
         remaining = None if self.count is None else self.count - self.delivered
@@ -338,6 +390,7 @@ class CurlLoop:
             timeout=self.timeout,
             count=remaining,
             start=self.delivered,
+            segment=self.segment,
         )
         try:
             stream = await self.source.exec_stream(
@@ -359,6 +412,8 @@ class CurlLoop:
         previous, self.pod = self.pod, pod
         self.attaches += 1
         self.state = "running"
+        if rollover:
+            return stream, nonce
         if previous is None:
             self._event("attached", f"curl loop running in {pod}")
         elif previous != pod:

@@ -18,6 +18,7 @@ scripts use only what busybox ash and curl 7.75+ offer (``printf``, ``$((...))``
 
 from __future__ import annotations
 
+import math
 import secrets
 import shlex
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from tui.curl.target import (
     check_ip,
     check_path,
     check_port,
+    check_seconds,
     check_timeout,
 )
 
@@ -68,10 +70,16 @@ def loop_script(
     timeout: float = 2.0,
     count: int | None = None,
     start: int = 0,
+    segment: float | None = None,
 ) -> str:
     """``while`` loop of framed requests to ``target``: ``count`` of them, or until the exec ends.
 
     Requests are numbered from ``start + 1`` (a reattached loop goes on with the numbering).
+    The script first prints its shell's PID (``<nonce> P <pid>``) so a stop can kill it.
+    ``segment``: the script also ends by itself after that many seconds (``date +%s``); the
+    caller starts the next segment at once. Closing an exec's WebSocket does not end the
+    command on every container runtime, so this bounds how long a loop whose client went away
+    (stop, quit, a crash) can keep running in the pod, whatever the runtime does.
     """
     if not isinstance(target, CurlTarget):
         raise TypeError("target must be a CurlTarget")
@@ -80,10 +88,18 @@ def loop_script(
     count = check_count(count)
     if isinstance(start, bool) or not isinstance(start, int) or start < 0:
         raise ValueError("start must be a whole number ≥ 0")
-    condition = "true" if count is None else f'[ "$i" -lt {start + count} ]'
+    tests = [] if count is None else [f'[ "$i" -lt {start + count} ]']
+    prologue = f"printf '\\n{nonce} P %s\\n' \"$$\"; i={start}"
+    if segment is not None:
+        seconds = max(
+            1, math.ceil(check_seconds(segment, "segment", minimum=0.1, maximum=86400, allow_zero=False))
+        )
+        prologue += f"; end=$(($(date +%s) + {seconds}))"
+        tests.append('[ "$(date +%s)" -lt "$end" ]')
+    condition = " && ".join(tests) or "true"
     pause = f"; sleep {_seconds(interval)}" if interval > 0 else ""
     body = curl_command(nonce, target.url, timeout)
-    return f"i={start}; while {condition}; do i=$((i+1)); {body}{pause}; done"
+    return f"{prologue}; while {condition}; do i=$((i+1)); {body}{pause}; done"
 
 
 def probe_script(addresses: Sequence[tuple[str, int]], path: str, nonce: str, *, timeout: float = 2.0) -> str:

@@ -33,7 +33,7 @@ from tui.curl.fingerprints import (
     target_backends,
 )
 from tui.curl.frames import RawAnswer
-from tui.curl.loop import DEFAULT_CLIENT, CurlAnswer, CurlLoop, LoopEvent, identify
+from tui.curl.loop import DEFAULT_CLIENT, SEGMENT, CurlAnswer, CurlLoop, LoopEvent, identify
 from tui.curl.stats import DEFAULT_WINDOW, LoopStats
 from tui.curl.target import CurlTarget, check_interval, check_timeout
 from tui.mesh.model import ClusterState, MeshSnapshot
@@ -84,6 +84,7 @@ class CurlSession:
         on_answer: Callable[[CurlAnswer], None] | None = None,
         on_event: Callable[[LoopEvent], None] | None = None,
         backoff: Sequence[float] | None = None,
+        segment: float | None = SEGMENT,
     ) -> None:
         self.source = source
         self.target = target
@@ -100,6 +101,7 @@ class CurlSession:
         self.on_answer = on_answer
         self.on_event = on_event
         self.backoff = backoff
+        self.segment = segment
         self.fingerprints = Fingerprints()
         self.loops: dict[str, CurlLoop] = {}
         self.stats: dict[str, LoopStats] = {}
@@ -177,6 +179,7 @@ class CurlSession:
             fingerprints=self.fingerprints,
             from_cluster=from_cluster,
             on_event=self._loop_event,
+            segment=self.segment,
             **kwargs,
         )
         self.loops[context] = loop
