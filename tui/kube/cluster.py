@@ -149,6 +149,7 @@ class ClusterWatcher:
         *,
         on_dirty: Callable[[ClusterWatcher], None],
         exec_overall: asyncio.Semaphore,
+        hub_ready: asyncio.Event | None = None,
     ) -> None:
         self.context = entry.name
         self.entry = entry
@@ -197,6 +198,8 @@ class ClusterWatcher:
         # first snapshot costs two TLS handshakes per cluster instead of twenty
         self._list_gate = asyncio.Semaphore(2)
         self._watch_gate = asyncio.Event()
+        self._hub_ready = hub_ready
+        self._gate_task: asyncio.Task[None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -295,11 +298,29 @@ class ClusterWatcher:
         self._changed()
 
     def _open_watch_gate(self) -> None:
-        """Every resource was listed (or failed) once: let the watches, probe and reviews start."""
-        if not self._watch_gate.is_set() and all(
-            r.synced or r.error is not None for r in self.reflectors.values()
-        ):
+        """Every resource was listed (or failed) once: let the watches, probe and reviews start.
+
+        While the other contexts of a big kubeconfig are still listing, this one waits a little
+        longer (until the hub's first complete snapshot, at most ``startup_watch_delay``): its
+        data is already shown, and the hundreds of TLS handshakes of every cluster's watches
+        then do not compete with the lists everybody waits for. Changes made meanwhile are not
+        lost: the watches resume from the lists' resourceVersions.
+        """
+        if self._watch_gate.is_set() or self._gate_task is not None:
+            return
+        if not all(r.synced or r.error is not None for r in self.reflectors.values()):
+            return
+        hub_ready = self._hub_ready
+        if hub_ready is None or hub_ready.is_set() or self.settings.startup_watch_delay <= 0:
             self._watch_gate.set()
+            return
+
+        async def open_later() -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hub_ready.wait(), self.settings.startup_watch_delay)
+            self._watch_gate.set()
+
+        self._gate_task = self._spawn(open_later(), "watch gate")
 
     def _reflector_changed(self, reflector: Reflector, keys: set[Key]) -> None:
         name = reflector.spec.name

@@ -64,6 +64,8 @@ class MeshHub:
         self._started = False
         self._stopped = False
         self._gc_hold: asyncio.TimerHandle | None = None
+        self._ready = asyncio.Event()
+        """Set by the first snapshot in which no context is syncing."""
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -85,7 +87,12 @@ class MeshHub:
         overall = asyncio.Semaphore(self.settings.cilium_total)
         for entry in kubeconfig.contexts:
             self.clusters[entry.name] = ClusterWatcher(
-                kubeconfig, entry, self.settings, on_dirty=self._cluster_dirty, exec_overall=overall
+                kubeconfig,
+                entry,
+                self.settings,
+                on_dirty=self._cluster_dirty,
+                exec_overall=overall,
+                hub_ready=self._ready,
             )
         for cluster in self.clusters.values():
             cluster.start()
@@ -165,8 +172,10 @@ class MeshHub:
             config_errors=self.config_errors,
         )
         self._snapshot = snapshot
-        if self._gc_hold is not None and all(c.phase != "syncing" for c in clusters):
-            asyncio.get_running_loop().call_soon(self._end_gc_pause)  # after the listeners
+        if not self._ready.is_set() and all(c.phase != "syncing" for c in clusters):
+            self._ready.set()
+            if self._gc_hold is not None:
+                asyncio.get_running_loop().call_soon(self._end_gc_pause)  # after the listeners
         for listener in list(self._listeners):
             try:
                 listener(snapshot)

@@ -19,6 +19,9 @@ class HubSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     watch: WatchSettings = field(default_factory=WatchSettings)
+    startup_watch_delay: float = 5.0
+    """At start-up, a context whose lists are done opens its watches when every context is done,
+    or after this many seconds (0: at once); see ``ClusterWatcher._open_watch_gate``."""
     kube_system_poll: float = 10.0
     """Seconds between reads of ``cilium-config``, ``cilium-ca`` and ``cilium-clustermesh``
     (polled rather than watched: see :attr:`tui.kube.watch.ResourceSpec.poll`; 0 watches them)."""
