@@ -40,12 +40,6 @@ def test_status_demo_dup_id_exits_1() -> None:
     assert "ERROR" in result.stdout and "Findings:" in result.stdout
 
 
-def test_unknown_scenario_is_a_usage_error() -> None:
-    result = meshtui("services", "--demo", "--scenario", "no-such-scenario")
-    assert result.returncode == 2
-    assert "--scenario" in result.stderr and result.stdout == ""
-
-
 def test_help_imports_nothing_heavy() -> None:
     code = (
         "import sys\nfrom tui.cli import main\n"

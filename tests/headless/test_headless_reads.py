@@ -207,3 +207,9 @@ def test_bad_option_values_exit_2(cli: Cli, seed_sim: SimThread) -> None:
     assert cli("status", "--timeout", "-3", kubeconfig=seed_sim.kubeconfig_path).code == 2
     both = cli("status", "--demo", kubeconfig=seed_sim.kubeconfig_path)
     assert both.code == 2 and "--demo and --kubeconfig" in both.err
+
+
+def test_unknown_scenario_is_a_usage_error(cli: Cli) -> None:
+    result = cli("services", "--demo", "--scenario", "no-such-scenario")
+    assert result.code == 2
+    assert "--scenario" in result.err and result.out == ""

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from tui.sim.mesh import SimThread
 
 SETTINGS: HubSettings | None = None
-"""Hub settings for every command (``None``: the layer's defaults). Tests shrink the waits here."""
+"""Hub settings for every command (``None``: the layer's defaults); set it to shrink the waits."""
 
 CILIUM_MIN_WAIT = 3.0
 """Seconds the agents' ``cilium status`` reads get at least, even when the sync used the budget."""
