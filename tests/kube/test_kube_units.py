@@ -232,3 +232,21 @@ async def test_expiring_exec_tokens_are_refreshed_at_a_bounded_rate(
     count = int(runs.read_text())
     assert 2 <= count <= 2 + elapsed / 0.3
     assert hub.snapshot().clusters[0].phase == "ok"
+
+
+async def test_stopping_outlasts_a_swallowed_cancellation() -> None:
+    """A loop that loses a cancellation (a racing timeout on Python 3.11) still gets stopped."""
+    from tui.kube.tasks import cancel_and_wait
+
+    async def stubborn() -> None:
+        for _ in range(3):
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                pass  # as if a timeout had fired at the same moment
+        await asyncio.sleep(10)
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(cancel_and_wait([task]), 2)
+    assert task.cancelled()

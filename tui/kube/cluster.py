@@ -38,6 +38,7 @@ from tui.kube.config import ContextEntry, Kubeconfig, load_configuration
 from tui.kube.errors import KubeError
 from tui.kube.redact import log, scrub
 from tui.kube.settings import HubSettings
+from tui.kube.tasks import cancel_and_wait
 from tui.kube.watch import Key, Reflector, ResourceSpec, gc_paused
 from tui.mesh.model import (
     AgentStatus,
@@ -219,11 +220,8 @@ class ClusterWatcher:
 
     async def stop(self) -> None:
         self._stopping = True
-        reflectors = list(self.reflectors.values())
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await asyncio.gather(*(r.stop() for r in reflectors), return_exceptions=True)
+        await cancel_and_wait(self._tasks)
+        await cancel_and_wait([r.task for r in self.reflectors.values() if r.task is not None])
         self._tasks.clear()
         if self.client is not None:
             await self.client.close()

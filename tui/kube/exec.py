@@ -29,6 +29,7 @@ import aiohttp
 from tui.kube.client import Action, KubeClient
 from tui.kube.errors import KubeError, from_exception
 from tui.kube.redact import log, scrub
+from tui.kube.tasks import cancel_and_wait
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
@@ -251,8 +252,7 @@ class ExecStream:
     async def _stop(self) -> None:
         task = self._task
         if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait([task])
 
     async def _pump(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         try:

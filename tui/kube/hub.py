@@ -29,6 +29,7 @@ from tui.kube.exec import ExecResult, ExecStream, run_exec, start_stream
 from tui.kube.parse import pod as parse_pod
 from tui.kube.redact import log, scrub
 from tui.kube.settings import HubSettings
+from tui.kube.tasks import cancel_and_wait
 from tui.kube.watch import GC_PAUSE
 from tui.mesh.actions import WriteAction, WriteResult
 from tui.mesh.model import MeshSnapshot, Pod
@@ -106,8 +107,7 @@ class MeshHub:
         self._stopped = True
         self._end_gc_pause()
         if self._notifier is not None:
-            self._notifier.cancel()
-            await asyncio.gather(self._notifier, return_exceptions=True)
+            await cancel_and_wait([self._notifier])
         streams = list(self._streams)
         await asyncio.gather(*(s._stop() for s in streams), return_exceptions=True)
         await asyncio.gather(*(c.stop() for c in self.clusters.values()), return_exceptions=True)

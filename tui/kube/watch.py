@@ -30,9 +30,12 @@ from tui.kube.client import Action, KubeClient
 from tui.kube.errors import KubeError, from_exception
 from tui.kube.parse import object_key, resource_version
 from tui.kube.redact import log
+from tui.kube.tasks import cancel_and_wait
 
 MAX_LINE = 64 * 2**20
 """A watch event larger than this is treated as a broken stream (bounded memory)."""
+
+
 
 Key = Hashable
 Parser = Callable[[Mapping[str, Any]], Any]
@@ -177,8 +180,7 @@ class Reflector:
 
     async def stop(self) -> None:
         if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+            await cancel_and_wait([self.task])
             self.task = None
 
     def wake(self) -> None:
