@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import random
 import sys
@@ -240,10 +241,8 @@ async def test_stopping_outlasts_a_swallowed_cancellation() -> None:
 
     async def stubborn() -> None:
         for _ in range(3):
-            try:
+            with contextlib.suppress(asyncio.CancelledError):  # as if a timeout fired at once
                 await asyncio.sleep(10)
-            except asyncio.CancelledError:
-                pass  # as if a timeout had fired at the same moment
         await asyncio.sleep(10)
 
     task = asyncio.create_task(stubborn())
