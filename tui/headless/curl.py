@@ -227,8 +227,9 @@ async def curl(session: Session, request: Request) -> int:
     complete = False
     try:
         await curl_session.start([context])
-        try:
-            await asyncio.wait_for(attached.wait(), session.remaining(min(5.0, session.timeout)))
+        try:  # not wait_for: on Python 3.11 it can swallow a Ctrl-C landing as the loop attaches
+            async with asyncio.timeout(session.remaining(min(5.0, session.timeout))):
+                await attached.wait()
         except TimeoutError:
             why = _last_problem(curl_session) or "the loop did not start"
             raise UsageError(f"no curl loop in {context} within {session.timeout:g} s: {why}") from None
