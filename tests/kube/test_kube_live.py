@@ -239,3 +239,20 @@ async def test_threaded_source_runs_the_hub_on_its_own_thread(sim: SimThread) ->
 def _backends(snapshot: MeshSnapshot, key: tuple[str, str]) -> int:
     service = snapshot.clusters[0].services.get(key)
     return -1 if service is None else len(service.backends)
+
+
+async def test_many_contexts_load_together(hubs: Hubs) -> None:
+    from tui.sim.scenario import generated
+
+    with SimThread(generated(12, 50), ready_delay=0.01, cilium=False) as sim:
+        started = time.monotonic()
+        hub = await hubs.start(sim.kubeconfig_path)
+        elapsed = time.monotonic() - started
+        snapshot = hub.snapshot()
+        assert [c.phase for c in snapshot.clusters] == ["ok"] * 12
+        assert [c.context for c in snapshot.clusters] == [f"mesh{i:02d}" for i in range(1, 13)]
+        for state in snapshot.clusters:
+            bench = [s for s in state.services.values() if s.namespace == "bench"]
+            assert len(bench) == 50 and all(len(s.backends) == 1 for s in bench)
+        assert elapsed < 5
+        await hub.stop()

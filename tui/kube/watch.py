@@ -36,7 +36,6 @@ MAX_LINE = 64 * 2**20
 """A watch event larger than this is treated as a broken stream (bounded memory)."""
 
 
-
 Key = Hashable
 Parser = Callable[[Mapping[str, Any]], Any]
 
