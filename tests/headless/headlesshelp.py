@@ -8,6 +8,7 @@ appears in either stream.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import io
 import json
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ import yaml
 
 from tui.cli import main
 from tui.sim.mesh import SimThread
+
+CALL_LIMIT = 120.0
+"""Seconds one in-process command may take before the test process is ended with its stacks."""
 
 
 @dataclass
@@ -51,11 +55,16 @@ class Cli:
             self.secrets.update(tokens_of(Path(kubeconfig)))
             argv += ["--kubeconfig", str(kubeconfig)]
         out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(argv)
-            except SystemExit as exc:  # argparse usage errors
-                code = exc.code if isinstance(exc.code, int) else 2
+        # A command that never returns must not hang the suite: dump every stack and exit.
+        faulthandler.dump_traceback_later(CALL_LIMIT, exit=True)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = main(argv)
+                except SystemExit as exc:  # argparse usage errors
+                    code = exc.code if isinstance(exc.code, int) else 2
+        finally:
+            faulthandler.cancel_dump_traceback_later()
         result = Result(code, out.getvalue(), err.getvalue())
         for secret in self.secrets:
             assert secret not in result.out and secret not in result.err, "a token was printed"
