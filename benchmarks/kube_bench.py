@@ -28,6 +28,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -357,6 +358,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=180.0, help="bound of every step, seconds")
     parser.add_argument("--skip-seed", action="store_true")
     args = parser.parse_args()
+    # ``timeout`` / ``kill`` send SIGTERM: unwind like Ctrl-C so every simulator is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     folder = Path(tempfile.mkdtemp(prefix="meshtui-bench-"))
     try:
         asyncio.run(run(args, folder))
