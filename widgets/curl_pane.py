@@ -241,10 +241,7 @@ class CurlPane(Vertical):
             await session.stop()
 
     def _hint(self) -> str:
-        return (
-            "c  curl from every cluster to the selected service   C  from the viewing cluster only   "
-            "p  client pod   i  interval   m  learned map"
-        )
+        return "c  curl from every cluster · C  from the viewing one · p  client pod · i  interval · m  map"
 
     @property
     def slot(self) -> Any:

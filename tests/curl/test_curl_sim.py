@@ -180,7 +180,7 @@ async def test_a_count_bounded_loop_survives_an_api_server_restart(
     """The API server drops every exec (down, then up again): the loop reattaches and finishes."""
     assert sim.mesh is not None
     cluster = sim.mesh.cluster(C1)
-    loop = CurlLoop(source, C1, USERLIST, interval=0.1, count=30, backoff=BACKOFF)
+    loop = CurlLoop(source, C1, USERLIST, interval=0.05, count=30, backoff=BACKOFF)
     answers = []
     try:
         async with asyncio.timeout(20):
