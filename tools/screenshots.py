@@ -3,9 +3,11 @@
     python tools/screenshots.py            # every screen
     python tools/screenshots.py main help  # some of them
 
-Each screen runs the app headless on a fixture snapshot (the seed scenario and its variants,
-``tui.fixtures``) with a frozen clock and UTC, so the files only change when the UI does.
-The same screens are checked by the snapshot tests in ``tests/app/test_app_snapshots.py``.
+Each screen is taken from the simulator, as ``meshtui --demo`` shows it: a seeded simulated
+mesh (so pod names, IPs and load-balancing choices are the same on every run) read through
+``KubeSource`` — the same path as a real kubeconfig — with a frozen clock and UTC. Faults
+(an API server down) are the simulator's own. The files change only when the UI does.
+The fixture-based snapshot tests (``tests/app/test_app_snapshots.py``) check the same screens.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -26,18 +29,36 @@ from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input  # noqa: E402
 
 from tui.app import MeshtuiApp  # noqa: E402
-from tui.fixtures import (  # noqa: E402
-    SEED_TIME,
-    agent_service_list,
-    findings_snapshot,
-    large_snapshot,
-    seed_snapshot,
-    unreachable_snapshot,
-)
-from tui.mesh.model import MeshSnapshot  # noqa: E402
-from tui.source import StaticSource  # noqa: E402
+from tui.fixtures import SEED_TIME  # noqa: E402
+from tui.kube.backoff import BackoffPolicy  # noqa: E402
+from tui.kube.client import Timeouts  # noqa: E402
+from tui.kube.settings import HubSettings  # noqa: E402
+from tui.kube.source import KubeSource  # noqa: E402
+from tui.sim.mesh import SimThread  # noqa: E402
+from tui.sim.scenario import Scenario, generated  # noqa: E402
+from widgets.backends import BackendsPane  # noqa: E402
+from widgets.contexts import ContextList  # noqa: E402
 
-Steps = Callable[[Pilot], Awaitable[None]]
+Steps = Callable[[Pilot, SimThread], Awaitable[None]]
+
+SETTINGS = HubSettings(
+    timeouts=Timeouts(connect=1.0, read=5.0, exec=3.0),
+    backoff=BackoffPolicy(initial=0.05, maximum=0.5, jitter=0.2, reset_after=5.0),
+    probe_interval=0.5,
+    kube_system_poll=0.5,
+    cilium_interval=0.5,
+    coalesce=0.02,
+    startup_gc_pause=0.0,
+)
+"""Short waits: the screenshots are taken once every pane has what it will show."""
+SIM: dict[str, Any] = {
+    "ready_delay": 0.02,
+    "termination_grace": 0.1,
+    "seed": 1,
+    "sync_delay": 0.02,
+    "connect_delay": 0.02,
+    "link_latency": 0.002,
+}
 
 
 async def settle(pilot: Pilot, timeout: float = 60.0) -> None:
@@ -50,7 +71,7 @@ async def settle(pilot: Pilot, timeout: float = 60.0) -> None:
         busy = [w for w in app.workers if w.group != "writes" and w.is_running]
         if busy:
             await app.workers.wait_for_complete(busy)
-        if app.is_settled() and app.views is not None:
+        if app.is_settled() and app.views is not None and app.source_started:
             for box in app.query(Input):
                 box.cursor_blink = False
             await pilot.pause()
@@ -58,56 +79,135 @@ async def settle(pilot: Pilot, timeout: float = 60.0) -> None:
     raise TimeoutError("the app did not settle")
 
 
-def keys(*pressed: str) -> Steps:
-    async def run(pilot: Pilot) -> None:
+async def until(pilot: Pilot, predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"screenshot: {what} did not happen")
+        await settle(pilot, timeout)
+        await pilot.pause(0.05)
+
+
+def backends(app: MeshtuiApp) -> str:
+    pane = app.query_one(BackendsPane)
+    return f"{pane.border_title}\n{pane.summary.plain}"
+
+
+def contexts(app: MeshtuiApp) -> str:
+    pane = app.query_one(ContextList)
+    return "\n".join(str(pane.get_option_at_index(i).prompt) for i in range(pane.option_count))
+
+
+def synced(app: MeshtuiApp) -> bool:
+    """Every context answered and the agent's list of the selected service was read."""
+    snapshot = app.snapshot
+    if not snapshot.clusters or any(c.phase == "syncing" for c in snapshot.clusters):
+        return False
+    agents_read = all(a.status for c in snapshot.clusters if c.phase == "ok" for a in c.cilium.agents)
+    text = backends(app)
+    return agents_read and ("agent     cilium service list" in text or "agent     not read" in text)
+
+
+def keys(*pressed: str, then: Callable[[MeshtuiApp], bool] | None = None) -> Steps:
+    async def run(pilot: Pilot, sim: SimThread) -> None:
         await pilot.press(*pressed)
         await settle(pilot)
+        if then is not None:
+            await until(pilot, lambda: then(pilot.app), f"after {pressed}")  # type: ignore[arg-type]
 
     return run
 
 
-async def nothing(pilot: Pilot) -> None:
+async def nothing(pilot: Pilot, sim: SimThread) -> None:
     return None
+
+
+def api_down(cluster: str) -> Callable[[SimThread], None]:
+    def fault(sim: SimThread) -> None:
+        assert sim.mesh is not None
+        sim.call(sim.mesh.faults.api_down, cluster)
+
+    return fault
 
 
 @dataclass(frozen=True)
 class Screen:
     name: str
     what: str
-    snapshot: Callable[[], MeshSnapshot]
+    scenario: str | Callable[[], Scenario] = "seed"
     steps: Steps = nothing
     size: tuple[int, int] = (160, 48)
     read_only: bool = False
     theme: str | None = None
+    before: Callable[[SimThread], None] | None = None
+    """Done to the simulator before the app starts (a fault)."""
+    ready: Callable[[MeshtuiApp], bool] = synced
+    sim: dict[str, Any] = field(default_factory=dict)
+
+
+def _take_out(app: MeshtuiApp) -> bool:
+    rows = app.views.services.rows if app.views else ()
+    return any("cluster2: shared=false" in "; ".join(r.warnings) for r in rows) and "agrees" in backends(app)
+
+
+def _unreachable(app: MeshtuiApp) -> bool:
+    return "unreachable" in contexts(app) and bool(app.views and app.views.services.rows)
 
 
 SCREENS = (
-    Screen("main", "the seed scenario at 160×48", seed_snapshot),
-    Screen("main-100x30", "the seed scenario at 100×30", seed_snapshot, size=(100, 30)),
-    Screen("help", "the ? help screen", seed_snapshot, keys("question_mark")),
-    Screen("confirm", "a → local: the confirmation dialog", seed_snapshot, keys("a", "l")),
-    Screen("unreachable", "bastion03 unreachable, seen from it (2)", unreachable_snapshot, keys("2")),
-    Screen("findings", "a third cluster with a duplicate id and its own CA", findings_snapshot),
-    Screen("read-only", "--read-only: write keys removed", seed_snapshot, read_only=True),
-    Screen("main-light", "the seed scenario in a light theme", seed_snapshot, theme="textual-light"),
-    Screen("large", "64 clusters × 2,000 services (compact services layout)", large_snapshot),
+    Screen("main", "meshtui --demo: the seed scenario at 160×48", steps=nothing),
+    Screen("main-100x30", "the seed scenario at 100×30", size=(100, 30)),
+    Screen("help", "the ? help screen", steps=keys("question_mark")),
+    Screen("confirm", "a → local: the confirmation dialog", steps=keys("a", "l")),
+    Screen(
+        "take-out",
+        "h on cluster2: shared=false takes its backends out of cluster1's choice",
+        steps=keys("2", "h", "enter", "1", then=_take_out),
+    ),
+    Screen(
+        "unreachable",
+        "bastion03's API server down (simulator fault)",
+        before=api_down("cluster2"),
+        ready=_unreachable,
+    ),
+    Screen("findings", "the dup-id scenario: a third cluster with cluster2's id", scenario="dup-id"),
+    Screen("read-only", "--read-only: write keys removed", read_only=True),
+    Screen("main-light", "the seed scenario in a light theme", theme="textual-light"),
+    Screen(
+        "large",
+        "64 clusters × 500 services from the simulator (compact services layout)",
+        scenario=lambda: generated(64, 500),
+        sim={"sync_delay": 0.5},
+    ),
 )
 
 
 async def shoot(screen: Screen) -> str:
-    source = StaticSource(screen.snapshot(), read_only=screen.read_only, agent_lists=agent_service_list)
-    app = MeshtuiApp(
-        source,
-        kubeconfig_label="~/.kube/config-multi",
-        read_only=screen.read_only,
-        clock=lambda: SEED_TIME + 1,
-        theme=screen.theme,
-    )
-    async with app.run_test(size=screen.size) as pilot:
-        await settle(pilot)
-        await screen.steps(pilot)
-        await pilot.pause(0.1)
-        return app.export_screenshot(title=f"meshtui — {screen.what}")
+    scenario = screen.scenario() if callable(screen.scenario) else screen.scenario
+    sim = SimThread(scenario, **{**SIM, **screen.sim}).start()
+    try:
+        if screen.before is not None:
+            screen.before(sim)
+        source = KubeSource(
+            str(sim.kubeconfig_path), read_only=screen.read_only, settings=SETTINGS, threaded=True
+        )
+        name = scenario if isinstance(scenario, str) else scenario.name
+        app = MeshtuiApp(
+            source,
+            kubeconfig_label=f"simulated ({name})",
+            read_only=screen.read_only,
+            clock=lambda: SEED_TIME + 1,
+            theme=screen.theme,
+            refresh_interval=0.05,
+        )
+        async with app.run_test(size=screen.size) as pilot:
+            await until(pilot, lambda: screen.ready(app), "the first sync", timeout=120)
+            await screen.steps(pilot, sim)
+            await pilot.pause(0.2)
+            await settle(pilot)
+            return app.export_screenshot(title=f"meshtui — {screen.what}")
+    finally:
+        sim.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

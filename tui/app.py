@@ -434,7 +434,11 @@ class MeshtuiApp(App[int]):
         previous = self.views
         self.views = views
         self.snapshot = views.snapshot
-        if self.viewing != views.viewing and views.viewing is not None:
+        if views.viewing is not None and (
+            self.viewing is None or views.snapshot.by_context(self.viewing) is None
+        ):
+            # Only when there was none or it left the kubeconfig: a key that changed it while
+            # these views were computed must not be undone.
             self.viewing = views.viewing
         if self.service is None and views.service is not None:
             self.service = views.service
@@ -452,13 +456,27 @@ class MeshtuiApp(App[int]):
             or services.note != note
         ):
             services.show(views.services, note=note)
-            if self.service is not None and services.selected != self.service:
-                services.select(self.service)
+            selected = services.selected
+            if selected is not None and selected != self.service:
+                # The cursor moved (a key) while these views were computed: it wins; never
+                # move the cursor back to what the views were computed for.
+                self.service = selected
+                self._request_compute()
         self._show_backends(views)
+        self._ensure_focus()
         self._log_changes(views.snapshot)
         self.repaints += 1
         self._refresh_bindings_if_changed()
         self._maybe_read_agent()
+
+    def _ensure_focus(self) -> None:
+        """Keys need a focused pane: the services table hides while syncing and takes the
+        focus with it; give it back (to the table, else the contexts) once there is one."""
+        if len(self.screen_stack) != 1 or self.focused is not None:
+            return
+        table = self.query_one(ServicesPane).table
+        target = table if table.display else self.query_one(ContextList)
+        target.focus()
 
     def waiting_note(self) -> str:
         """``Synchronizing… starting the simulator`` until the source started; why it failed."""

@@ -13,11 +13,11 @@ import time
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
 
 from tui.views import BackendsPerspective
 from widgets.palette import Palette, palette
 from widgets.tables import Column, KeyedTable
+from widgets.textblock import TextBlock
 
 BAR_WIDTH = 20
 """Blocks for 100 % (the sketch draws 50 % as ten blocks)."""
@@ -57,7 +57,7 @@ class BackendsPane(Vertical):
         border-title-color: $foreground;
     }
     BackendsPane:focus-within { border: round $primary; }
-    BackendsPane > #backends-summary { height: auto; max-height: 5; padding: 0 1; }
+    BackendsPane > #backends-summary { max-height: 6; padding: 0 1; }
     BackendsPane > KeyedTable { height: 1fr; }
     """
 
@@ -66,15 +66,24 @@ class BackendsPane(Vertical):
         self.border_title = "Backends"
         self.perspective: BackendsPerspective | None = None
         self.summary = Text()
+        self._summary_drawn = False
         self._args: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("Select a service in Global services.", id="backends-summary")
+        yield TextBlock("Select a service in Global services.", id="backends-summary")
         yield KeyedTable(id="backends-table")
 
     @property
     def table(self) -> KeyedTable:
         return self.query_one("#backends-table", KeyedTable)
+
+    def _set_summary(self, widget: TextBlock, text: Text) -> None:
+        """Update the summary only when it changed: an update re-lays out the whole screen."""
+        if text == self.summary and self._summary_drawn:
+            return
+        self.summary = text
+        self._summary_drawn = True
+        widget.update(text)
 
     def on_resize(self) -> None:
         if self._args is not None:
@@ -96,7 +105,7 @@ class BackendsPane(Vertical):
         colors = palette(self.app)
         self.perspective = view
         self._args = (service, view, blocked, viewing, agent_read_at, agent_note)
-        summary_widget = self.query_one("#backends-summary", Static)
+        summary_widget = self.query_one("#backends-summary", TextBlock)
         table = self.table
         if service is None or view is None:
             self.border_title = "Backends"
@@ -104,8 +113,7 @@ class BackendsPane(Vertical):
             text = Text("Select a service in Global services.", style=colors.muted)
             if service is not None and viewing:
                 text = Text(f"{service}: no view from {viewing}", style=colors.muted)
-            self.summary = text
-            summary_widget.update(text)
+            self._set_summary(summary_widget, text)
             table.set_columns([])
             table.sync_rows([])
             return
@@ -158,8 +166,7 @@ class BackendsPane(Vertical):
                 lines.append(Text("agent     ", style="bold") + Text(agent_note, style=colors.muted))
         if blocked:
             lines.append(Text(f"writes    {blocked}", style=colors.err))
-        self.summary = Text("\n").join(lines)
-        summary_widget.update(self.summary)
+        self._set_summary(summary_widget, Text("\n").join(lines))
         with_agent = view.agent_backends is not None
         width = max(60, (self.size.width or 100) - 4)
         backends = view.backends
@@ -199,6 +206,9 @@ class BackendsPane(Vertical):
                 cells.append(Text(_agent_short(b.agent), style=style))
             cells.append(Text(why, style="" if b.selected else colors.muted))
             rows.append((b.address, tuple(cells)))
+        extra_why = "only in the agent's list"
+        if view.unknown:  # most likely a backend of a cluster the app cannot read
+            extra_why += f" (from {', '.join(c for c, _ in view.unknown)}?)"
         for extra in view.agent_backends or ():
             if any(b.address == f"{extra.ip}:{extra.port}" for b in view.backends):
                 continue
@@ -209,7 +219,7 @@ class BackendsPane(Vertical):
                 Text("?"),
                 Text("—"),
                 Text(_agent_short(extra.state), style=colors.err),
-                Text("only in the agent's list", style=colors.err),
+                Text(extra_why, style=colors.err),
             ]
             rows.append((f"agent:{extra.ip}:{extra.port}", tuple(cells)))
         table.sync_rows(rows, height=2 if any(len(w) > why_w for w in whys) else 1)

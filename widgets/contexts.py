@@ -28,9 +28,12 @@ def context_prompt(index: int, view: ClusterView, colors: Palette, viewing: bool
     line.append(f"{view.context:<12} ", style="bold" if viewing else "")
     ident = view.cluster if view.cluster_id is None else f"{view.cluster} #{view.cluster_id}"
     line.append(f"{ident:<13} ")
-    if width >= 50:
-        line.append(f"cilium {view.cilium_version or '?':<8}", style=colors.muted)
-    line.append(f" {view.phase}", style=colors.phase(view.phase))
+    state = Text(f" {view.phase}", style=colors.phase(view.phase))
+    version = Text(f"cilium {view.cilium_version or '?':<8}", style=colors.muted)
+    # Two lines exactly: the version goes first when the line would wrap (unreachable...).
+    if width >= 50 and line.cell_len + version.cell_len + state.cell_len <= width:
+        line.append_text(version)
+    line.append_text(state)
     detail = Text("    ")
     if view.phase in ("unreachable", "forbidden", "error"):
         detail.append(view.reason or view.state, style=colors.err)

@@ -51,6 +51,7 @@ MAX_LINES = 60
 PANE_ROWS = 7
 """Content rows of the curl slot at 160×48 (its max-height 9 minus the border)."""
 SPARK = 16
+POD_WIDTH = 30
 
 T = TypeVar("T")
 
@@ -130,8 +131,10 @@ def answer_line(answer: CurlAnswer, colors: Palette, *, width: int = 40) -> Text
         body = " ".join(answer.body.split())
         out.append(f"  {body[: width * 2]}", style=colors.warn)
     else:
-        out.append(answer.to_cluster, style="bold")
-        out.append(f"  {answer.pod or '(pod not told apart)'}", style="" if answer.pod else colors.muted)
+        out.append(f"{answer.to_cluster:<9}", style="bold")
+        pod = answer.pod or "(pod unknown)"
+        pod = pod if len(pod) <= POD_WIDTH else pod[: POD_WIDTH - 1] + "…"
+        out.append(f"  {pod:<{POD_WIDTH}}", style="" if answer.pod else colors.muted)
         out.append(f"  {answer.label[:width]}")
     if answer.error_kind:
         out.append(f"  {answer.error_kind}", style=colors.err)

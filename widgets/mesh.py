@@ -26,6 +26,8 @@ def _cell(source: ClusterView, target: ClusterView, colors: Palette) -> tuple[st
         return "—", colors.muted
     if not source.known:
         return "?", colors.warn if source.phase == "syncing" else colors.err
+    if not target.cluster_known:
+        return "?", colors.muted  # its Cilium name is unknown: cannot match the agents' remotes
     remote = source.remote(target.cluster)
     if remote is None:
         return "no link", colors.muted

@@ -18,11 +18,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input
 
 from tui.views import GLYPH_LEGEND, ServiceCell, ServiceRow, ServicesView, filter_rows, parse_key
 from widgets.palette import Palette, palette
 from widgets.tables import Column, KeyedTable
+from widgets.textblock import TextBlock
 
 MIN_WHY = 16
 CELL_MIN, CELL_MAX = 16, 30
@@ -69,6 +70,14 @@ def cell_width(cell: ServiceCell) -> int:
     return len(cell.text())
 
 
+def waiting_for(contexts: tuple[str, ...] | list[str], most: int = 6) -> str:
+    """``bastion02, bastion03`` / ``mesh01, …, mesh06 and 58 more`` (64 names do not fit)."""
+    names = list(contexts)
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])} and {len(names) - most} more"
+
+
 def why_text(row: ServiceRow, colors: Palette) -> Text:
     if not row.warnings:
         return Text("")
@@ -86,7 +95,7 @@ class ServicesPane(Vertical):
         border-title-color: $foreground;
     }
     ServicesPane:focus-within { border: round $primary; }
-    ServicesPane > #services-message { height: auto; padding: 0 1; color: $text-warning; }
+    ServicesPane > #services-message { padding: 0 1; color: $text-warning; }
     ServicesPane > #services-filter { dock: bottom; height: 1; border: none; padding: 0 1; display: none; }
     ServicesPane > #services-filter.-active { display: block; }
     ServicesPane > KeyedTable { height: 1fr; }
@@ -109,6 +118,7 @@ class ServicesPane(Vertical):
         self.view: ServicesView | None = None
         self.filter_text = ""
         self.note = ""
+        self.message_text = "Synchronizing…"
         self.compact = False
         self.visible_rows: list[ServiceRow] = []
         self._highlighted: tuple[str, str] | None = None
@@ -116,7 +126,7 @@ class ServicesPane(Vertical):
         self._cache_colors: Palette | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("Synchronizing…", id="services-message")
+        yield TextBlock("Synchronizing…", id="services-message")
         yield KeyedTable(id="services-table")
         yield Input(
             placeholder="filter: words in name or why (enter keeps it, escape clears)", id="services-filter"
@@ -194,22 +204,22 @@ class ServicesPane(Vertical):
         kind = "All services" if view.show_all else "Global services"
         total = len(view.rows)
         self.border_title = f"{kind} {total}" if not self.filter_text else f"{kind} {len(rows)} of {total}"
-        message = self.query_one("#services-message", Static)
+        message = self.query_one("#services-message", TextBlock)
         table = self.table
         if not view.synced:
             if view.contexts:
-                message.update(f"Synchronizing… waiting for {', '.join(view.contexts)}")
+                self._message(message, f"Synchronizing… waiting for {waiting_for(view.contexts)}")
             elif self.note:
-                message.update(self.note)
+                self._message(message, self.note)
             else:
-                message.update("No contexts: check the kubeconfig (see the Mesh pane)")
+                self._message(message, "No contexts: check the kubeconfig (see the Mesh pane)")
             message.display = True
             table.display = False
             self.border_subtitle = ""
             return
         notes = [f"◐ {text} — its column is the last known state" for text in view.stale]
         if view.pending:
-            notes.append(f"Synchronizing… {', '.join(view.pending)} not synced yet")
+            notes.append(f"Synchronizing… {waiting_for(view.pending)} not synced yet")
         if not rows:
             if self.filter_text:
                 notes.append(f"No service matches {self.filter_text!r} (escape clears the filter)")
@@ -217,7 +227,7 @@ class ServicesPane(Vertical):
                 notes.append("No services in the synced clusters")
             else:
                 notes.append("No global services in the synced clusters (A shows every service)")
-        message.update("\n".join(notes))
+        self._message(message, "\n".join(notes))
         message.display = bool(notes)
         table.display = True
         columns = self._layout(view, rows)
@@ -235,6 +245,12 @@ class ServicesPane(Vertical):
             )
         table.sync_rows(data)
         self._announce()
+
+    def _message(self, widget: TextBlock, text: str) -> None:
+        """Update the message line only when it changed (an update re-lays out the screen)."""
+        if text != self.message_text:
+            self.message_text = text
+            widget.update(text)
 
     def _announce(self) -> None:
         key = self.selected

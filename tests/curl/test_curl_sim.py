@@ -277,3 +277,27 @@ async def test_segments_follow_each_other_without_a_gap_in_the_answers(source: K
     assert loop.segments >= 1 and loop.attaches == loop.segments + 1
     assert not [e for e in loop.events if e.kind in ("ended", "reattached", "error")], list(loop.events)
     assert not any(a.error_kind for a in answers)
+
+
+async def test_the_map_is_relearned_when_the_endpoints_change(sim: SimThread, source: KubeSource) -> None:
+    running = session(source, interval=0.05, window=30)
+    await running.start()
+    try:
+        await wait_until(lambda: len(running.fingerprints.rows) == 2, timeout=5)
+        first = running.fingerprints.generation
+        assert (await source.write(Scale(C2, "song", "userlist", 2))).ok
+        await wait_until(lambda: len(running.fingerprints.rows) == 3, timeout=8)
+        assert running.fingerprints.generation > first
+        oracle = userlist_oracle(sim)
+        pods = {pod for _cluster, pod in oracle.values()}
+        assert len(pods) == 3 and {r.pod for r in running.fingerprints.rows} == pods
+
+        def answered_by_all() -> bool:
+            recent = list(running.log)[-60:]
+            return {a.pod for a in recent} == pods and all(a.to_cluster for a in recent)
+
+        await wait_until(answered_by_all, timeout=8)
+        for answer in list(running.log)[-60:]:
+            assert (answer.to_cluster, answer.pod) == oracle[answer.label]
+    finally:
+        await running.stop()

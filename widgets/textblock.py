@@ -1,0 +1,50 @@
+"""A few lines of text whose updates repaint, not re-lay out, the screen.
+
+``Static.update()`` asks for a layout of the whole screen on every call (its size might
+change); at 64 clusters that costs tens of milliseconds per key press. A ``TextBlock`` knows
+its height (the wrapped line count at its width) and asks for a layout only when that count
+changes; otherwise an update is a repaint of its own region.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+
+class TextBlock(Widget):
+    DEFAULT_CSS = """
+    TextBlock { height: 1; }
+    """
+
+    def __init__(self, text: Text | str = "", *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.text = Text(text) if isinstance(text, str) else text
+        self._lines = 1
+
+    def render(self) -> Text:
+        return self.text
+
+    def _height_for(self, width: int) -> int:
+        if width <= 0:
+            return max(1, self.text.plain.count("\n") + 1)
+        return max(1, len(self.text.wrap(self.app.console, width)))
+
+    def _fit(self) -> None:
+        width = self.content_region.width or self.size.width
+        lines = self._height_for(width)
+        if lines != self._lines:
+            self._lines = lines
+            self.styles.height = lines  # the only case that re-lays out the screen
+
+    def update(self, text: Text | str) -> None:
+        """Show ``text``; a repaint unless the number of lines changed."""
+        text = Text(text) if isinstance(text, str) else text
+        if text == self.text:
+            return
+        self.text = text
+        self._fit()
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._fit()
