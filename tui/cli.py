@@ -78,15 +78,9 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_tui(args: argparse.Namespace) -> int:
-    """Open the TUI (against the in-process simulator with --demo)."""
-    try:
-        app_module = importlib.import_module("tui.app")
-    except ModuleNotFoundError as exc:
-        if exc.name != "tui.app":
-            raise
-        print("meshtui: the TUI is not built yet (try `meshtui sim`).", file=sys.stderr)
-        return 2
-    return app_module.run(args)
+    """Open the TUI (against the in-process simulator with --demo); imported here, not at the
+    top, so that ``--help`` and the headless commands never pay for Textual's import."""
+    return importlib.import_module("tui.app").run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
