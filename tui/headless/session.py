@@ -232,6 +232,8 @@ def check_config(source: KubeSource, requested: Sequence[str]) -> None:
 
         names = ", ".join(repr(n) for n in missing)
         known = [entry.name for entry in read_kubeconfig(source.kubeconfig).contexts]
+        if not known and hub.config_errors:  # the kubeconfig itself is unusable: say why, not "missing"
+            raise UsageError("; ".join(hub.config_errors))
         hint = f" (its contexts: {', '.join(known)})" if known else ""
         raise UsageError(f"context {names} not found in the kubeconfig{hint}")
     if not hub.clusters:
