@@ -12,6 +12,15 @@ import shlex
 from dataclasses import dataclass
 from typing import Literal
 
+from tui.mesh.annotations import (
+    ANNOTATION_AFFINITY,
+    ANNOTATION_GLOBAL,
+    ANNOTATION_SHARED,
+    LEGACY_AFFINITY,
+    LEGACY_GLOBAL,
+    LEGACY_SHARED,
+)
+
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _ANNOTATION_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
@@ -48,6 +57,20 @@ def check_annotation_key(key: str) -> None:
         raise InvalidAction(f"invalid annotation key {key!r}")
 
 
+CILIUM_VALUES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys((ANNOTATION_GLOBAL, LEGACY_GLOBAL, ANNOTATION_SHARED, LEGACY_SHARED), ("true", "false")),
+    **dict.fromkeys((ANNOTATION_AFFINITY, LEGACY_AFFINITY), ("local", "remote", "none")),
+}
+"""The values meshtui writes to Cilium's service annotations (anything else Cilium would misread)."""
+
+
+def check_annotation_value(key: str, value: str | None) -> None:
+    """A Cilium annotation gets one of its values; other keys are the API server's to judge."""
+    allowed = CILIUM_VALUES.get(key)
+    if value is not None and allowed is not None and value not in allowed:
+        raise InvalidAction(f"invalid value {value!r} for {key}: must be one of {', '.join(allowed)}")
+
+
 @dataclass(frozen=True, slots=True)
 class SetAnnotation:
     """Set (``value`` given) or remove (``value is None``) one annotation of a Service."""
@@ -66,6 +89,7 @@ class SetAnnotation:
         check_label_name("namespace", self.namespace)
         check_label_name("service", self.service)
         check_annotation_key(self.key)
+        check_annotation_value(self.key, self.value)
 
     @property
     def target(self) -> str:
