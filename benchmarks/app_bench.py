@@ -33,6 +33,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -315,6 +316,12 @@ async def measure_in_process(
     return out
 
 
+def write_figures(path: str | None, figures: dict[str, Any]) -> None:
+    """Write the figures taken so far as JSON (for ``benchmarks/run.py``), also after a failure."""
+    if path:
+        Path(path).write_text(json.dumps(figures, indent=1))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -325,7 +332,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=float, default=100.0, help="label patches per second while busy")
     parser.add_argument("--runs", type=int, default=3, help="child runs of the seed start")
     parser.add_argument("--timeout", type=float, default=180.0, help="bound for each start and sync")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args(argv)
+    # ``timeout`` / ``kill`` send SIGTERM: unwind like Ctrl-C so the simulator is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    out: dict[str, Any] = {"clusters": args.clusters, "services": args.services}
+    try:
+        return report(args, out)
+    finally:
+        write_figures(args.json, out)
+
+
+def report(args: argparse.Namespace, out: dict[str, Any]) -> int:
+    """Take every figure (into ``out`` as soon as it is known), then print the table."""
     rows: list[tuple[str, str, str]] = []
 
     seed = [run_child(["--demo"], 30) for _ in range(args.runs)]
@@ -334,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
             raise RuntimeError(f"seed start: {item}")
     first = [s["first_frame"] for s in seed]
     populated = [s["populated"] for s in seed]
+    out["seed"] = {"first_frame_s": first, "populated_s": populated, "rss_mb": seed[0]["rss_mb"]}
     rows.append(
         (
             "start → first frame (seed, --demo)",
@@ -352,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             large = run_child(["--kubeconfig", str(simulator.kubeconfig)], args.timeout)
             if "error" in large:
                 raise RuntimeError(f"large start: {large}")
+            out["large"] = {k: large[k] for k in ("first_frame", "populated", "rss_mb", "contexts")}
             rows.append((f"start → first frame ({label})", ms(large["first_frame"]), "≤ 1 s"))
             rows.append((f"start → all panes populated ({label})", f"{large['populated']:.1f} s", ""))
             rows.append((f"RSS at populated ({label}, app only)", f"{large['rss_mb']:.0f} MB", ""))
@@ -362,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         finally:
             simulator.stop()
+    out.update({k: figures[k] for k in ("patch", "keys_idle", "keys_busy", "repaints_per_s", "events_sent")})
+    out["events_per_s"] = args.events
     patch = figures["patch"]
     rows.append(
         (

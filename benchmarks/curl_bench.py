@@ -24,10 +24,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
+import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,6 +41,9 @@ from kube_bench import Simulator, rss_mb  # noqa: E402
 from tui.curl.session import CurlSession  # noqa: E402
 from tui.curl.target import CurlTarget  # noqa: E402
 from tui.kube.source import KubeSource  # noqa: E402
+
+FIGURES: dict[str, Any] = {}
+"""Every figure printed, by name, for ``--json`` (the runner, ``benchmarks/run.py``, reads it)."""
 
 TARGET = CurlTarget("song", "userlist-svc", 80, "/users/1")
 CONTEXTS = ("bastion02", "bastion03")
@@ -104,12 +110,21 @@ async def rate(kubeconfig: Path, seconds: float) -> None:
         per_second = (after[context] - before[context]) / elapsed
         p50, p95 = stats.latency()
         split = ", ".join(f"{k} {v}" for k, v in sorted(stats.split().items()))
+        FIGURES.setdefault("rate", {})[context] = {
+            "from": stats.from_cluster,
+            "per_s": per_second,
+            "p50_ms": p50,
+            "p95_ms": p95,
+            "errors": dict(stats.errors),
+        }
         print(
             f"  from {stats.from_cluster}: {per_second:6.1f} answers/s  (goal >= 10/s)  "
             f"p50 {p50:.1f} ms  p95 {p95:.1f} ms  errors {dict(stats.errors) or 0}  "
             f"last {len(stats.recent)}: {split}"
         )
     unknown = sum(s.unknown for s in session.stats.values())
+    FIGURES["rate_unknown"] = unknown
+    FIGURES["rate_seconds"] = seconds
     print(f"  answers not identified: {unknown}; learned map: {len(session.fingerprints.rows)} backends")
 
 
@@ -131,6 +146,8 @@ async def engine_cpu(kubeconfig: Path, seconds: float, sim: Simulator) -> None:
     wall = wall1 - wall0
     rates = ", ".join(f"{c} {(after[c] - before[c]) / wall:.1f}/s" for c in CONTEXTS)
     print(f"CPU, engine only, two loops at interval 0.09 ({rates}), {seconds:g} s:")
+    FIGURES["engine_cpu_pct"] = 100 * (cpu1 - cpu0) / wall
+    FIGURES["engine_rates"] = {c: (after[c] - before[c]) / wall for c in CONTEXTS}
     print(f"  this process: {100 * (cpu1 - cpu0) / wall:.1f} % of one core")
     print(f"  (the simulator process meanwhile: {100 * (sim1 - sim0) / wall:.1f} %)")
 
@@ -168,6 +185,10 @@ async def app_cpu(kubeconfig: Path, seconds: float) -> None:
         after = {c: s.total for c, s in session.stats.items()}
         rates = ", ".join(f"{c} {(after[c] - before[c]) / wall:.1f}/s" for c in after)
         print(f"CPU, the app (headless 160x48, curl pane live), two loops at interval 0.09 ({rates}):")
+        FIGURES["app_cpu_pct"] = 100 * (cpu1 - cpu0) / wall
+        FIGURES["app_idle_cpu_pct"] = 100 * idle
+        FIGURES["app_rates"] = {c: (after[c] - before[c]) / wall for c in after}
+        FIGURES["app_repaints_per_s"] = (pane.repaints - repaints0) / wall
         print(
             f"  this process: {100 * (cpu1 - cpu0) / wall:.1f} % of one core "
             f"(the same app without loops: {100 * idle:.1f} %); "
@@ -206,6 +227,13 @@ async def memory(kubeconfig: Path, answers: int, limit: float) -> None:
     finally:
         await source.stop()
     print(f"memory, {total:,} answers (interval 0, both clusters, {elapsed:.0f} s):")
+    FIGURES["memory"] = {
+        "target": answers,
+        "answers": total,
+        "seconds": elapsed,
+        "base_mb": base,
+        "marks_mb": {str(int(f * answers)): mb for f, mb in sorted(seen.items())},
+    }
     print(f"  RSS before the loops {base:.1f} MB; " + "; ".join(
         f"after {int(f * answers):,}: {mb:.1f} MB (+{mb - base:.1f})" for f, mb in sorted(seen.items())
     ))  # fmt: skip
@@ -224,8 +252,21 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the rate and CPU runs")
     parser.add_argument("--answers", type=int, default=100_000, help="answers for the memory figure")
     parser.add_argument("--memory-limit", type=float, default=1800.0, help="give the memory run this long")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     parser.add_argument("--skip", action="append", default=[], choices=("rate", "engine", "app", "memory"))
     args = parser.parse_args()
+    # ``timeout`` / ``kill`` send SIGTERM: unwind like Ctrl-C so the simulator is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        run_all(args)
+    finally:
+        if args.json:
+            Path(args.json).write_text(json.dumps(FIGURES, indent=1))
+    return 0
+
+
+def run_all(args: argparse.Namespace) -> None:
+    """Every figure not skipped, against one seed simulator that is stopped on every way out."""
     with tempfile.TemporaryDirectory(prefix="meshtui-curl-bench-") as folder:
         sim = Simulator(["--scenario", "seed", "--seed", "1", "--sync-delay", "0.1"], Path(folder), 60)
         try:
@@ -240,7 +281,6 @@ def main() -> int:
                 asyncio.run(memory(sim.kubeconfig, args.answers, args.memory_limit))
         finally:
             sim.stop()
-    return 0
 
 
 if __name__ == "__main__":

@@ -277,6 +277,16 @@ def kubectl_services(kubeconfig: Path, context: str, timeout: float) -> tuple[fl
     return elapsed, len(json.loads(done.stdout)["items"])
 
 
+FIGURES: dict[str, Any] = {}
+"""Every figure printed, by name, for ``--json`` (the runner, ``benchmarks/run.py``, reads it)."""
+
+
+def write_figures(path: str | None) -> None:
+    """Write :data:`FIGURES` as JSON (also after a failure: the figures taken so far count)."""
+    if path:
+        Path(path).write_text(json.dumps(FIGURES, indent=1))
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -295,6 +305,8 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
         print(
             f"seed ({clusters} clusters): first complete snapshot {elapsed * 1000:.0f} ms   (goal <= 500 ms)"
         )
+        FIGURES["seed_first_snapshot_s"] = elapsed
+        FIGURES["seed_clusters"] = clusters
 
     print(f"starting the simulator: {args.clusters} clusters x {args.services} services ...", flush=True)
     sim = Simulator(
@@ -302,6 +314,7 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
     )
     try:
         print(f"  simulator ready in {sim.started_in:.1f} s (its RSS {sim.rss_mb():.0f} MB, another process)")
+        FIGURES.update(clusters=args.clusters, services=args.services, sim_ready_s=sim.started_in)
         baseline = rss_mb()
         hub, elapsed, cpu = await first_snapshot(sim.kubeconfig, None, args.timeout)
         snapshot = hub.snapshot()
@@ -317,12 +330,25 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
         print(f"  RSS: {baseline:.0f} MB before the hub, {after_sync:.0f} MB at first snapshot, ", end="")
         print(f"{settled:.0f} MB after {args.settle:g} s -> layer {layer:.0f} MB   (goal <= 300 MB)")
         threads = f"{threading.active_count()} Python / {os_threads()} OS"
+        FIGURES.update(
+            first_snapshot_s=elapsed,
+            first_snapshot_cpu_s=cpu,
+            contexts=len(snapshot.clusters),
+            services_total=services,
+            rss_before_mb=baseline,
+            rss_settled_mb=settled,
+            layer_rss_mb=layer,
+            threads_os=os_threads(),
+            sockets=open_sockets(),
+        )
         print(f"  threads: {threads};  sockets open: {open_sockets()}")
 
         latencies, shares = await patch_latencies(hub, sim.kubeconfig, args.patches, args.gap)
         p50, p95, worst = (pct(latencies, 0.5) * 1000, pct(latencies, 0.95) * 1000, max(latencies) * 1000)
         print(f"  patch -> notification over {len(latencies)} patches: p50 {p50:.0f} ms, ", end="")
         print(f"p95 {p95:.0f} ms, max {worst:.0f} ms   (goal p95 <= 100 ms)")
+        FIGURES.update(patch_p50_s=p50 / 1000, patch_p95_s=p95 / 1000, patch_max_s=worst / 1000)
+        FIGURES["patches"] = len(latencies)
         if shares:
             s50, s95 = pct(shares, 0.5) * 1000, pct(shares, 0.95) * 1000
             print(
@@ -336,6 +362,9 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
         await one_hub.stop()
         kubectl = kubectl_services(sim.kubeconfig, context, args.timeout)
         print(f"one cluster ({context}):")
+        FIGURES.update(one_context=context, raw_list_s=raw_elapsed, raw_list_count=raw_count)
+        FIGURES["one_context_sync_s"] = one_elapsed
+        FIGURES["kubectl"] = kubectl if isinstance(kubectl, str) else {"s": kubectl[0], "items": kubectl[1]}
         if isinstance(kubectl, str):
             print(f"  kubectl get svc -A -o json: {kubectl}")
         else:
@@ -357,6 +386,7 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=3.0, help="seconds before the second RSS reading")
     parser.add_argument("--timeout", type=float, default=180.0, help="bound of every step, seconds")
     parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args()
     # ``timeout`` / ``kill`` send SIGTERM: unwind like Ctrl-C so every simulator is stopped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -364,6 +394,7 @@ def main() -> int:
     try:
         asyncio.run(run(args, folder))
     finally:
+        write_figures(args.json)
         shutil.rmtree(folder, ignore_errors=True)
     return 0
 

@@ -147,6 +147,7 @@ def main() -> None:
     )
     parser.add_argument("--clusters", type=int, default=64)
     parser.add_argument("--services", type=int, default=2000)
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     parser.add_argument("--child", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -154,6 +155,8 @@ def main() -> None:
         return
     rows = [run_child(0, 0), run_child(args.clusters, args.services)]
     cli = cli_ready_seconds()
+    if args.json:  # for benchmarks/run.py
+        Path(args.json).write_text(json.dumps({"cli_ready_s": cli, "rows": rows}, indent=1))
     print(f"meshtui sim (seed), exec to 'ready': {cli:.2f} s   (budget 1 s for the mesh start itself)")
     print()
     header = f"{'scenario':<24}{'clusters':>9}{'objects':>10}{'svc listed':>11}{'start s':>9}{'RSS MB':>9}"

@@ -1,0 +1,199 @@
+"""``meshtui services -o json`` over every cluster vs ``kubectl get svc -A -o json`` of one cluster.
+
+    /work/venv/bin/python benchmarks/services_bench.py                 # seed, then 64 x 2,000
+    /work/venv/bin/python benchmarks/services_bench.py --clusters 8 --services 200 --runs 5
+
+The question an operator asks: "what does the global-services answer for the whole mesh cost
+me compared with the one command I know?". Both run here as a user runs them, as new processes
+timed by the wall clock from spawn to exit, against the same simulator (``meshtui sim`` in a
+separate process) in the same run:
+
+* ``meshtui services -o json --kubeconfig K --timeout T`` (every context: N clusters), checked to
+  have answered for every cluster (no cell still ``syncing``/``unreachable``) with every service;
+* ``meshtui services -o json --context C``: the same for one cluster (the like-for-like figure);
+* ``kubectl get svc -A -o json --context C`` (``/usr/bin/kubectl`` unless ``--kubectl``) with a
+  warm discovery cache (its own ``--cache-dir``, filled by one untimed run, as on a user's host).
+
+One untimed warm-up of each, then ``--runs`` timed runs interleaved; best and median of each, and
+the ratio of the medians (meshtui over N clusters / kubectl over one). Every run is bounded by
+``--timeout``; the simulator is stopped on every way out (SIGTERM included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from kube_bench import Simulator  # noqa: E402
+
+KUBECTL = "/usr/bin/kubectl"
+
+
+def meshtui_command() -> list[str]:
+    """The installed ``meshtui`` entry point beside this interpreter, else ``python -m tui``."""
+    script = Path(sys.executable).with_name("meshtui")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tui"]
+
+
+def timed(command: list[str], timeout: float, env: dict[str, str] | None = None) -> tuple[float, bytes]:
+    """Wall-clock seconds from spawn to exit; raises on a non-zero exit or the timeout."""
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, timeout=timeout, env=env, cwd=ROOT, check=False)
+    elapsed = time.monotonic() - started
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip()[-400:]
+        raise RuntimeError(f"{Path(command[0]).name} exited {done.returncode}: {tail}")
+    return elapsed, done.stdout
+
+
+def check_services(stdout: bytes, contexts: int, expected: int | None) -> int:
+    """Count the services answered; fail when a cluster did not answer or services are missing.
+
+    A cell with ``state`` is a cluster the command could not read in time (``syncing``,
+    ``unreachable``...): a fast answer that left clusters out must not count as a figure.
+    """
+    services = json.loads(stdout)["services"]
+    clusters = {name for row in services for name in row["clusters"]}
+    unread = {name for row in services for name, cell in row["clusters"].items() if cell.get("state")}
+    if unread:
+        raise RuntimeError(f"clusters not read: {sorted(unread)[:5]}")
+    if len(clusters) < contexts:
+        raise RuntimeError(f"answered for {len(clusters)} clusters of {contexts}")
+    if expected is not None and len(services) < expected:
+        raise RuntimeError(f"{len(services)} services, expected at least {expected}")
+    return len(services)
+
+
+def kubectl_count(stdout: bytes) -> int:
+    return len(json.loads(stdout)["items"])
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"best_s": min(values), "median_s": statistics.median(values), "runs": len(values)}
+
+
+def compare(
+    label: str, sim_args: list[str], folder: Path, runs: int, timeout: float, expected: int | None
+) -> dict[str, Any]:
+    """One simulator; kubectl on its first context and meshtui on all of them and on that one."""
+    sim = Simulator(sim_args, folder, timeout)
+    try:
+        doc = yaml.safe_load(sim.kubeconfig.read_text())
+        contexts = [c["name"] for c in doc["contexts"]]
+        first = contexts[0]
+        cache = folder / "kubectl-cache"
+        env = {**os.environ, "NO_COLOR": "1", "TZ": "UTC"}
+        base = [*meshtui_command(), "services", "-o", "json", "--kubeconfig", str(sim.kubeconfig)]
+        base += ["--timeout", f"{timeout:g}"]
+        commands = {
+            "meshtui_all": base,
+            "meshtui_one": [*base, "--context", first],
+            "kubectl_one": [
+                KUBECTL,
+                "--kubeconfig",
+                str(sim.kubeconfig),
+                "--context",
+                first,
+                "--cache-dir",
+                str(cache),
+                "get",
+                "svc",
+                "-A",
+                "-o",
+                "json",
+            ],
+        }
+        checks = {
+            "meshtui_all": lambda out: check_services(out, len(contexts), expected),
+            "meshtui_one": lambda out: check_services(out, 1, expected),
+            "kubectl_one": kubectl_count,
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        counts: dict[str, int] = {}
+        for run in range(runs + 1):  # run 0 warms caches (kubectl discovery, bytecode)
+            for name, command in commands.items():
+                elapsed, stdout = timed(command, timeout + 30, env)
+                counts[name] = checks[name](stdout)
+                if run:
+                    times[name].append(elapsed)
+            print(f"  {label}: run {run}/{runs} done", file=sys.stderr, flush=True)
+    finally:
+        sim.stop()
+    result: dict[str, Any] = {"label": label, "clusters": len(contexts), "context": first}
+    for name, values in times.items():
+        result[name] = {**summary(values), "items": counts[name]}
+    result["ratio_median"] = result["meshtui_all"]["median_s"] / result["kubectl_one"]["median_s"]
+    result["ratio_best"] = result["meshtui_all"]["best_s"] / result["kubectl_one"]["best_s"]
+    result["ratio_one_median"] = result["meshtui_one"]["median_s"] / result["kubectl_one"]["median_s"]
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clusters", type=int, default=64)
+    parser.add_argument("--services", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each command")
+    parser.add_argument("--timeout", type=float, default=120.0, help="bound of the start and each run")
+    parser.add_argument("--kubectl", default=KUBECTL, help="the kubectl binary to compare with")
+    parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
+    args = parser.parse_args(argv)
+    globals()["KUBECTL"] = args.kubectl
+    if not shutil.which(args.kubectl):
+        print(f"kubectl not found: {args.kubectl}", file=sys.stderr)
+        return 2
+    # ``timeout`` / ``kill`` send SIGTERM: unwind like Ctrl-C so the simulator is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    results: list[dict[str, Any]] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="meshtui-services-bench-") as folder:
+            if not args.skip_seed:
+                results.append(compare("seed", ["--scenario", "seed"], Path(folder) / "seed", args.runs,
+                                       args.timeout, None))  # fmt: skip
+            if not args.skip_large:
+                label = f"{args.clusters} × {args.services:,}"
+                sim_args = ["--clusters", str(args.clusters), "--services", str(args.services), "--seed", "1"]
+                results.append(
+                    compare(label, sim_args, Path(folder) / "large", args.runs, args.timeout, args.services)
+                )
+    finally:
+        if args.json:
+            Path(args.json).write_text(json.dumps({"results": results}, indent=1))
+    print(f"{'scenario':<14}{'command':<46}{'best':>8}{'median':>8}{'items':>7}")
+    for r in results:
+        rows = (
+            (f"meshtui services -o json ({r['clusters']} clusters)", r["meshtui_all"]),
+            (f"meshtui services -o json --context {r['context']}", r["meshtui_one"]),
+            (f"kubectl get svc -A -o json --context {r['context']}", r["kubectl_one"]),
+        )
+        for name, fig in rows:
+            print(
+                f"{r['label']:<14}{name:<46}{fig['best_s']:>7.2f}s{fig['median_s']:>7.2f}s{fig['items']:>7}"
+            )
+        print(
+            f"{'':<14}ratio meshtui (all {r['clusters']}) / kubectl (one): median {r['ratio_median']:.2f}, "
+            f"best {r['ratio_best']:.2f}; meshtui (one) / kubectl (one): {r['ratio_one_median']:.2f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
