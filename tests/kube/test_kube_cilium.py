@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from kubehelp import FAST, Hubs, sim_cluster, wait_snapshot
+from kubehelp import FAST, Hubs, add_hook, phase_of, sim_cluster, wait_snapshot
 
 from tui.mesh.model import MeshSnapshot
 from tui.mesh.x509 import ca_subject_key_id
@@ -40,13 +40,14 @@ SERVICE_LIST = [
         "status": {"realized": {"id": 1}},
     }
 ]
-running = {"now": 0, "max": 0}
+running = {"now": 0, "max": 0, "calls": 0}
 
 
 async def fake_agent(request: ExecRequest, io: ExecIO) -> int:
     """``cilium status -o json`` / ``cilium service list -o json``, behaviour chosen by pod label."""
     mode = request.pod["metadata"]["labels"].get(FAKE, "ok")
     running["now"] += 1
+    running["calls"] += 1
     running["max"] = max(running["max"], running["now"])
     try:
         if mode == "dbg-only" and request.command[0] == "cilium":
@@ -79,7 +80,7 @@ def _matcher(request: ExecRequest) -> Any:
 @pytest.fixture(autouse=True)
 def agent_program() -> Iterator[None]:
     register_program("test-fake-cilium-agent", _matcher, first=True)
-    running.update(now=0, max=0)
+    running.update(now=0, max=0, calls=0)
     yield
 
 
@@ -237,3 +238,30 @@ async def test_reads_are_bounded_in_parallelism_and_fall_back_to_cilium_dbg(
     assert default.pod == "cilium-dbg" and default.entries  # the first running agent by name
     none = await hub.agent_service_list("bastion03")
     assert none.error == "no running Cilium agent pod"
+
+
+async def test_agents_are_read_once_every_context_is_listed_or_when_asked(sim: SimThread, hubs: Hubs) -> None:
+    """At start-up the execs (a TLS connection each) wait for the lists of every context."""
+    install_cilium(sim, "bastion02", "cluster1", [agent_pod("cilium-aaaaa")])
+    held = asyncio.Event()
+
+    async def hold_deployments(request: Any) -> None:
+        if request.path == "/apis/apps/v1/deployments" and not held.is_set():
+            held.set()
+            await asyncio.sleep(1.5)  # bastion03's first list of deployments answers late
+        return None
+
+    remove = add_hook(sim, "bastion03", hold_deployments)
+    try:
+        hub = await hubs.start(sim.kubeconfig_path, sync=False)
+        listed = await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "ok", timeout=5)
+        assert phase_of(listed, "bastion03") == "syncing"
+        await asyncio.sleep(FAST.cilium_interval * 1.5)  # a round would have run by now
+        assert running["calls"] == 0 and phase_of(hub.snapshot(), "bastion03") == "syncing"
+        await hub.refresh_cilium("bastion02")  # asked for: read at once
+        assert running["calls"] == 1
+        assert hub.snapshot().clusters[0].cilium.agents[0].status is not None
+        assert phase_of(hub.snapshot(), "bastion03") == "syncing"
+        await hub.wait_synced(5)
+    finally:
+        remove()

@@ -256,3 +256,19 @@ async def test_many_contexts_load_together(hubs: Hubs) -> None:
             assert len(bench) == 50 and all(len(s.backends) == 1 for s in bench)
         assert elapsed < 5
         await hub.stop()
+
+
+async def test_the_start_up_gc_pause_ends_after_the_first_snapshot(sim: SimThread, hubs: Hubs) -> None:
+    """The collection that ends the pause holds the GIL: it waits until the first frame could be drawn."""
+    import gc
+
+    from tui.kube import hub as hub_module
+
+    if not gc.isenabled():  # another part of this process paused it: nothing to observe
+        gc.enable()
+    await hubs.start(sim.kubeconfig_path)  # returns at the first complete snapshot
+    assert not gc.isenabled()
+    ended = time.monotonic() + hub_module.GC_END_DELAY + 2
+    while not gc.isenabled() and time.monotonic() < ended:
+        await asyncio.sleep(0.05)
+    assert gc.isenabled()

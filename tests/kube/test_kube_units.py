@@ -83,6 +83,18 @@ def test_endpoint_slice_conditions_follow_the_api_defaults() -> None:
     assert fqdn.backends == ()
 
 
+def test_equal_backends_are_one_shared_object() -> None:
+    first = parse.endpoint_slice(SLICE, "cluster1").backends
+    again = parse.endpoint_slice(copy.deepcopy(SLICE), "cluster1").backends
+    assert again == first and all(a is b for a, b in zip(again, first, strict=True))
+    elsewhere = parse.endpoint_slice(SLICE, "cluster2").backends
+    assert elsewhere[0].cluster == "cluster2" and elsewhere[0] is not first[0]
+    flipped = copy.deepcopy(SLICE)
+    flipped["endpoints"][0]["conditions"] = {"ready": False}
+    changed = parse.endpoint_slice(flipped, "cluster1").backends
+    assert not changed[0].ready and changed[0] is not first[0] and changed[2] is first[2]
+
+
 def test_with_backends_copies_every_field() -> None:
     service = parse.service(SERVICE)
     backends = parse.endpoint_slice(SLICE, "c1").backends

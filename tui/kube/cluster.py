@@ -596,6 +596,8 @@ class ClusterWatcher:
 
     async def _cilium_loop(self) -> None:
         interval = self.settings.cilium_interval
+        await self._cilium_start_gate()
+        self._cilium_wake.set()  # the first round right away
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._cilium_wake.wait(), interval * random.uniform(0.8, 1.2))
@@ -608,6 +610,25 @@ class ClusterWatcher:
             finally:
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
+
+    async def _cilium_start_gate(self) -> None:
+        """Hold the first ``cilium status`` round until the watches may open (or one is asked for).
+
+        Each exec is a WebSocket on a new TLS connection, in the cluster being listed: at start-up
+        those handshakes (ours and the API server's) only slow the lists every context waits
+        for, and the first frame shows the clusters without agent status anyway.
+        """
+        while not self._watch_gate.is_set() and self._cilium_round is None:
+            self._cilium_wake.clear()
+            waiters = [
+                asyncio.ensure_future(self._watch_gate.wait()),
+                asyncio.ensure_future(self._cilium_wake.wait()),
+            ]
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
 
     def request_cilium_read(self) -> asyncio.Future[None]:
         """Ask for a read round now; the future resolves when it is done."""

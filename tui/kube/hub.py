@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from tui.kube import writes
@@ -35,6 +35,9 @@ from tui.mesh.actions import WriteAction, WriteResult
 from tui.mesh.model import MeshSnapshot, Pod
 
 Listener = Callable[[MeshSnapshot], None]
+
+GC_END_DELAY = 1.0
+"""Seconds between the first complete snapshot and the end of the start-up GC pause."""
 
 
 class MeshHub:
@@ -175,7 +178,10 @@ class MeshHub:
         if not self._ready.is_set() and all(c.phase != "syncing" for c in clusters):
             self._ready.set()
             if self._gc_hold is not None:
-                asyncio.get_running_loop().call_soon(self._end_gc_pause)  # after the listeners
+                # not at once: the collection and freeze hold the GIL for about a second at 64
+                # clusters, and the app's thread should draw this first snapshot before that
+                self._gc_hold.cancel()
+                self._gc_hold = asyncio.get_running_loop().call_later(GC_END_DELAY, self._end_gc_pause)
         for listener in list(self._listeners):
             try:
                 listener(snapshot)
@@ -346,15 +352,20 @@ class MeshHub:
     async def create_manifests(
         self, context: str, manifests: Sequence[Mapping[str, Any]]
     ) -> list[writes.ManifestResult]:
-        cluster = self.clusters.get(context)
-        results = await writes.create_manifests(cluster, manifests, read_only=self.read_only)
-        self.publish_now()
-        return results
+        return await self._manifests(writes.create_manifests, context, manifests)
 
     async def delete_manifests(
         self, context: str, manifests: Sequence[Mapping[str, Any]]
     ) -> list[writes.ManifestResult]:
-        cluster = self.clusters.get(context)
-        results = await writes.delete_manifests(cluster, manifests, read_only=self.read_only)
+        return await self._manifests(writes.delete_manifests, context, manifests)
+
+    async def _manifests(
+        self,
+        write: Callable[..., Awaitable[list[writes.ManifestResult]]],
+        context: str,
+        manifests: Sequence[Mapping[str, Any]],
+    ) -> list[writes.ManifestResult]:
+        """Create or delete, then publish at once so the caller's next snapshot shows the result."""
+        results = await write(self.clusters.get(context), manifests, read_only=self.read_only)
         self.publish_now()
         return results

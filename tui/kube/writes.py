@@ -11,7 +11,7 @@ mode, or when the action does not validate, nothing is sent at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -198,7 +198,11 @@ def load_manifests(text: str) -> list[dict[str, Any]]:
     return out
 
 
-def _locate(manifest: Mapping[str, Any]) -> tuple[str, str, str, str, str, str] | str:
+Located = tuple[str, str, str, str, str, str]
+"""(kind, namespace, name, collection path, object path, store): see :func:`_locate`."""
+
+
+def _locate(manifest: Mapping[str, Any]) -> Located | str:
     """(kind, namespace, name, collection path, object path, store) or an error message."""
     api_version = str(manifest.get("apiVersion") or "")
     kind = str(manifest.get("kind") or "")
@@ -218,74 +222,80 @@ async def create_manifests(
     cluster: ClusterWatcher | None, manifests: Sequence[Mapping[str, Any]], *, read_only: bool
 ) -> list[ManifestResult]:
     """Create each manifest in order; one that already exists is reported and left unchanged."""
-    results: list[ManifestResult] = []
-    for manifest in manifests:
-        located = _locate(manifest)
-        if isinstance(located, str):
-            results.append(_unlocated(manifest, located))
-            continue
-        kind, namespace, name, collection, _path, store = located
-        refusal = _manifest_refusal(cluster, read_only, f"create {kind.lower()} {name}")
-        if refusal:
-            results.append(ManifestResult(kind, namespace, name, False, refusal, refused=True))
-            continue
-        assert cluster is not None and cluster.client is not None
-        body = dict(manifest)
-        if namespace:
-            body["metadata"] = {**(manifest.get("metadata") or {}), "namespace": namespace}
-        plural = collection.rsplit("/", 1)[-1]
-        try:
-            created = await cluster.client.request_json(
-                "POST",
-                collection,
-                action=Action("create", plural, namespace or None, name),
-                query=[("fieldManager", FIELD_MANAGER)],
-                body=body,
-            )
-        except KubeError as exc:
-            if exc.status == 409 and exc.reason == "AlreadyExists":
-                results.append(ManifestResult(kind, namespace, name, True, "already exists (left unchanged)"))
-            else:
-                results.append(ManifestResult(kind, namespace, name, False, str(exc), exc.status))
-            continue
-        if store:
-            cluster.apply(store, created)
-        results.append(ManifestResult(kind, namespace, name, True, "created"))
-    return results
+    return await _each_manifest(cluster, manifests, read_only, "create", _create)
 
 
 async def delete_manifests(
     cluster: ClusterWatcher | None, manifests: Sequence[Mapping[str, Any]], *, read_only: bool
 ) -> list[ManifestResult]:
     """Delete each manifest's object, in reverse order; one already gone counts as done."""
+    return await _each_manifest(cluster, list(reversed(list(manifests))), read_only, "delete", _delete)
+
+
+async def _each_manifest(
+    cluster: ClusterWatcher | None,
+    manifests: Sequence[Mapping[str, Any]],
+    read_only: bool,
+    verb: str,
+    send: Callable[[ClusterWatcher, Mapping[str, Any], Located], Awaitable[ManifestResult]],
+) -> list[ManifestResult]:
+    """One result per manifest, in order: unlocatable and refused ones are never sent."""
     results: list[ManifestResult] = []
-    for manifest in reversed(list(manifests)):
+    for manifest in manifests:
         located = _locate(manifest)
         if isinstance(located, str):
             results.append(_unlocated(manifest, located))
             continue
-        kind, namespace, name, collection, path, _store = located
-        refusal = _manifest_refusal(cluster, read_only, f"delete {kind.lower()} {name}")
+        kind, namespace, name = located[:3]
+        refusal = _manifest_refusal(cluster, read_only, f"{verb} {kind.lower()} {name}")
         if refusal:
             results.append(ManifestResult(kind, namespace, name, False, refusal, refused=True))
             continue
         assert cluster is not None and cluster.client is not None
-        plural = collection.rsplit("/", 1)[-1]
-        try:
-            await cluster.client.request(
-                "DELETE",
-                path,
-                action=Action("delete", plural, namespace or None, name),
-                query=[("propagationPolicy", "Background")],
-            )
-        except KubeError as exc:
-            if exc.status == 404:
-                results.append(ManifestResult(kind, namespace, name, True, "already absent"))
-            else:
-                results.append(ManifestResult(kind, namespace, name, False, str(exc), exc.status))
-            continue
-        results.append(ManifestResult(kind, namespace, name, True, "deleted"))
+        results.append(await send(cluster, manifest, located))
     return results
+
+
+async def _create(cluster: ClusterWatcher, manifest: Mapping[str, Any], located: Located) -> ManifestResult:
+    kind, namespace, name, collection, _path, store = located
+    assert cluster.client is not None
+    body = dict(manifest)
+    if namespace:
+        body["metadata"] = {**(manifest.get("metadata") or {}), "namespace": namespace}
+    plural = collection.rsplit("/", 1)[-1]
+    try:
+        created = await cluster.client.request_json(
+            "POST",
+            collection,
+            action=Action("create", plural, namespace or None, name),
+            query=[("fieldManager", FIELD_MANAGER)],
+            body=body,
+        )
+    except KubeError as exc:
+        if exc.status == 409 and exc.reason == "AlreadyExists":
+            return ManifestResult(kind, namespace, name, True, "already exists (left unchanged)")
+        return ManifestResult(kind, namespace, name, False, str(exc), exc.status)
+    if store:
+        cluster.apply(store, created)
+    return ManifestResult(kind, namespace, name, True, "created")
+
+
+async def _delete(cluster: ClusterWatcher, manifest: Mapping[str, Any], located: Located) -> ManifestResult:
+    kind, namespace, name, collection, path, _store = located
+    assert cluster.client is not None
+    plural = collection.rsplit("/", 1)[-1]
+    try:
+        await cluster.client.request(
+            "DELETE",
+            path,
+            action=Action("delete", plural, namespace or None, name),
+            query=[("propagationPolicy", "Background")],
+        )
+    except KubeError as exc:
+        if exc.status == 404:
+            return ManifestResult(kind, namespace, name, True, "already absent")
+        return ManifestResult(kind, namespace, name, False, str(exc), exc.status)
+    return ManifestResult(kind, namespace, name, True, "deleted")
 
 
 def _manifest_refusal(cluster: ClusterWatcher | None, read_only: bool, what: str) -> str:
