@@ -1,0 +1,42 @@
+"""The reliability suite: faults of the simulator while the app or a headless command runs.
+
+Helpers are shared with the other test directories (``simapp``/``apphelpers`` from tests/app,
+``curlhelp`` from tests/curl, ``headlesshelp`` from tests/headless, ``kubehelp`` from
+tests/kube): their directories are put on ``sys.path`` here, so this directory also runs alone.
+At the end of the run the figures the tests measured are printed as one table.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent.parent
+for _sub in ("app", "curl", "headless", "kube"):
+    if str(TESTS / _sub) not in sys.path:
+        sys.path.append(str(TESTS / _sub))
+
+from reliabilityhelp import FIGURES, summary_lines  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Times on screen ("stale since 12:00:01") are compared in UTC."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The measured figures as one table (whenever a reliability test recorded any)."""
+    if not FIGURES:
+        return
+    terminalreporter.section("reliability: fault × mode")
+    for line in summary_lines():
+        terminalreporter.write_line(line)
