@@ -53,6 +53,8 @@ from tui.mesh.model import (
 
 KUBE_SYSTEM = "kube-system"
 CLUSTERMESH_APISERVER = "clustermesh-apiserver"
+PROBE_START_INTERVALS = 6
+"""At start-up the first probe waits for the watch gate at most this many probe intervals."""
 GLOBAL_ANNOTATIONS = ("service.cilium.io/global", "io.cilium/global-service")
 
 
@@ -678,8 +680,11 @@ class ClusterWatcher:
 
     async def _probe_loop(self) -> None:
         interval = self.settings.probe_interval
-        with contextlib.suppress(TimeoutError):  # the lists report failures themselves meanwhile
-            await asyncio.wait_for(self._watch_gate.wait(), interval)
+        # The lists report failures themselves meanwhile, and while they run a probe would open
+        # a third connection (a TLS handshake on both sides) per cluster: a big mesh's start-up
+        # takes longer than one interval, so wait for the gate (bounded all the same).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._watch_gate.wait(), interval * PROBE_START_INTERVALS)
         while True:
             await self.probe()
             await asyncio.sleep(interval * random.uniform(0.9, 1.1))
