@@ -231,3 +231,30 @@ def test_no_token_in_any_output_during_a_fault(
     assert any("connection refused" in line for line in logs)  # the fault was logged, and scanned
     no_token_in([*outputs, *logs], tokens + sorted(cli.secrets))
     wait_nothing_left(sim)
+
+
+@pytest.mark.parametrize("bad", ["broken kubeconfig", "unknown context"])
+async def test_the_app_names_a_broken_kubeconfig_or_unknown_context(
+    sim: SimThread, tmp_path: Path, unchanged: list[str], bad: str
+) -> None:
+    """The app starts, says what is wrong in the contexts and mesh panes, and writes nothing."""
+    from apphelpers import contexts_text, mesh_text, poll
+
+    from tui.app import MeshtuiApp
+
+    if bad == "broken kubeconfig":
+        path, contexts = str(broken_kubeconfig(tmp_path)), None
+        message = f"cannot parse kubeconfig {path} (line 3, column 3)"
+    else:
+        path, contexts = str(sim.kubeconfig_path), ["nope"]
+        message = "context 'nope' not found in the kubeconfig"
+    source = KubeSource(path, contexts=contexts, settings=REL_HUB, threaded=True)
+    app = MeshtuiApp(source, kubeconfig_label=path, refresh_interval=0.02)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await poll(pilot, lambda: message in mesh_text(app), timeout=10)
+        assert "No contexts." in contexts_text(app) and message in " ".join(contexts_text(app).split())
+        assert f"✗ kubeconfig: {message}" in " ".join(mesh_text(app).split())
+        await pilot.press("a", "l", "enter", "s", "enter")  # write keys: nothing to write to
+        await pilot.pause(0.2)
+        assert app.is_running
+    assert unchanged == []
