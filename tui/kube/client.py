@@ -67,6 +67,12 @@ class Action:
     namespace: str | None = None
     name: str = ""
 
+    def error(self, status: int, body: bytes) -> KubeError:
+        """The precise error of an HTTP failure of this action (403 names the verb and resource)."""
+        return http_error(
+            status, body, verb=self.verb, resource=self.resource, namespace=self.namespace, name=self.name
+        )
+
 
 def _settle_proxy(configuration: Configuration) -> None:
     """Resolve ``HTTPS_PROXY`` / ``NO_PROXY`` once, as kubectl does, instead of on every request.
@@ -179,14 +185,7 @@ class KubeClient:
         finally:
             response.release()
         if response.status >= 400:
-            raise http_error(
-                response.status,
-                data,
-                verb=action.verb,
-                resource=action.resource,
-                namespace=action.namespace,
-                name=action.name,
-            )
+            raise action.error(response.status, data)
         return data
 
     async def request_json(self, method: str, path: str, *, action: Action, **kwargs: Any) -> dict[str, Any]:
@@ -216,14 +215,7 @@ class KubeClient:
                     data = await response.read()
                 except Exception as exc:
                     raise from_exception(exc, connect_timeout=t.connect, read_timeout=t.read) from None
-                raise http_error(
-                    response.status,
-                    data,
-                    verb=action.verb,
-                    resource=action.resource,
-                    namespace=action.namespace,
-                    name=action.name,
-                )
+                raise action.error(response.status, data)
             yield response
             done = response.content.at_eof()
         except BaseException:
@@ -275,14 +267,7 @@ class KubeClient:
                     **kwargs,
                 )
         except aiohttp.WSServerHandshakeError as exc:
-            raise http_error(
-                exc.status,
-                b"",
-                verb=action.verb,
-                resource=action.resource,
-                namespace=action.namespace,
-                name=action.name,
-            ) from None
+            raise action.error(exc.status, b"") from None
         except Exception as exc:
             raise from_exception(exc, connect_timeout=t.connect, read_timeout=t.read) from None
 
