@@ -10,7 +10,8 @@ kind                effect
 ==================  ================================================================================
 ``api-down``        the cluster's API server stops listening: connections are refused (same port
                     when healed); the cluster itself — pods, agents, data plane — keeps running
-``api-slow``        every API request waits ``seconds`` first
+``api-slow``        every API request waits ``seconds`` first (requests still waiting when it
+                    is healed go on at once)
 ``api-errors``      each API request fails with ``code`` (500: InternalError, 503:
                     ServiceUnavailable) with probability ``rate`` (seeded)
 ``watch-expire``    one shot: every open watch ends with ``410 Expired`` and the history is
@@ -29,6 +30,7 @@ kind                effect
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from random import Random
@@ -70,6 +72,8 @@ class Fault:
     params: dict[str, Any] = field(default_factory=dict)
     since: float = field(default_factory=time.time)
     hook: Any = None
+    release: Any = None
+    """Called when healed: lets requests still held by the fault go on (``api-slow``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -146,11 +150,16 @@ class Faults:
         fault = self._find("api-slow", (target.name,))
         if fault is None:
             fault = self._add("api-slow", (target.name,), {"seconds": seconds})
+            healed = asyncio.Event()
 
             async def hook(_request: web.Request, fault: Fault = fault) -> None:
-                await asyncio.sleep(float(fault.params["seconds"]))
+                # A server that is fast again answers what it was holding (as one whose etcd
+                # recovered would): the wait ends at the heal, not after its full delay.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(healed.wait(), float(fault.params["seconds"]))
 
             fault.hook = hook
+            fault.release = healed.set
             target.request_hooks.append(hook)
         fault.params["seconds"] = seconds
         return fault.id
@@ -297,6 +306,8 @@ class Faults:
             hooks: list[RequestHook] = self.mesh.cluster(fault.clusters[0]).request_hooks
             if fault.hook in hooks:
                 hooks.remove(fault.hook)
+            if fault.release is not None:
+                fault.release()
         elif fault.kind == "link-down" and cm is not None:
             cm.links.partitions.discard(frozenset(fault.clusters))
             cm.refresh_now()
