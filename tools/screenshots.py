@@ -8,6 +8,14 @@ mesh (so pod names, IPs and load-balancing choices are the same on every run) re
 ``KubeSource`` — the same path as a real kubeconfig — with a frozen clock and UTC. Faults
 (an API server down) are the simulator's own. The files change only when the UI does.
 The fixture-based snapshot tests (``tests/app/test_app_snapshots.py``) check the same screens.
+
+One screen cannot be frozen entirely: ``curl`` shows live curl loops, and what the loops
+measure is real — each request's latency (the ms column, p50/p95, the sparkline) and, within
+a request or two, how many answers there were when the picture was taken. Everything else in
+it is fixed: the seed picks the same pods and bodies, the loops run until each has
+:data:`CURL_ANSWERS` answers, and the log's clock is the frozen one of the other screens.
+So ``screenshots/curl.svg`` changes on every run in those numbers only; regenerate it with the
+others when the pane changes (``python tools/screenshots.py curl``), not to refresh numbers.
 """
 
 from __future__ import annotations
@@ -26,57 +34,36 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from textual.pilot import Pilot  # noqa: E402
-from textual.widgets import Input  # noqa: E402
 
-from tui.app import MeshtuiApp  # noqa: E402
+from tui.app import MeshtuiApp, quiet_logging  # noqa: E402
 from tui.fixtures import SEED_TIME  # noqa: E402
-from tui.kube.backoff import BackoffPolicy  # noqa: E402
 from tui.kube.client import Timeouts  # noqa: E402
 from tui.kube.settings import HubSettings  # noqa: E402
 from tui.kube.source import KubeSource  # noqa: E402
 from tui.sim.mesh import SimThread  # noqa: E402
 from tui.sim.scenario import Scenario, generated  # noqa: E402
+from tui.testkit import FAST_HUB, SIM_KWARGS, settle  # noqa: E402
+from widgets import curl_pane  # noqa: E402
 from widgets.backends import BackendsPane  # noqa: E402
 from widgets.contexts import ContextList  # noqa: E402
 
 Steps = Callable[[Pilot, SimThread], Awaitable[None]]
 
 SETTINGS = HubSettings(
-    timeouts=Timeouts(connect=1.0, read=5.0, exec=3.0),
-    backoff=BackoffPolicy(initial=0.05, maximum=0.5, jitter=0.2, reset_after=5.0),
+    timeouts=Timeouts(connect=5.0, read=10.0, exec=5.0),
+    backoff=FAST_HUB.backoff,
     probe_interval=0.5,
     kube_system_poll=0.5,
     cilium_interval=0.5,
-    coalesce=0.02,
+    coalesce=FAST_HUB.coalesce,
     startup_gc_pause=0.0,
 )
-"""Short waits: the screenshots are taken once every pane has what it will show."""
-SIM: dict[str, Any] = {
-    "ready_delay": 0.02,
-    "termination_grace": 0.1,
-    "seed": 1,
-    "sync_delay": 0.02,
-    "connect_delay": 0.02,
-    "link_latency": 0.002,
-}
-
-
-async def settle(pilot: Pilot, timeout: float = 60.0) -> None:
-    """Wait until the views are drawn and no snapshot is pending."""
-    app = pilot.app
-    assert isinstance(app, MeshtuiApp)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.05)
-        busy = [w for w in app.workers if w.group != "writes" and w.is_running]
-        if busy:
-            await app.workers.wait_for_complete(busy)
-        if app.is_settled() and app.views is not None and app.source_started:
-            for box in app.query(Input):
-                box.cursor_blink = False
-            await pilot.pause()
-            return
-    raise TimeoutError("the app did not settle")
+"""The tests' retries (:data:`tui.testkit.FAST_HUB`), but polls half as often and patient
+timeouts: at 64 clusters one process runs both the app and the simulator, and at the tests'
+pace (or on a busy machine) 1 s connects time out and contexts go stale. A screenshot waits
+for every pane anyway; it measures nothing."""
+CURL_ANSWERS = 12
+"""Answers each curl loop has before the ``curl`` screenshot is taken."""
 
 
 async def until(pilot: Pilot, predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
@@ -84,7 +71,7 @@ async def until(pilot: Pilot, predicate: Callable[[], bool], what: str, timeout:
     while not predicate():
         if time.monotonic() > deadline:
             raise TimeoutError(f"screenshot: {what} did not happen")
-        await settle(pilot, timeout)
+        await settle(pilot, timeout, started=True)
         await pilot.pause(0.05)
 
 
@@ -99,9 +86,10 @@ def contexts(app: MeshtuiApp) -> str:
 
 
 def synced(app: MeshtuiApp) -> bool:
-    """Every context answered and the agent's list of the selected service was read."""
+    """Every context is ok and the agent's list of the selected service was read (a screen
+    that expects a context down says so with its own ``ready``)."""
     snapshot = app.snapshot
-    if not snapshot.clusters or any(c.phase == "syncing" for c in snapshot.clusters):
+    if not snapshot.clusters or any(c.phase != "ok" for c in snapshot.clusters):
         return False
     agents_read = all(a.status for c in snapshot.clusters if c.phase == "ok" for a in c.cilium.agents)
     text = backends(app)
@@ -111,7 +99,7 @@ def synced(app: MeshtuiApp) -> bool:
 def keys(*pressed: str, then: Callable[[MeshtuiApp], bool] | None = None) -> Steps:
     async def run(pilot: Pilot, sim: SimThread) -> None:
         await pilot.press(*pressed)
-        await settle(pilot)
+        await settle(pilot, 60.0, started=True)
         if then is not None:
             await until(pilot, lambda: then(pilot.app), f"after {pressed}")  # type: ignore[arg-type]
 
@@ -154,6 +142,37 @@ def _unreachable(app: MeshtuiApp) -> bool:
     return "unreachable" in contexts(app) and bool(app.views and app.views.services.rows)
 
 
+class _FrozenClockTime:
+    """``time`` for the curl pane with ``localtime`` on the screenshots' frozen clock: answer
+    times are real (they come from the loops), the stamps drawn from them are not."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def localtime(_seconds: float | None = None) -> time.struct_time:
+        return time.localtime(SEED_TIME + 1)
+
+
+async def curl_loops(pilot: Pilot, sim: SimThread) -> None:
+    """``c``: loops from both clusters, every 0.2 s, until each has :data:`CURL_ANSWERS` answers
+    and the learned map names every backend."""
+    app = pilot.app
+    assert isinstance(app, MeshtuiApp)
+    await until(pilot, lambda: app.curl_pane is not None, "the curl pane")
+    app.curl_pane.interval = 0.2
+    await pilot.press("c")
+
+    def enough() -> bool:
+        session = app.curl_pane.session
+        if session is None or len(session.stats) < 2 or not session.fingerprints.rows:
+            return False
+        return all(s.answered >= CURL_ANSWERS and not s.unknown for s in session.stats.values())
+
+    await until(pilot, enough, f"{CURL_ANSWERS} curl answers per loop")
+    await pilot.pause(curl_pane.REPAINT * 2)
+
+
 SCREENS = (
     Screen("main", "meshtui --demo: the seed scenario at 160×48", steps=nothing),
     Screen("main-100x30", "the seed scenario at 100×30", size=(100, 30)),
@@ -170,6 +189,7 @@ SCREENS = (
         before=api_down("cluster2"),
         ready=_unreachable,
     ),
+    Screen("curl", "c: curl loops from both clusters, who answered and the split", steps=curl_loops),
     Screen("findings", "the dup-id scenario: a third cluster with cluster2's id", scenario="dup-id"),
     Screen("read-only", "--read-only: write keys removed", read_only=True),
     Screen("main-light", "the seed scenario in a light theme", theme="textual-light"),
@@ -184,7 +204,7 @@ SCREENS = (
 
 async def shoot(screen: Screen) -> str:
     scenario = screen.scenario() if callable(screen.scenario) else screen.scenario
-    sim = SimThread(scenario, **{**SIM, **screen.sim}).start()
+    sim = SimThread(scenario, **{**SIM_KWARGS, **screen.sim}).start()
     try:
         if screen.before is not None:
             screen.before(sim)
@@ -200,13 +220,15 @@ async def shoot(screen: Screen) -> str:
             theme=screen.theme,
             refresh_interval=0.05,
         )
+        curl_pane.time = _FrozenClockTime()  # type: ignore[assignment]
         async with app.run_test(size=screen.size) as pilot:
             await until(pilot, lambda: screen.ready(app), "the first sync", timeout=120)
             await screen.steps(pilot, sim)
             await pilot.pause(0.2)
-            await settle(pilot)
+            await settle(pilot, 60.0, started=True)
             return app.export_screenshot(title=f"meshtui — {screen.what}")
     finally:
+        curl_pane.time = time
         sim.stop()
 
 
@@ -220,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ["TZ"] = "UTC"
     time.tzset()
+    quiet_logging()  # as meshtui does: the simulator's server logs stay off the output
     wanted = [s for s in SCREENS if not args.names or s.name in args.names]
     unknown = set(args.names) - {s.name for s in SCREENS}
     if unknown:

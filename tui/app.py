@@ -52,6 +52,7 @@ from tui.views import (
     phase_text,
     stale_text,
 )
+from tui.writeplan import applied, scale_warning, switch_warning
 from widgets.activity import ActivityLog
 from widgets.backends import BackendsPane
 from widgets.contexts import ContextList
@@ -537,7 +538,7 @@ class MeshtuiApp(App[int]):
             self._phases[state.context] = state.phase
         still = []
         for entry, action in self._awaiting:
-            if _applied(snapshot, action):
+            if applied(snapshot, action):
                 log.set_outcome(entry, "applied (seen in watch)", "applied")
             else:
                 still.append((entry, action))
@@ -600,17 +601,24 @@ class MeshtuiApp(App[int]):
         if self.curl_handler is not None:
             self.curl_handler(self.service, self.viewing)
             return
-        self.notify("The curl pane is not built yet.", timeout=3)
+        self.notify(f"no curl loops: {self.curl_unavailable}", severity="warning", timeout=4)
 
     # --- curl pane (issue 7; widgets/curl_pane.py owns the loops and their commands) ----------
 
     curl_pane: Any = None
     """The mounted curl pane when the source can exec (``None`` for fixture sources)."""
+    curl_unavailable = "the curl pane is still starting"
+    """Why ``c`` has no pane to run in (shown in the slot and when ``c`` is pressed)."""
 
     async def _mount_curl_pane(self) -> None:
         from widgets.curl_pane import install_curl_pane
 
         self.curl_pane = await install_curl_pane(self)
+        if self.curl_pane is None:
+            # A source without exec (the fixture data of tests and snapshots): say so, do not
+            # promise a pane that will never come.
+            self.curl_unavailable = "this source cannot exec into pods (fixture data, no cluster)"
+            self.query_one(CurlSlot).unavailable(self.curl_unavailable)
 
     def action_curl_here(self) -> None:
         if self.curl_pane is None:
@@ -857,11 +865,7 @@ class MeshtuiApp(App[int]):
         state, service = target
         current = annotation_state(service, which)
         new = "false" if current.effective else "true"
-        warning = ""
-        if which == "shared" and new == "false":
-            warning = f"{state.cluster}'s backends will no longer be used by the other clusters"
-        if which == "global" and new == "false":
-            warning = f"{state.cluster} stops merging {service.name} with the other clusters"
+        warning = switch_warning(which, state.cluster, service.name, new)
         action = SetAnnotation(
             state.context, service.namespace, service.name, current.key, new, old=current.value
         )
@@ -881,9 +885,7 @@ class MeshtuiApp(App[int]):
         return None if deployment is None else (state, deployment)
 
     def _scale_to(self, state: ClusterState, deployment: Any, replicas: int) -> None:
-        warning = ""
-        if replicas == 0:
-            warning = f"every backend of {deployment.name} in {state.cluster} goes away"
+        warning = scale_warning(deployment.name, state.cluster, replicas)
         action = Scale(
             state.context, deployment.namespace, deployment.name, replicas, old=deployment.replicas
         )
@@ -951,7 +953,7 @@ class MeshtuiApp(App[int]):
             if result.ok:
                 log.set_outcome(entry, "ok, waiting for watch…", "ok")
                 self._awaiting.append((entry, action))
-                if _applied(self.snapshot, action):
+                if applied(self.snapshot, action):
                     log.set_outcome(entry, "applied (seen in watch)", "applied")
             else:
                 prefix = "refused" if result.refused else "failed"
@@ -973,6 +975,17 @@ class MeshtuiApp(App[int]):
             if k.write and self.read_only:
                 text = "(removed: read-only mode) " + text
             rows.append((self.key_display(k.id, k.key), k.title, text, k.id))
+        if self.curl_pane is not None:
+            for binding in self.curl_pane.BINDINGS:
+                text = self.curl_pane.KEY_HELP.get(binding.id, binding.description)
+                rows.append(
+                    (
+                        self.key_display(binding.id, binding.key),
+                        binding.description,
+                        f"curl pane (tab to it): {text}",
+                        binding.id,
+                    )
+                )
         rows.append(
             ("1 … 9", "viewing cluster", "look at the backends from the n-th context", "view-cluster-N")
         )
@@ -1030,18 +1043,6 @@ def _object_text(action: WriteAction) -> str:
     if isinstance(action, SetAnnotation):
         return f"svc {action.namespace}/{action.service}"
     return f"deploy {action.namespace}/{action.deployment}"
-
-
-def _applied(snapshot: MeshSnapshot, action: WriteAction) -> bool:
-    """The snapshot shows the write's effect (the watch delivered it)."""
-    state = snapshot.by_context(action.context)
-    if state is None:
-        return False
-    if isinstance(action, SetAnnotation):
-        service = state.services.get((action.namespace, action.service))
-        return service is not None and service.annotations.get(action.key) == action.value
-    deployment = state.deployments.get((action.namespace, action.deployment))
-    return deployment is not None and deployment.replicas == action.replicas
 
 
 def parse_keymap(text: str) -> dict[str, str]:

@@ -76,7 +76,8 @@ class ActivityLog(OptionList):
             del self.entries[oldest]
             self.remove_option(oldest)
         self.highlighted = self.option_count - 1
-        self.border_subtitle = f"{len(self.entries)} entries"
+        count = len(self.entries)
+        self.border_subtitle = f"{count} entr{'y' if count == 1 else 'ies'}"
         self._tick()
         return entry_id
 

@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 
 from tui.views import ClusterView, StatusView
 from widgets.palette import Palette, palette
+from widgets.wrap import hanging
 
 PHASE_MARK = {"ok": "●", "syncing": "◌", "stale": "◐", "unreachable": "✗", "forbidden": "⊘", "error": "✗"}
 
@@ -45,11 +46,15 @@ def context_prompt(index: int, view: ClusterView, colors: Palette, viewing: bool
         detail.append(f"{since}: {view.reason}" if view.reason else since, style=colors.warn)
         detail.append("  (last known)", style=colors.muted)
     else:
-        detail.append(f"nodes {view.nodes}  agents {view.agents_ready}/{view.agents_total}  ")
+        counts = f"nodes {view.nodes}  agents {view.agents_ready}/{view.agents_total}  "
+        if len(detail) + len(counts) + len(view.mesh_text) > width:
+            counts = " ".join(counts.split()) + " "  # narrow pane: one space keeps it one line
+        detail.append(counts)
         good = sum(1 for r in view.remotes if r.ok)
         style = colors.ok if view.remotes and good == len(view.remotes) else colors.warn
         detail.append(view.mesh_text, style=style)
-    return Text("\n").join([line, detail])
+    # A long reason (a dial error) continues under itself, not under the context's number.
+    return Text("\n").join([line, hanging(detail, width, 4)])
 
 
 class ContextList(OptionList):

@@ -196,6 +196,14 @@ class CurlPane(Vertical):
         Binding("r", "relearn", "learn again", id="curl.relearn"),
         Binding("x", "stop", "stop curl", id="curl.stop"),
     ]
+    KEY_HELP: ClassVar[dict[str, str]] = {
+        "curl.pick": "pick the client pod of the viewing cluster",
+        "curl.interval": "seconds between requests (0: as fast as curl goes)",
+        "curl.map": "the learned map (which answer means which pod) in place of the log, and back",
+        "curl.relearn": "probe every backend again",
+        "curl.stop": "stop every curl loop",
+    }
+    """What each binding does, for the app's help screen (by binding id)."""
     can_focus = True
 
     def __init__(

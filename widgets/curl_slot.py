@@ -1,7 +1,9 @@
-"""The region the curl pane fills (separate issue): a bottom strip, placeholder until then.
+"""The bottom strip the curl pane fills (``widgets/curl_pane.py``).
 
-The curl helper mounts its widget into ``#curl`` (``CurlSlot.mount_pane``); until one is
-mounted the slot shows a one-line hint so the layout at 160×48 already has the room.
+The app mounts the pane into ``#curl`` (``CurlSlot.mount_pane``) right after the first frame
+when its source can exec into pods (a cluster, the simulator). Until then, and for good with a
+source that cannot (the fixture data of tests and snapshots), the slot shows one line: a hint,
+then why there are no curl loops (:meth:`CurlSlot.unavailable`).
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ class CurlSlot(Vertical):
         self.border_title = "Curl"
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "c: curl from every cluster to the selected service (curl pane not built yet)",
-            id="curl-placeholder",
-        )
+        yield Static("c: curl from every cluster to the selected service", id="curl-placeholder")
+
+    def unavailable(self, reason: str) -> None:
+        """No pane will come: say why in place of the hint."""
+        for placeholder in self.query("#curl-placeholder").results(Static):
+            placeholder.update(f"no curl loops: {reason}")
 
     async def mount_pane(self, pane: Widget) -> None:
         """Replace the placeholder with the real curl pane."""

@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from tui.views import ClusterView, StatusView
 from widgets.palette import SEVERITY_MARK, Palette, palette
+from widgets.wrap import hanging
 
 WIDE_MATRIX_MAX = 6
 FROM_TO = "from \\ to"
@@ -84,7 +85,7 @@ def render_matrix(status: StatusView, colors: Palette) -> Text:
     return out
 
 
-def render_link_errors(status: StatusView, colors: Palette) -> Text:
+def render_link_errors(status: StatusView, colors: Palette, width: int = 0) -> Text:
     """Every broken link with the agents' error text (what cilium-cli prints as Errors),
     unless a finding already names that link (it quotes the same error, with a fix)."""
     covered = {f.clusters[:2] for f in status.findings if f.check == "remote-not-connected"}
@@ -92,24 +93,26 @@ def render_link_errors(status: StatusView, colors: Palette) -> Text:
     for view in status.clusters:
         for remote in view.remotes:
             if remote.error and (view.cluster, remote.cluster) not in covered:
-                out.append(f"✗ {view.cluster} → {remote.cluster}: ", style=colors.err)
-                out.append(remote.error + "\n")
+                line = Text(f"✗ {view.cluster} → {remote.cluster}: ", style=colors.err)
+                line.append(remote.error + "\n")
+                out.append_text(hanging(line, width, 2))
         for agent in view.unreadable_agents:
             out.append(f"⚠ {view.cluster} agent {agent}\n", style=colors.warn)
     return out
 
 
-def render_access(status: StatusView, colors: Palette) -> Text:
+def render_access(status: StatusView, colors: Palette, width: int = 0) -> Text:
     """Clusters whose API cannot be read now: their matrix row is old (stale) or unknown."""
     out = Text()
     for view in status.clusters:
         if view.phase == "stale":
             reason = f": {view.reason}" if view.reason else ""
-            out.append(f"◐ {view.cluster} ({view.context}) {view.state}{reason}", style=colors.warn)
-            out.append(" — its row is the last known state\n", style=colors.muted)
+            line = Text(f"◐ {view.cluster} ({view.context}) {view.state}{reason}", style=colors.warn)
+            line.append(" — its row is the last known state\n", style=colors.muted)
+            out.append_text(hanging(line, width, 2))
         elif view.phase in ("unreachable", "forbidden", "error"):
             name = f"{view.cluster} ({view.context})" if view.cluster_known else view.context
-            out.append(f"✗ {name} {view.state}\n", style=colors.err)
+            out.append_text(hanging(Text(f"✗ {name} {view.state}\n", style=colors.err), width, 2))
     return out
 
 
@@ -139,7 +142,9 @@ def render_details(status: StatusView, colors: Palette) -> Text:
     return out
 
 
-def render_findings(status: StatusView, colors: Palette) -> Text:
+def render_findings(status: StatusView, colors: Palette, width: int = 0) -> Text:
+    """Each finding: its message, then the command that fixes it; with ``width`` (the pane's),
+    wrapped lines stay indented under the message and under the command."""
     out = Text()
     if not status.findings:
         if any(c.known for c in status.clusters):
@@ -147,24 +152,31 @@ def render_findings(status: StatusView, colors: Palette) -> Text:
         return out
     for finding in status.findings:
         mark = SEVERITY_MARK.get(finding.severity, "•")
-        out.append(f"{mark} ", style=colors.severity(finding.severity))
-        out.append(finding.message + "\n", style=colors.severity(finding.severity))
+        message = Text(f"{mark} ", style=colors.severity(finding.severity))
+        message.append(finding.message + "\n", style=colors.severity(finding.severity))
+        out.append_text(hanging(message, width, 2))
         for index, line in enumerate(finding.fix.splitlines()):
-            out.append("  fix: " if index == 0 else "       ", style=colors.muted)
-            out.append(line + "\n", style="bold")
+            fix = Text("  fix: " if index == 0 else "       ", style=colors.muted)
+            fix.append(line + "\n", style="bold")
+            out.append_text(hanging(fix, width, 7))
     out.rstrip()
     return out
 
 
-def render_mesh(status: StatusView, colors: Palette) -> Text:
+def render_mesh(status: StatusView, colors: Palette, width: int = 0) -> Text:
+    """The pane's text; ``width`` (cells, 0: unknown) gives long lines hanging indents."""
     # Most urgent first: the matrix, broken links, findings with fixes; access details last.
-    parts = [render_matrix(status, colors), render_access(status, colors), render_link_errors(status, colors)]
+    parts = [
+        render_matrix(status, colors),
+        render_access(status, colors, width),
+        render_link_errors(status, colors, width),
+    ]
     if status.config_errors:
         errors = Text()
         for error in status.config_errors:
             errors.append(f"✗ kubeconfig: {error}\n", style=colors.err)
         parts.append(errors)
-    parts.append(render_findings(status, colors))
+    parts.append(render_findings(status, colors, width))
     parts.append(render_details(status, colors))
     out = Text()
     for part in parts:
@@ -196,19 +208,31 @@ class MeshPane(VerticalScroll):
         self._body = Static("Synchronizing…", id="mesh-body")
         self._last: StatusView | None = None
         self._note = ""
+        self._width = 0
         self.text = Text()
 
     def compose(self):  # type: ignore[override]
         yield self._body
 
-    def show(self, status: StatusView, *, note: str = "") -> None:
+    def _text_width(self) -> int:
+        """Cells a line of the body can use (0 before the first layout)."""
+        return self.scrollable_content_region.width
+
+    def on_resize(self) -> None:
+        if self._last is not None and self._text_width() != self._width:
+            self.show(self._last, note=self._note, force=True)
+
+    def show(self, status: StatusView, *, note: str = "", force: bool = False) -> None:
         """Draw ``status``; ``note`` replaces "No contexts." while the source is starting."""
-        if (status is self._last or status == self._last) and note == self._note:
+        width = self._text_width()
+        same = (status is self._last or status == self._last) and note == self._note
+        if same and width == self._width and not force:
             return
         self._last = status
         self._note = note
+        self._width = width
         colors = palette(self.app)
-        self.text = render_mesh(status, colors)
+        self.text = render_mesh(status, colors, width)
         if note and not status.clusters:
             style = colors.err if note.startswith("could not") else colors.warn
             self.text = Text(note, style=style)

@@ -84,6 +84,10 @@ def why_text(row: ServiceRow, colors: Palette) -> Text:
     return Text("; ".join(row.warnings), style=colors.warn)
 
 
+STALE_NOTES = 3
+"""Stale clusters named one per line above the table; more are counted on one line."""
+
+
 class ServicesPane(Vertical):
     """The services table with its filter box and "Synchronizing…" placeholder."""
 
@@ -217,7 +221,11 @@ class ServicesPane(Vertical):
             table.display = False
             self.border_subtitle = ""
             return
-        notes = [f"◐ {text} — its column is the last known state" for text in view.stale]
+        notes = [f"◐ {text} — its column is the last known state" for text in view.stale[:STALE_NOTES]]
+        if len(view.stale) > STALE_NOTES:
+            # One line per stale cluster would push the table off a 64-cluster screen.
+            more = len(view.stale) - STALE_NOTES
+            notes.append(f"◐ {more} more stale (see Contexts) — their columns are the last known state")
         if view.pending:
             notes.append(f"Synchronizing… {waiting_for(view.pending)} not synced yet")
         if not rows:

@@ -1,4 +1,8 @@
-"""Shared helpers for the app tests: a StaticSource-backed app, a frozen clock, settling."""
+"""Shared helpers for the app tests: a StaticSource-backed app, a frozen clock, settling.
+
+``settle`` lives in :mod:`tui.testkit` (tools/screenshots.py uses it too); imported here so
+tests keep importing it from this module.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,12 @@ import time
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input
 
 from tui.app import MeshtuiApp
 from tui.fixtures import SEED_TIME, agent_service_list, seed_snapshot
 from tui.mesh.model import MeshSnapshot
 from tui.source import StaticSource
+from tui.testkit import settle
 from widgets.activity import ActivityLog
 from widgets.backends import BackendsPane
 from widgets.contexts import ContextList
@@ -43,28 +47,6 @@ def make_app(
         **kwargs,
     )
     return app, source
-
-
-async def settle(pilot: Pilot, timeout: float = 5.0) -> None:
-    """Wait until no snapshot is pending and the views are drawn (bounded in time)."""
-    app = pilot.app
-    assert isinstance(app, MeshtuiApp)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.02)
-        # Writes may hang on purpose (a slow cluster): wait for the view and agent workers only.
-        # (An empty list would mean "every worker"; awaiting a worker under a timeout would
-        # cancel it: so filter, and only wait when there is something to wait for.)
-        busy = [w for w in app.workers if w.group != "writes" and w.is_running]
-        if busy:
-            await app.workers.wait_for_complete(busy)
-        await pilot.pause()
-        if app.is_settled() and app.views is not None and (app.source_started or app.start_error):
-            for box in app.query(Input):
-                box.cursor_blink = False
-            await pilot.pause()
-            return
-    raise AssertionError("the app did not settle")
 
 
 async def wait_for(pilot: Pilot, predicate: Any, timeout: float = 5.0) -> None:

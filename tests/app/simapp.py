@@ -2,7 +2,9 @@
 
 The app talks to the simulator exactly as to a cluster (a ``KubeSource`` on its kubeconfig,
 TLS, tokens, watches); these helpers only shrink the waits and read the simulator's own store
-(on its loop) so a test can check what a key press really changed.
+(on its loop) so a test can check what a key press really changed. ``FAST_HUB`` and
+``SIM_KWARGS`` live in :mod:`tui.testkit` (shared with the curl and kube tests and
+tools/screenshots.py) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -17,37 +19,9 @@ from typing import Any
 from apphelpers import frozen_clock
 
 from tui.app import MeshtuiApp
-from tui.kube.backoff import BackoffPolicy
-from tui.kube.client import Timeouts
-from tui.kube.settings import HubSettings
 from tui.kube.source import KubeSource
-from tui.kube.watch import WatchSettings
 from tui.sim.mesh import SimThread
-
-FAST_HUB = HubSettings(
-    timeouts=Timeouts(connect=1.0, read=3.0, exec=2.0),
-    backoff=BackoffPolicy(initial=0.05, maximum=0.3, jitter=0.2, reset_after=5.0),
-    watch=WatchSettings(timeout=20.0, page_size=500, min_stream=0.2),
-    probe_interval=0.25,
-    kube_system_poll=0.25,
-    cilium_interval=0.3,
-    exec_timeout=2.0,
-    coalesce=0.02,
-    access_interval=60.0,
-    startup_gc_pause=0.0,
-)
-"""Retries within ~0.3 s, a probe every 0.25 s, agents read every 0.3 s."""
-
-SIM_KWARGS: dict[str, Any] = {
-    "sync_delay": 0.02,
-    "connect_delay": 0.02,
-    "syn_timeout": 0.5,
-    "link_latency": 0.002,
-    "ready_delay": 0.02,
-    "termination_grace": 0.1,
-    "seed": 1,
-}
-"""The simulator with near-zero delays (pods, agents, links), seeded for stable names."""
+from tui.testkit import FAST_HUB, SIM_KWARGS  # noqa: F401  (SIM_KWARGS: re-exported)
 
 KEY = ("song", "userlist-svc")
 

@@ -19,6 +19,7 @@ from apphelpers import (
     settle,
     wait_for,
 )
+from textual.widgets import Static
 
 from tui.app import MeshtuiApp
 from tui.fixtures import (
@@ -208,7 +209,8 @@ async def test_filter_and_show_all() -> None:
 
 
 async def test_help_screen_lists_remapped_keys_and_closes() -> None:
-    app, _ = make_app(keymap={"affinity": "f"})
+    # Ids of dialog bindings remap too (README: Keys): the affinity menu's "local" moves to o.
+    app, _ = make_app(keymap={"affinity": "f", "affinity.local": "o"})
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
@@ -235,6 +237,13 @@ async def test_help_screen_lists_remapped_keys_and_closes() -> None:
         await pilot.press("f")
         await pilot.pause()
         assert isinstance(app.screen, AffinityMenu)
+        await pilot.press("l")  # no longer "local"
+        await pilot.pause()
+        assert isinstance(app.screen, AffinityMenu)
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "service.cilium.io/affinity: (unset) → local" in app.screen.actions[0].describe()
 
 
 async def test_palette_offers_every_action_cluster_and_service() -> None:
@@ -391,3 +400,18 @@ def test_parse_keymap() -> None:
         "affinity": "f",
         "palette": "colon,ctrl+p",
     }
+
+
+async def test_curl_without_exec_says_why() -> None:
+    """A source that cannot exec (fixture data) has no curl pane: the slot and ``c`` say so."""
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await wait_for(pilot, lambda: "cannot exec" in app.curl_unavailable)
+        assert app.curl_pane is None
+        placeholder = app.query_one("#curl-placeholder", Static)
+        assert str(placeholder.content).startswith("no curl loops: this source cannot exec into pods")
+        await pilot.press("c")
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("no curl loops: this source cannot exec") for m in messages)

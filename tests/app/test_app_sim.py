@@ -92,6 +92,11 @@ async def test_first_sync_shows_every_pane_from_the_simulator(sim: SimThread) ->
         # Pod names and IPs are the simulator's own (seeded), not the fixture's.
         pods = {row[1] for row in backends_rows(app).values()}
         assert pods == set(userlist_pods(sim, "bastion02") + userlist_pods(sim, "bastion03"))
+        # A source that can exec gets the curl pane; its keys are in the help screen too.
+        assert app.curl_pane is not None
+        help_rows = {row[3]: row for row in app.key_help()}
+        assert {"curl.pick", "curl.interval", "curl.map", "curl.relearn", "curl.stop"} <= set(help_rows)
+        assert help_rows["curl.stop"][0] == "x"
     assert not source._thread, "the source's loop thread was stopped with the app"
 
 

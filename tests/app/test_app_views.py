@@ -244,3 +244,43 @@ def test_write_targets() -> None:
 @pytest.mark.parametrize(("text", "key"), [("song/userlist-svc", KEY), ("svc", ("default", "svc"))])
 def test_parse_key(text: str, key: tuple[str, str]) -> None:
     assert parse_key(text) == key
+
+
+def test_write_plan_is_shared_by_app_and_headless() -> None:
+    """One test of "the watch shows it" and one wording of the warnings for both front ends."""
+    import tui.app
+    import tui.headless.writes
+    from tui.writeplan import applied, scale_warning, switch_warning
+
+    assert tui.app.applied is applied and tui.headless.writes.applied is applied
+    snapshot = seed_snapshot()
+    action = SetAnnotation("bastion02", "song", "userlist-svc", "service.cilium.io/affinity", "local")
+    assert not applied(snapshot, action)
+    assert applied(apply_write(snapshot, action), action)
+    scale = Scale("bastion03", "song", "userlist", 0, old=1)
+    assert not applied(snapshot, scale) and applied(apply_write(snapshot, scale), scale)
+    assert not applied(snapshot, dataclasses.replace(scale, context="nowhere"))
+    assert switch_warning("shared", "cluster2", "userlist-svc", "false").startswith("cluster2's backends")
+    assert switch_warning("global", "cluster2", "userlist-svc", "false") == (
+        "cluster2 stops merging userlist-svc with the other clusters"
+    )
+    assert switch_warning("shared", "cluster2", "userlist-svc", "true") == ""
+    assert scale_warning("userlist", "cluster1", 0) == "every pod of userlist in cluster1 goes away"
+    assert scale_warning("userlist", "cluster1", 2) == ""
+
+
+def test_hanging_indent_keeps_wrapped_lines_under_their_text() -> None:
+    from rich.text import Text
+
+    from widgets.wrap import hanging
+
+    text = Text("⚠ ", style="yellow")
+    text.append("clustermesh-apiserver is NodePort on cluster1: the service may fail\n", style="yellow")
+    text.append("short line")
+    lines = hanging(text, 30, 2).plain.split("\n")
+    assert lines[0] == "⚠ clustermesh-apiserver is"
+    assert all(line.startswith("  ") and len(line) <= 30 for line in lines[1:-1])
+    assert lines[-1] == "short line"
+    assert " ".join(w for line in lines[:-1] for w in line.split()) == text.plain.split("\n")[0]
+    assert hanging(text, 30, 2).spans, "styles are kept"
+    assert hanging(text, 0, 2) is text, "width unknown: left to the widget"

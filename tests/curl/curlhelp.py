@@ -13,25 +13,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tui.kube.backoff import BackoffPolicy
-from tui.kube.client import Timeouts
-from tui.kube.settings import HubSettings
-from tui.kube.watch import WatchSettings
 from tui.sim.mesh import SimThread
+from tui.testkit import FAST_HUB
 
-FAST = HubSettings(
-    timeouts=Timeouts(connect=1.0, read=3.0, exec=2.0),
-    backoff=BackoffPolicy(initial=0.05, maximum=0.3, jitter=0.2, reset_after=5.0),
-    watch=WatchSettings(timeout=20.0, page_size=500, min_stream=0.2),
-    probe_interval=0.25,
-    kube_system_poll=0.25,
-    cilium_interval=0.3,
-    exec_timeout=2.0,
-    coalesce=0.02,
-    access_interval=60.0,
-    startup_gc_pause=0.0,
-)
-"""Retries within ~0.3 s, snapshots coalesced over 20 ms."""
+FAST = FAST_HUB
+"""Retries within ~0.3 s, snapshots coalesced over 20 ms (:data:`tui.testkit.FAST_HUB`)."""
 
 BACKOFF = (0.05, 0.1, 0.2, 0.3)
 """Loop reattach back-off for tests."""

@@ -30,6 +30,7 @@ from tui.headless.options import (
     parse_target,
 )
 from tui.mesh.actions import Scale, SetAnnotation, WriteAction, WriteResult
+from tui.writeplan import applied, scale_warning, switch_warning
 
 if TYPE_CHECKING:
     from tui.headless.session import Session
@@ -247,9 +248,7 @@ def plan(request: Request, snapshot: MeshSnapshot, timeout: float | None = None)
             action = request.action(context, deployment.replicas)
             same = deployment.replicas == request.replicas
             skip = f"already at {deployment.replicas} replicas" if same else ""
-            warning = ""
-            if request.replicas == 0 and not skip:
-                warning = f"every pod of {request.name} in {cluster} goes away"
+            warning = "" if skip else scale_warning(request.name, cluster, request.replicas)
             steps.append(Step(context, cluster, action, warning=warning, skip=skip))
             continue
         service = state.services.get(key)
@@ -269,18 +268,9 @@ def plan(request: Request, snapshot: MeshSnapshot, timeout: float | None = None)
         if current.value == request.value:
             shown = "absent" if request.value is None else request.value
             skip = f"{request.key} is already {shown}"
-        steps.append(Step(context, cluster, action, warning=_warning(request, cluster, skip), skip=skip))
+        warning = "" if skip else switch_warning(request.command, cluster, request.name, request.value)
+        steps.append(Step(context, cluster, action, warning=warning, skip=skip))
     return steps
-
-
-def _warning(request: Request, cluster: str, skip: str) -> str:
-    if skip:
-        return ""
-    if request.command == "shared" and request.value == "false":
-        return f"{cluster}'s backends will no longer be used by the other clusters"
-    if request.command == "global" and request.value == "false":
-        return f"{cluster} stops merging {request.name} with the other clusters"
-    return ""
 
 
 def change_line(step: Step) -> str:
@@ -288,18 +278,6 @@ def change_line(step: Step) -> str:
     action = step.action
     name = action.service if isinstance(action, SetAnnotation) else action.deployment
     return f"{step.context} {action.namespace}/{name} {action.describe()}"
-
-
-def applied(snapshot: MeshSnapshot, action: WriteAction) -> bool:
-    """The snapshot shows the action's effect."""
-    state = snapshot.by_context(action.context)
-    if state is None:
-        return False
-    if isinstance(action, SetAnnotation):
-        service = state.services.get((action.namespace, action.service))
-        return service is not None and service.annotations.get(action.key) == action.value
-    deployment = state.deployments.get((action.namespace, action.deployment))
-    return deployment is not None and deployment.replicas == action.replicas
 
 
 # -- confirm and write ---------------------------------------------------------------------------

@@ -77,7 +77,10 @@ class HelpScreen(ModalScreen[None]):
         with Vertical():
             with VerticalScroll():
                 yield Static(self._body(), id="help-body")
-            yield Static("escape / q / ? close · keys can be remapped by binding id", id="help-footer")
+            yield Static(
+                "escape / q / ? close · remap keys by binding id: MESHTUI_KEYMAP='affinity=f;scale=S'",
+                id="help-footer",
+            )
 
     def _body(self) -> Table:
         grid = Table.grid(padding=(0, 2))

@@ -1,0 +1,83 @@
+"""Driving meshtui from code against the simulator: short waits, and waiting for a calm screen.
+
+One home for what the app, curl and kube tests, the reliability suite and
+``tools/screenshots.py`` all need (no pytest import here, so a tool can use it too):
+
+* :data:`FAST_HUB` — cluster-access settings with sub-second retries and polls, so a test
+  sees a fault or a write within a fraction of a second instead of the production 8-10 s;
+* :data:`SIM_KWARGS` — the simulator with near-zero delays, seeded so pod names, IPs and
+  load-balancing choices are the same on every run;
+* :func:`settle` — wait (bounded) until the app has drawn everything it has been given.
+
+Production code never imports this module.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from tui.kube.backoff import BackoffPolicy
+from tui.kube.client import Timeouts
+from tui.kube.settings import HubSettings
+from tui.kube.watch import WatchSettings
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+FAST_HUB = HubSettings(
+    timeouts=Timeouts(connect=1.0, read=3.0, exec=2.0),
+    backoff=BackoffPolicy(initial=0.05, maximum=0.3, jitter=0.2, reset_after=5.0),
+    watch=WatchSettings(timeout=20.0, page_size=500, min_stream=0.2),
+    probe_interval=0.25,
+    kube_system_poll=0.25,
+    cilium_interval=0.3,
+    exec_timeout=2.0,
+    coalesce=0.02,
+    access_interval=60.0,
+    startup_gc_pause=0.0,
+)
+"""Retries within ~0.3 s, a probe every 0.25 s, agents read every 0.3 s, snapshots coalesced
+over 20 ms."""
+
+SIM_KWARGS: dict[str, Any] = {
+    "sync_delay": 0.02,
+    "connect_delay": 0.02,
+    "syn_timeout": 0.5,
+    "link_latency": 0.002,
+    "ready_delay": 0.02,
+    "termination_grace": 0.1,
+    "seed": 1,
+}
+"""``SimThread`` keyword arguments: near-zero delays (pods, agents, links), seeded for stable names."""
+
+
+async def settle(pilot: Pilot, timeout: float = 5.0, *, started: bool = False) -> None:
+    """Wait until no snapshot is pending and the views are drawn (bounded in time).
+
+    The source must have started (or failed to: its error is on screen); with ``started``
+    it must have started. Input cursors stop blinking, so a screenshot taken next is stable.
+    """
+    from textual.widgets import Input
+
+    from tui.app import MeshtuiApp
+
+    app = pilot.app
+    assert isinstance(app, MeshtuiApp)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.02)
+        # Writes may hang on purpose (a slow cluster): wait for the view and agent workers only.
+        # (An empty list would mean "every worker"; awaiting a worker under a timeout would
+        # cancel it: so filter, and only wait when there is something to wait for.)
+        busy = [w for w in app.workers if w.group != "writes" and w.is_running]
+        if busy:
+            await app.workers.wait_for_complete(busy)
+        await pilot.pause()
+        begun = app.source_started or (app.start_error and not started)
+        if app.is_settled() and app.views is not None and begun:
+            for box in app.query(Input):
+                box.cursor_blink = False
+            await pilot.pause()
+            return
+    raise AssertionError("the app did not settle")
