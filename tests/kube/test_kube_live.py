@@ -272,3 +272,37 @@ async def test_the_start_up_gc_pause_ends_after_the_first_snapshot(sim: SimThrea
     while not gc.isenabled() and time.monotonic() < ended:
         await asyncio.sleep(0.05)
     assert gc.isenabled()
+
+
+async def test_the_first_probe_waits_until_every_context_is_listed(sim: SimThread, hubs: Hubs) -> None:
+    """A probe during the start-up lists would cost one more TLS connection per cluster."""
+    settings = dataclasses.replace(FAST, probe_interval=1.0)
+    probes: list[float] = []
+    held = asyncio.Event()
+
+    async def count_probes(request: web.Request) -> None:
+        if request.path == "/version":
+            probes.append(time.monotonic())
+        return None
+
+    async def hold_deployments(request: web.Request) -> None:
+        if request.path == "/apis/apps/v1/deployments" and not held.is_set():
+            held.set()
+            await asyncio.sleep(3.0)  # bastion03's first list of deployments answers late
+        return None
+
+    removers = [add_hook(sim, "bastion02", count_probes), add_hook(sim, "bastion03", hold_deployments)]
+    try:
+        hub = await hubs.start(sim.kubeconfig_path, settings=settings, sync=False)
+        await wait_snapshot(hub, lambda s: s.clusters[0].phase == "ok", timeout=5)
+        await asyncio.sleep(settings.probe_interval * 1.2)  # one interval: a probe would have run
+        assert hub.snapshot().clusters[1].phase == "syncing"  # still held
+        assert probes == []
+        await hub.wait_synced(5)
+        deadline = time.monotonic() + settings.probe_interval * 3
+        while not probes and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert probes  # probing once the watches may open
+    finally:
+        for remove in removers:
+            remove()
