@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 
@@ -77,7 +78,8 @@ async def test_c_starts_loops_from_both_clusters_and_the_pane_shows_who_answered
         assert "cluster1 " in summary and "cluster2 " in summary and "p50" in summary
         assert "(expected 50/50)" in summary
         log = text_of(pane.query_one("#curl-log", Static))
-        assert "cluster1 → cluster2" in log or "cluster2 → cluster2" in log
+        # Which clusters the last few lines name is a 50/50 draw; that each line names one is not.
+        assert re.search(r"cluster[12] → cluster[12] ", log), log
         assert "userlist-" in log and " ms" in log
         title = str(pane.slot.border_title)
         assert "userlist-svc.song.svc:80/users/1" in title and "running" in title
