@@ -30,7 +30,13 @@ from tui.mesh.checks import Finding, connect_checks
 from tui.mesh.merge import key_text, merge_global_service
 from tui.mesh.model import CiliumInfo, ClusterState, Deployment, MeshSnapshot, Service, ServiceKey
 from tui.mesh.selection import Selection, select_backends
-from tui.mesh.status import ClusterMeshStatus, access_info, cluster_mesh_status, deployment_not_ready_reason
+from tui.mesh.status import (
+    AccessInfo,
+    ClusterMeshStatus,
+    access_info,
+    cluster_mesh_status,
+    deployment_not_ready_reason,
+)
 
 USABLE_PHASES = ("ok", "stale")
 """Phases whose data the rules may trust; other clusters are *unknown*, never "no service"."""
@@ -263,7 +269,11 @@ def cluster_view(state: ClusterState) -> ClusterView:
     if state.phase not in USABLE_PHASES and not cilium.agents:
         return ClusterView(**base)
     status = mesh_status(state)
-    access = access_info(cilium, state.nodes)
+    if cilium.clustermesh_service is None and not cilium.config_present and state.phase != "ok":
+        # kube-system was never read (the cluster failed first): unknown, not "not found".
+        access = AccessInfo(error=f"not read yet ({phase_text(state)})")
+    else:
+        access = access_info(cilium, state.nodes)
     deployment = cilium.clustermesh_deployment
     reason = deployment_not_ready_reason(deployment) if deployment is not None else None
     errors: dict[str, str] = {}

@@ -284,3 +284,25 @@ def test_hanging_indent_keeps_wrapped_lines_under_their_text() -> None:
     assert " ".join(w for line in lines[:-1] for w in line.split()) == text.plain.split("\n")[0]
     assert hanging(text, 30, 2).spans, "styles are kept"
     assert hanging(text, 0, 2) is text, "width unknown: left to the widget"
+
+
+def test_access_of_a_cluster_whose_kube_system_was_never_read_is_unknown_not_missing() -> None:
+    """A cluster that failed before its kube-system was read has no clustermesh-apiserver
+    *known*; saying "service not found" would send the operator after the wrong problem."""
+    base = unreachable_snapshot()
+    c2 = base.clusters[1]
+    never_read = dataclasses.replace(
+        c2, cilium=dataclasses.replace(c2.cilium, config_present=False, clustermesh_service=None)
+    )
+    doc = status_view(replace_cluster(base, never_read)).to_json()
+    access = doc["clusters"][1]["access"]
+    assert (
+        access["error"]
+        == "not read yet (unreachable: dial tcp 172.30.1.85:6443: connect: connection refused)"
+    )
+    # Read and really missing: cilium-cli's words.
+    missing = dataclasses.replace(
+        c2, phase="ok", cilium=dataclasses.replace(c2.cilium, clustermesh_service=None)
+    )
+    doc = status_view(replace_cluster(base, missing)).to_json()
+    assert doc["clusters"][1]["access"]["error"] == "clustermesh-apiserver service not found"
