@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
@@ -265,6 +266,10 @@ class MeshtuiApp(App[int]):
         """``time.perf_counter()`` when the first frame was drawn (measurements)."""
         self.repaints = 0
         """Repaints so far (tests and measurements)."""
+        self.computes = 0
+        """Whole-view computations (status, services, backends) so far: keys must not add any."""
+        self.selection_draws = 0
+        """Backends pane redraws for a selection change made on the UI thread (tests)."""
 
     # --- layout -------------------------------------------------------------------------
 
@@ -423,16 +428,25 @@ class MeshtuiApp(App[int]):
             viewing = snapshot.clusters[0].context if snapshot.clusters else None
         if service is None and services.rows:
             service = services.rows[0].key
-        backends = None
-        state = snapshot.by_context(viewing) if viewing else None
-        if service is not None and state is not None:
-            entries = self._agent_entries(viewing or "", service)
-            backends = backends_perspective(snapshot, service, state, agent_entries=entries)
+        self.computes += 1
+        backends = self._backends_for(snapshot, service, viewing)
         return Views(snapshot, status, services, service, viewing, backends)
 
     def _show(self, views: Views) -> None:
         """Apply computed views to the widgets (UI thread)."""
         previous = self.views
+        if (
+            previous is not None
+            and self.service is not None
+            and self.viewing is not None
+            and (views.service, views.viewing) != (self.service, self.viewing)
+            and (previous.service, previous.viewing) == (self.service, self.viewing)
+        ):
+            # Computed for a selection a key has since left (a computation follows): keep
+            # what the Backends pane shows for the current one rather than the stale one.
+            views = dataclasses.replace(
+                views, service=previous.service, viewing=previous.viewing, backends=previous.backends
+            )
         self.views = views
         self.snapshot = views.snapshot
         if views.viewing is not None and (
@@ -555,7 +569,49 @@ class MeshtuiApp(App[int]):
     def _service_highlighted(self, event: ServicesPane.Highlighted) -> None:
         if event.key is not None and event.key != self.service:
             self.service = event.key
-            self._request_compute()
+            self._draw_selection()
+
+    def _draw_selection(self) -> None:
+        """A key moved the selection (or the agent's list was read): draw the Backends pane
+        for it now, on the UI thread.
+
+        Only the selected service's backends seen from the viewing cluster are computed (its
+        objects in each cluster: proportional to the clusters and its backends, a fraction of
+        a millisecond at 64 clusters), from the snapshot already on screen. The status and
+        services views do not depend on the selection, so a key never recomputes them nor
+        waits behind a computation of them in the worker (which held the key for as long as
+        a whole-mesh recompute took while clusters streamed events).
+        """
+        views = self.views
+        if views is None or self.viewing is None or self.snapshot.by_context(self.viewing) is None:
+            self._request_compute()  # nothing drawn yet: the first computation draws it
+            return
+        self.selection_draws += 1
+        self.views = dataclasses.replace(
+            views,
+            service=self.service,
+            viewing=self.viewing,
+            backends=self._backends_for(views.snapshot, self.service, self.viewing),
+        )
+        # The viewing cluster's marker (two prompts change; the others are cached).
+        self.query_one(ContextList).show(views.status, self.viewing, note=self.waiting_note())
+        self._show_backends(self.views)
+        self._refresh_bindings_if_changed()
+        self._maybe_read_agent()
+        with self._lock:
+            if self._computing:
+                # The computation in flight carries the old selection: run once more after it.
+                self._dirty = True
+
+    def _backends_for(
+        self, snapshot: MeshSnapshot, service: ServiceKey | None, viewing: str | None
+    ) -> BackendsPerspective | None:
+        """The Backends pane's view of ``service`` from ``viewing`` (``None`` without either)."""
+        state = snapshot.by_context(viewing) if viewing else None
+        if service is None or state is None:
+            return None
+        entries = self._agent_entries(viewing or "", service)
+        return backends_perspective(snapshot, service, state, agent_entries=entries)
 
     @on(ContextList.ViewingChanged)
     def _viewing_changed(self, event: ContextList.ViewingChanged) -> None:
@@ -566,13 +622,12 @@ class MeshtuiApp(App[int]):
         if context == self.viewing or self.snapshot.by_context(context) is None:
             return
         self.viewing = context
-        self._request_compute()
-        self._refresh_bindings_if_changed()
+        self._draw_selection()
 
     def select_service(self, key: ServiceKey) -> None:
         self.service = key
         self.query_one(ServicesPane).select(key)
-        self._request_compute()
+        self._draw_selection()
 
     def action_view_cluster(self, number: int) -> None:
         clusters = self.snapshot.clusters
@@ -712,7 +767,8 @@ class MeshtuiApp(App[int]):
         before = self._agent_lists.get(context)
         self._agent_lists[context] = (entries, time.monotonic(), want, self.clock())
         if before is None or before[0] != entries or before[3] is None or error:
-            self._request_compute()
+            # Only the Backends pane shows the agent's list: redraw it, not the whole mesh.
+            self._draw_selection()
         else:
             self._maybe_read_agent()  # the same answer: maybe read again later (retries)
 
@@ -726,7 +782,7 @@ class MeshtuiApp(App[int]):
             self.notify("select a service in a reachable cluster first", severity="warning", timeout=3)
             return
         self._maybe_read_agent(force=True)
-        self._request_compute()
+        self._draw_selection()  # "reading cilium service list…"
 
     def agent_note(self, context: str | None) -> str:
         """What the Backends pane says when it shows no agent list (or why the last read failed)."""
