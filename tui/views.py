@@ -78,7 +78,11 @@ _status_lock = threading.Lock()
 
 def mesh_status(state: ClusterState) -> ClusterMeshStatus:
     """``cilium clustermesh status`` of one cluster, computed once per CiliumInfo object."""
-    cilium = state.cilium
+    return cilium_mesh_status(state.cilium)
+
+
+def cilium_mesh_status(cilium: CiliumInfo) -> ClusterMeshStatus:
+    """:func:`cluster_mesh_status` once per CiliumInfo object (the connect checks use it too)."""
     with _status_lock:
         entry = _status_cache.get(id(cilium))
         if entry is not None and entry[0] is cilium:
@@ -346,7 +350,10 @@ class StatusViewBuilder:
             if self._findings is not None and _same(self._findings[0], inputs):
                 findings = self._findings[1]
             else:
-                findings = tuple(_finding_view(f) for f in connect_checks(snapshot.clusters))
+                findings = tuple(
+                    _finding_view(f)
+                    for f in connect_checks(snapshot.clusters, mesh_status=cilium_mesh_status)
+                )
                 self._findings = (inputs, findings)
             view = StatusView(tuple(rows), findings, tuple(snapshot.config_errors))
             before = self._view

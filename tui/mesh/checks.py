@@ -24,14 +24,15 @@ import ipaddress
 import re
 import shlex
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tui.mesh.model import ClusterState
+from tui.mesh.model import CiliumInfo, ClusterState
 from tui.mesh.status import (
     AGENT_CONTAINER,
     NAMESPACE,
+    ClusterMeshStatus,
     cluster_mesh_status,
     deployment_not_ready_reason,
 )
@@ -535,7 +536,10 @@ def _troubleshoot(c: _Cluster, pod: str, remote: str) -> str:
     )
 
 
-def _mesh_findings(clusters: Sequence[_Cluster]) -> list[Finding]:
+def _mesh_findings(
+    clusters: Sequence[_Cluster],
+    mesh_status: Callable[[CiliumInfo], ClusterMeshStatus] = cluster_mesh_status,
+) -> list[Finding]:
     out: list[Finding] = []
     by_name = {c.name: c for c in clusters if c.name}
     knows: dict[str, set[str]] = {}
@@ -567,7 +571,7 @@ def _mesh_findings(clusters: Sequence[_Cluster]) -> list[Finding]:
                 )
         if not cilium.agents:
             continue
-        status = cluster_mesh_status(cilium)
+        status = mesh_status(cilium)
         readable = status.total > 0 or bool(cilium.clustermesh_secret_remotes)
         if readable and c.name:
             knows[c.name] = set(cilium.clustermesh_secret_remotes) | {s.name for s in status.clusters}
@@ -669,8 +673,17 @@ def _mesh_findings(clusters: Sequence[_Cluster]) -> list[Finding]:
     return out
 
 
-def connect_checks(clusters: Sequence[ClusterState]) -> list[Finding]:
-    """Every finding across ``clusters`` (kubeconfig order), errors first."""
+def connect_checks(
+    clusters: Sequence[ClusterState],
+    *,
+    mesh_status: Callable[[CiliumInfo], ClusterMeshStatus] = cluster_mesh_status,
+) -> list[Finding]:
+    """Every finding across ``clusters`` (kubeconfig order), errors first.
+
+    ``mesh_status`` computes one cluster's ``cilium clustermesh status``; the app passes one
+    cached per CiliumInfo object, so 64 clusters whose agents did not change are not parsed
+    again on every snapshot.
+    """
     usable = [
         _effective(state, index) for index, state in enumerate(clusters) if state.phase in ("ok", "stale")
     ]
@@ -683,7 +696,7 @@ def connect_checks(clusters: Sequence[ClusterState]) -> list[Finding]:
     findings += _ca_findings(usable)
     findings += _cidr_findings(usable)
     findings += _nodeport_findings(usable)
-    findings += _mesh_findings(usable)
+    findings += _mesh_findings(usable, mesh_status)
     order = {check: i for i, check in enumerate(CHECK_ORDER)}
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], order.get(f.check, len(order))))
     return findings
