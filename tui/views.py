@@ -17,6 +17,8 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress
+from operator import is_not
 from typing import Any
 
 from tui.mesh.annotations import (
@@ -331,18 +333,22 @@ class StatusViewBuilder:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._rows: dict[int, tuple[ClusterState, ClusterView]] = {}
+        self._rows: dict[str, tuple[tuple[Any, ...], ClusterView]] = {}
         self._findings: tuple[tuple[Any, ...], tuple[FindingView, ...]] | None = None
         self._view: StatusView | None = None
 
     def build(self, snapshot: MeshSnapshot) -> StatusView:
         with self._lock:
             rows = []
-            fresh: dict[int, tuple[ClusterState, ClusterView]] = {}
+            fresh: dict[str, tuple[tuple[Any, ...], ClusterView]] = {}
             for state in snapshot.clusters:
-                entry = self._rows.get(id(state))
-                view = entry[1] if entry is not None and entry[0] is state else cluster_view(state)
-                fresh[id(state)] = (state, view)
+                inputs = _cluster_inputs(state)
+                entry = self._rows.get(state.context)
+                if entry is not None and _same_inputs(entry[0], inputs):
+                    view = entry[1]
+                else:
+                    view = cluster_view(state)
+                fresh[state.context] = (inputs, view)
                 rows.append(view)
             self._rows = fresh
             # Findings only read phases and kube-system objects: key them on those.
@@ -367,6 +373,18 @@ class StatusViewBuilder:
                 return before  # same object: panes skip redrawing by identity
             self._view = view
             return view
+
+
+def _cluster_inputs(state: ClusterState) -> tuple[Any, ...]:
+    """What :func:`cluster_view` reads of a cluster. Not its services, pods or deployments:
+    a watch event on a service gives the ClusterState a new identity, and recomputing the
+    row (63 remotes at 64 clusters) for every changed cluster cost more than the services."""
+    return (state.cilium, state.nodes, state.phase, state.since, state.server, state.reason)
+
+
+def _same_inputs(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Kube-system objects by identity (snapshots reuse unchanged ones), the rest by value."""
+    return a[0] is b[0] and a[1] is b[1] and a[2:] == b[2:]
 
 
 def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
@@ -613,6 +631,19 @@ def _warnings(
 ServiceMap = Mapping[ServiceKey, Service]
 
 
+def _changed_keys(before: ServiceMap, now: ServiceMap) -> list[ServiceKey]:
+    """Keys whose Service object differs between two mappings of one cluster (by identity).
+
+    The common case — same keys in the same order, a few values replaced — runs at C speed
+    (list compare, ``map(is_not)``): 2,000 services per changed cluster, 25 changed clusters
+    per repaint at 100 events/s, must not cost a Python loop each.
+    """
+    keys = list(now)
+    if len(keys) == len(before) and keys == list(before):
+        return list(compress(keys, map(is_not, before.values(), now.values())))
+    return [k for k in before.keys() | now.keys() if before.get(k) is not now.get(k)]
+
+
 class ServicesViewBuilder:
     """Builds :class:`ServicesView`s, recomputing only the rows whose services changed.
 
@@ -630,7 +661,10 @@ class ServicesViewBuilder:
         self._rows: dict[ServiceKey, ServiceRow] = {}
         self._maps: dict[str, ServiceMap] = {}
         self._cells: dict[int, tuple[Service, ServiceCell]] = {}
-        self._keysets: dict[int, tuple[ServiceMap, frozenset[ServiceKey], frozenset[ServiceKey]]] = {}
+        self._keysets: dict[str, tuple[ServiceMap, frozenset[ServiceKey], frozenset[ServiceKey]]] = {}
+        """cluster → (its services mapping, its global keys, all its keys)."""
+        self._sorted: tuple[tuple[Any, ...], list[ServiceKey]] | None = None
+        """The sorted row keys and the key sets they were made from (by identity)."""
         self._last: tuple[bool, tuple[ServiceRow, ...]] | None = None
         self._view: ServicesView | None = None
         self.recomputed = 0
@@ -668,9 +702,9 @@ class ServicesViewBuilder:
             any_change = True
             if before is None:
                 continue  # first sight of this cluster: every row is new (the signature changed)
-            for key in before.keys() | now.keys():
-                if before.get(key) is not now.get(key):
-                    changed.add(key)
+            diff = _changed_keys(before, now)
+            changed.update(diff)
+            self._update_keyset(state.cluster, before, now, diff)
             self._maps[state.cluster] = now
         for state in usable:
             self._maps.setdefault(state.cluster, state.services)
@@ -695,15 +729,36 @@ class ServicesViewBuilder:
         self._view = view
         return view
 
-    def _keys_of(self, services: ServiceMap) -> tuple[frozenset[ServiceKey], frozenset[ServiceKey]]:
+    def _keys_of(
+        self, cluster: str, services: ServiceMap
+    ) -> tuple[frozenset[ServiceKey], frozenset[ServiceKey]]:
         """(global keys, all keys) of one cluster, cached while its services mapping is the same."""
-        entry = self._keysets.get(id(services))
+        entry = self._keysets.get(cluster)
         if entry is not None and entry[0] is services:
             return entry[1], entry[2]
         global_keys = frozenset(k for k, svc in services.items() if _maybe_global(svc))
         all_keys = frozenset(services)
-        self._keysets[id(services)] = (services, global_keys, all_keys)
+        self._keysets[cluster] = (services, global_keys, all_keys)
         return global_keys, all_keys
+
+    def _update_keyset(
+        self, cluster: str, before: ServiceMap, now: ServiceMap, diff: Sequence[ServiceKey]
+    ) -> None:
+        """Carry a cluster's key sets over to its new services mapping from the changed keys
+        only (a watch event changes one service of 2,000); the sets stay the same objects
+        while no key came, went or turned global, so the sorted row keys are reused too."""
+        entry = self._keysets.get(cluster)
+        if entry is None or entry[0] is not before or len(diff) > 64:
+            return  # _keys_of recomputes it from the whole mapping
+        global_keys, all_keys = entry[1], entry[2]
+        add = [k for k in diff if k in now and k not in all_keys]
+        gone = [k for k in diff if k not in now]
+        if add or gone:
+            all_keys = (all_keys | frozenset(add)) - frozenset(gone)
+        flips = [k for k in diff if (k in now and _maybe_global(now[k])) != (k in global_keys)]
+        if flips:
+            global_keys = global_keys ^ frozenset(flips)
+        self._keysets[cluster] = (now, global_keys, all_keys)
 
     def _rows_for(
         self,
@@ -714,20 +769,26 @@ class ServicesViewBuilder:
         missing: Mapping[str, frozenset[str]],
         unknown: Sequence[tuple[str, str]],
     ) -> tuple[ServiceRow, ...]:
-        keys: set[ServiceKey] = set()
-        live = set()
+        sets = []
         for state in usable:
-            global_keys, all_keys = self._keys_of(state.services)
-            live.add(id(state.services))
-            keys |= all_keys if show_all else global_keys
-        for stale in [k for k in self._keysets if k not in live]:
-            del self._keysets[stale]
+            global_keys, all_keys = self._keys_of(state.cluster, state.services)
+            sets.append(all_keys if show_all else global_keys)
+        for gone in self._keysets.keys() - {s.cluster for s in usable}:
+            del self._keysets[gone]
+        signature = (show_all, *(id(k) for k in sets))
+        if self._sorted is not None and self._sorted[0] == signature:
+            ordered = self._sorted[1]
+        else:
+            keys: set[ServiceKey] = set().union(*sets)
+            ordered = sorted(keys)
+            self._sorted = (signature, ordered)
+        keys = set(ordered)
         cache = self._rows
         for key in changed:
             cache.pop(key, None)
         rows: list[ServiceRow] = []
         recomputed = 0
-        for key in sorted(keys):
+        for key in ordered:
             row = cache.get(key)
             if row is None:
                 inputs = tuple(s.services.get(key) for s in usable)

@@ -7,9 +7,10 @@ import dataclasses
 import pytest
 
 from tui import views
-from tui.fixtures import large_snapshot
+from tui.fixtures import GLOBAL, large_snapshot
 from tui.mesh import status
-from tui.mesh.model import MeshSnapshot
+from tui.mesh.model import MeshSnapshot, Service, frozen_map
+from tui.views import services_view
 
 
 def _agents_reread(snapshot: MeshSnapshot, index: int) -> MeshSnapshot:
@@ -40,3 +41,50 @@ def test_an_agent_reread_parses_one_clusters_mesh_status(monkeypatch: pytest.Mon
     assert calls == [after.clusters[3].cilium.agents]
     assert second.findings == first.findings
     assert second.clusters[0] is first.clusters[0]
+
+
+def _with_services(snapshot: MeshSnapshot, index: int, **changes: Service | None) -> MeshSnapshot:
+    """``snapshot`` with cluster ``index``'s services replaced (``None`` deletes), by name."""
+    state = snapshot.clusters[index]
+    services = dict(state.services)
+    for name, service in changes.items():
+        key = next(k for k in services if k[1] == name) if service is None else service.key
+        if service is None:
+            del services[key]
+        else:
+            services[key] = service
+    clusters = list(snapshot.clusters)
+    clusters[index] = dataclasses.replace(state, services=frozen_map(services))
+    return dataclasses.replace(snapshot, clusters=tuple(clusters))
+
+
+def test_a_service_event_recomputes_its_row_only_and_matches_a_fresh_build() -> None:
+    snapshot = large_snapshot(clusters=6, services=40)
+    builder = views.ServicesViewBuilder()
+    status_builder = views.StatusViewBuilder()
+    first = builder.build(snapshot)
+    first_status = status_builder.build(snapshot)
+    state = snapshot.clusters[2]
+    row = first.rows[3]
+    service = state.services[row.key]
+    labelled = dataclasses.replace(service, labels=frozen_map({**service.labels, "tick": "1"}))
+    after = _with_services(snapshot, 2, **{service.name: labelled})
+    second = builder.build(after)
+    assert builder.recomputed == 1
+    assert second.rows == services_view(after).rows
+    # A service event leaves every cluster row of the status view as it was (no 63-remote rebuild).
+    rebuilt = status_builder.build(after).clusters
+    assert all(a is b for a, b in zip(rebuilt, first_status.clusters, strict=True))
+
+    # A service turning global in one cluster, a new plain one, a deleted global one: the rows
+    # are exactly those of a fresh build.
+    plain = next(s for k, s in state.services.items() if k not in {r.key for r in first.rows})
+    turned = dataclasses.replace(plain, annotations=frozen_map({**plain.annotations, GLOBAL: "true"}))
+    extra = dataclasses.replace(plain, name="zz-new-plain", annotations=frozen_map({}))
+    later = _with_services(after, 2, **{plain.name: turned, extra.name: extra})
+    later = _with_services(later, 4, **{first.rows[0].name: None})
+    third = builder.build(later)
+    fresh = services_view(later)
+    assert third.rows == fresh.rows
+    assert turned.key in {r.key for r in third.rows}
+    assert extra.key not in {r.key for r in third.rows}
