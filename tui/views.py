@@ -97,6 +97,17 @@ def cilium_mesh_status(cilium: CiliumInfo) -> ClusterMeshStatus:
     return status
 
 
+def prune_status_cache(live: Iterable[CiliumInfo]) -> None:
+    """Forget the statuses of CiliumInfo objects no longer in use (``live``: the newest
+    snapshot's). An agent re-read replaces a cluster's CiliumInfo every few seconds at 64
+    clusters; kept until a size cap, the old statuses (63 remotes each) piled up in the
+    heap that every full garbage collection walks, pausing the UI for 100-200 ms."""
+    keep = {id(c): c for c in live}
+    with _status_lock:
+        for ident in [i for i, (c, _) in _status_cache.items() if keep.get(i) is not c]:
+            del _status_cache[ident]
+
+
 def connected_remotes(state: ClusterState) -> frozenset[str] | None:
     """Remote clusters at least one agent of ``state`` is ready for; ``None`` when none was read.
 
@@ -351,6 +362,7 @@ class StatusViewBuilder:
                 fresh[state.context] = (inputs, view)
                 rows.append(view)
             self._rows = fresh
+            prune_status_cache(state.cilium for state in snapshot.clusters)
             # Findings only read phases and kube-system objects: key them on those.
             inputs = tuple((s.context, s.phase, s.cilium, s.nodes) for s in snapshot.clusters)
             if self._findings is not None and _same(self._findings[0], inputs):
@@ -704,6 +716,7 @@ class ServicesViewBuilder:
                 continue  # first sight of this cluster: every row is new (the signature changed)
             diff = _changed_keys(before, now)
             changed.update(diff)
+            self._forget_cells(before, diff)
             self._update_keyset(state.cluster, before, now, diff)
             self._maps[state.cluster] = now
         for state in usable:
@@ -740,6 +753,16 @@ class ServicesViewBuilder:
         all_keys = frozenset(services)
         self._keysets[cluster] = (services, global_keys, all_keys)
         return global_keys, all_keys
+
+    def _forget_cells(self, before: ServiceMap, diff: Sequence[ServiceKey]) -> None:
+        """Drop the cells of replaced Service objects: the cache would otherwise keep every
+        old version alive (100 events/s) until its size cap, for the collector to walk."""
+        cells = self._cells
+        for key in diff:
+            old = before.get(key)
+            entry = cells.get(id(old)) if old is not None else None
+            if entry is not None and entry[0] is old:
+                del cells[id(old)]
 
     def _update_keyset(
         self, cluster: str, before: ServiceMap, now: ServiceMap, diff: Sequence[ServiceKey]
@@ -1216,6 +1239,7 @@ __all__ = [
     "parse_agent_services",
     "parse_key",
     "phase_text",
+    "prune_status_cache",
     "service_map",
     "services_view",
     "stale_text",

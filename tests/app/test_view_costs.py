@@ -88,3 +88,27 @@ def test_a_service_event_recomputes_its_row_only_and_matches_a_fresh_build() -> 
     assert third.rows == fresh.rows
     assert turned.key in {r.key for r in third.rows}
     assert extra.key not in {r.key for r in third.rows}
+
+
+def test_replaced_objects_leave_the_caches() -> None:
+    """Old versions of a cluster's Cilium objects and services are not kept alive by the
+    view caches (the collector would walk them on every full collection)."""
+    snapshot = large_snapshot(clusters=6, services=40)
+    status_builder = views.StatusViewBuilder()
+    services_builder = views.ServicesViewBuilder()
+    status_builder.build(snapshot)
+    first = services_builder.build(snapshot)
+    old_cilium = snapshot.clusters[3].cilium
+    assert id(old_cilium) in views._status_cache
+    after = _agents_reread(snapshot, 3)
+    row = first.rows[0]
+    old_service = after.clusters[2].services[row.key]
+    assert id(old_service) in services_builder._cells
+    relabelled = dataclasses.replace(old_service, labels=frozen_map({"tick": "2"}))
+    after = _with_services(after, 2, **{old_service.name: relabelled})
+    status_builder.build(after)
+    services_builder.build(after)
+    assert views._status_cache.get(id(old_cilium), (None,))[0] is not old_cilium
+    assert id(after.clusters[3].cilium) in views._status_cache
+    assert services_builder._cells.get(id(old_service), (None,))[0] is not old_service
+    assert services_builder._cells[id(relabelled)][0] is relabelled
