@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import sys
@@ -73,6 +74,15 @@ AGENT_AUTO_MAX_SERVICES = 500
 backend: 30 MB of JSON at 64 × 2,000) is read only on request (``r``), never automatically."""
 AGENT_RETRIES = 3
 """Reads again (every AGENT_MIN_INTERVAL) while the agent's list still differs after a change."""
+
+
+BIG_MESH_SERVICES = 20_000
+"""Services across the contexts from which the collector is tuned for a big heap."""
+BIG_MESH_GC_THRESHOLD = (20_000, 20, 100)
+"""``gc.set_threshold`` for a big mesh: young collections after 20,000 allocations instead of
+700, so the short-lived objects of a repaint (Text, Span, Segment, line caches) die young
+instead of being promoted into the oldest generation, whose full collections (every second
+or two at 64 × 2,000, 150-250 ms each) paused the UI thread in the middle of keys."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +276,7 @@ class MeshtuiApp(App[int]):
         """``time.perf_counter()`` when the first frame was drawn (measurements)."""
         self.repaints = 0
         """Repaints so far (tests and measurements)."""
+        self._collector_tuned = False
         self.computes = 0
         """Whole-view computations (status, services, backends) so far: keys must not add any."""
         self.selection_draws = 0
@@ -483,6 +494,17 @@ class MeshtuiApp(App[int]):
         self.repaints += 1
         self._refresh_bindings_if_changed()
         self._maybe_read_agent()
+        self._tune_collector(views.snapshot)
+
+    def _tune_collector(self, snapshot: MeshSnapshot) -> None:
+        """Once the mesh turns out big, apply :data:`BIG_MESH_GC_THRESHOLD` (never lowered)."""
+        if self._collector_tuned or len(snapshot.clusters) < 2:
+            return
+        if sum(len(s.services) for s in snapshot.clusters) < BIG_MESH_SERVICES:
+            return
+        self._collector_tuned = True
+        current = gc.get_threshold()
+        gc.set_threshold(*(max(a, b) for a, b in zip(current, BIG_MESH_GC_THRESHOLD, strict=True)))
 
     def _ensure_focus(self) -> None:
         """Keys need a focused pane: the services table hides while syncing and takes the

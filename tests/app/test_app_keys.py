@@ -7,8 +7,13 @@ leave it alone and still redraw the Backends pane (:attr:`MeshtuiApp.selection_d
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+
+import pytest
 from apphelpers import backends_summary, contexts_text, make_app, settle, wait_for
 
+from tui import app as appmod
 from tui.fixtures import large_snapshot
 from widgets.services import ServicesPane
 
@@ -69,3 +74,29 @@ async def test_views_computed_for_an_old_selection_do_not_undo_a_key() -> None:
         await wait_for(pilot, lambda: app.computes > computes)
         assert app.views.service == moved
         assert f"{moved[0]}/{moved[1]}" in backends_summary(app)
+
+
+@pytest.fixture
+def gc_threshold() -> Iterator[tuple[int, ...]]:
+    """The collector's thresholds, restored after the test."""
+    before = gc.get_threshold()
+    yield before
+    gc.set_threshold(*before)
+
+
+async def test_a_big_mesh_tunes_the_collector_once(
+    monkeypatch: pytest.MonkeyPatch, gc_threshold: tuple[int, ...]
+) -> None:
+    small, _ = make_app(large_snapshot(clusters=4, services=30))
+    async with small.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert gc.get_threshold() == gc_threshold  # a small mesh leaves the collector alone
+    monkeypatch.setattr(appmod, "BIG_MESH_SERVICES", 100)  # 4 × 30 services count as big
+    big, _ = make_app(large_snapshot(clusters=4, services=30))
+    async with big.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tuned = gc.get_threshold()
+        assert tuned == tuple(
+            max(a, b) for a, b in zip(gc_threshold, appmod.BIG_MESH_GC_THRESHOLD, strict=True)
+        )
+        assert tuned[0] > gc_threshold[0]
