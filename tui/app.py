@@ -260,6 +260,8 @@ class MeshtuiApp(App[int]):
         self._agent_lists: dict[str, tuple[Any, float, tuple[Any, ...], float | None]] = {}
         self._agent_retries: dict[str, int] = {}
         self._agent_errors: dict[str, str] = {}
+        self._agent_read_for: dict[str, tuple[Any, ...]] = {}
+        """context → what the agent list on screen was read for (see :meth:`agent_outdated`)."""
         self._agent_reading: set[str] = set()
         self._agent_timer: Timer | None = None
         """context → (entries, monotonic time of the last read, what it was read for, app clock)."""
@@ -543,6 +545,7 @@ class MeshtuiApp(App[int]):
             viewing=self.viewing or "",
             agent_read_at=self.agent_read_at(views.viewing),
             agent_note=self.agent_note(views.viewing),
+            agent_outdated=self.agent_outdated(views.viewing),
         )
 
     def _blocked_text(self) -> str:
@@ -726,7 +729,7 @@ class MeshtuiApp(App[int]):
             return
         key = self.service
         context = self.viewing
-        want = (key, tuple(id(s.services.get(key)) for s in self.snapshot.clusters))
+        want = self._agent_want(key)
         entry = self._agent_lists.get(context)
         now = time.monotonic()
         if len(state.services) > AGENT_AUTO_MAX_SERVICES and not force:
@@ -786,6 +789,8 @@ class MeshtuiApp(App[int]):
         finally:
             self._agent_reading.discard(context)
         self._agent_errors[context] = error
+        if entries is not None:
+            self._agent_read_for[context] = want
         before = self._agent_lists.get(context)
         self._agent_lists[context] = (entries, time.monotonic(), want, self.clock())
         if before is None or before[0] != entries or before[3] is None or error:
@@ -823,6 +828,18 @@ class MeshtuiApp(App[int]):
         ):
             return f"not read automatically at {len(state.services):,} services: r reads cilium service list"
         return ""
+
+    def _agent_want(self, key: ServiceKey) -> tuple[Any, ...]:
+        """What an agent read of ``key`` is a read *of*: the service's objects in every cluster."""
+        return (key, tuple(id(s.services.get(key)) for s in self.snapshot.clusters))
+
+    def agent_outdated(self, context: str | None) -> bool:
+        """The agent list shown for ``context`` was read before the selected service last
+        changed: right after a switch it "differs" only because it is old, so say so."""
+        if context is None or self.service is None or self._agent_entries(context, ("", "")) is None:
+            return False
+        read_for = self._agent_read_for.get(context)
+        return read_for is not None and read_for != self._agent_want(self.service)
 
     def agent_read_at(self, context: str | None) -> float | None:
         """When the agent list shown for ``context`` was read (app clock), if ever."""

@@ -87,8 +87,16 @@ class BackendsPane(Vertical):
 
     def on_resize(self) -> None:
         if self._args is not None:
-            service, view, blocked, viewing, read_at, note = self._args
-            self.show(service, view, blocked=blocked, viewing=viewing, agent_read_at=read_at, agent_note=note)  # type: ignore[arg-type]
+            service, view, blocked, viewing, read_at, note, outdated = self._args
+            self.show(
+                service,  # type: ignore[arg-type]
+                view,  # type: ignore[arg-type]
+                blocked=blocked,  # type: ignore[arg-type]
+                viewing=viewing,  # type: ignore[arg-type]
+                agent_read_at=read_at,  # type: ignore[arg-type]
+                agent_note=note,  # type: ignore[arg-type]
+                agent_outdated=outdated,  # type: ignore[arg-type]
+            )
 
     def show(
         self,
@@ -99,12 +107,13 @@ class BackendsPane(Vertical):
         viewing: str = "",
         agent_read_at: float | None = None,
         agent_note: str = "",
+        agent_outdated: bool = False,
     ) -> None:
         """Draw ``view`` (the service ``service`` seen from one cluster); ``blocked`` says why
         writes are disabled there (RBAC, unreachable), shown under the shares."""
         colors = palette(self.app)
         self.perspective = view
-        self._args = (service, view, blocked, viewing, agent_read_at, agent_note)
+        self._args = (service, view, blocked, viewing, agent_read_at, agent_note, agent_outdated)
         summary_widget = self.query_one("#backends-summary", TextBlock)
         table = self.table
         if service is None or view is None:
@@ -155,12 +164,19 @@ class BackendsPane(Vertical):
                 diff = view.differences
                 agent = Text("agent     ", style="bold")
                 if diff:
-                    agent.append(f"cilium service list differs on {diff} backend(s)", style=colors.err)
+                    # Read before the last change, a difference is most likely its age: not an error yet.
+                    style = colors.warn if agent_outdated else colors.err
+                    agent.append(f"cilium service list differs on {diff} backend(s)", style=style)
                 else:
                     agent.append("cilium service list agrees", style=colors.ok)
                 if agent_read_at is not None:
                     stamp = time.strftime("%H:%M:%S", time.localtime(agent_read_at))
-                    agent.append(f"  (read {stamp})", style=colors.muted)
+                    if agent_outdated:
+                        agent.append(f"  (read {stamp}", style=colors.muted)
+                        agent.append(", before the last change: re-reading", style=colors.warn)
+                        agent.append(")", style=colors.muted)
+                    else:
+                        agent.append(f"  (read {stamp})", style=colors.muted)
                 lines.append(agent)
             elif agent_note:
                 lines.append(Text("agent     ", style="bold") + Text(agent_note, style=colors.muted))

@@ -121,9 +121,13 @@ async def test_affinity_local_changes_the_cluster_and_the_split(sim: SimThread) 
         summary = backends_summary(app)
         assert "cluster1 ████████████████████ 100%" in summary and "cluster2 █" not in summary
         assert services_rows(app)["song/userlist-svc"][1] == "global shared local  1 rdy"
+        if app.agent_outdated("bastion02"):  # usually: the list on screen predates the switch
+            assert "before the last change: re-reading" in summary, summary
         await wait_for(pilot, lambda: activity(app)[-1][4] == "applied (seen in watch)", timeout=SLOW)
         # The agent realizes it after its sync delay: the app reads its list again and agrees.
         await wait_for(pilot, lambda: "cilium service list agrees" in backends_summary(app), timeout=SLOW)
+        assert not app.agent_outdated("bastion02")
+        assert "before the last change" not in backends_summary(app)
         remote = next(r for r in backends_rows(app).values() if r[0] == "cluster2")
         assert remote[4] == "✗" and remote[5] == "active"
 
