@@ -20,7 +20,10 @@ for _sub in ("app", "curl", "headless", "kube"):
     if str(TESTS / _sub) not in sys.path:
         sys.path.append(str(TESTS / _sub))
 
-from reliabilityhelp import FIGURES, summary_lines  # noqa: E402
+from headlesshelp import Cli  # noqa: E402
+from reliabilityhelp import FIGURES, REL_HUB, summary_lines  # noqa: E402
+
+from tui.headless import session  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +34,13 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """``meshtui`` in-process with the suite's hub settings; every output scanned for tokens."""
+    monkeypatch.setattr(session, "SETTINGS", REL_HUB)
+    return Cli(tmp_path)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from curlhelp import programs_running
 from kubehelp import sim_patch
-from simapp import FAST_HUB, SIM_KWARGS
+from simapp import FAST_HUB, SIM_KWARGS, no_threads_left
 
 from tui.kube.settings import HubSettings
 from tui.sim.mesh import SimThread
@@ -134,9 +134,16 @@ def summary_lines() -> list[str]:
 # -- the simulator ----------------------------------------------------------------------------------
 
 
-def start_sim() -> SimThread:
-    """The seed mesh with the app tests' near-zero delays and a fast ClusterMesh."""
-    return fast_sim("seed", **SIM_KWARGS)
+@contextmanager
+def seed_sim() -> Iterator[SimThread]:
+    """The seed mesh with the app tests' near-zero delays and a fast ClusterMesh, stopped at the
+    end; no thread started inside the block (app source, simulator) may outlive it."""
+    with no_threads_left():
+        running = fast_sim("seed", **SIM_KWARGS)
+        try:
+            yield running
+        finally:
+            running.stop()
 
 
 def set_fault(sim: SimThread, method: str, *args: Any) -> Any:

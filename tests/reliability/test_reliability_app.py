@@ -40,15 +40,14 @@ from reliabilityhelp import (
     hms_seconds,
     no_token_in,
     record,
+    seed_sim,
     set_affinity,
     set_fault,
-    start_sim,
     tokens_of_sim,
     until,
     wait_nothing_left,
     within_day,
 )
-from simapp import no_threads_left
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -67,12 +66,8 @@ SLOW = 15.0
 @pytest.fixture
 def sim() -> Iterator[SimThread]:
     """The seed mesh; no thread the test started (app source, simulator) may outlive it."""
-    with no_threads_left():
-        running = start_sim()
-        try:
-            yield running
-        finally:
-            running.stop()
+    with seed_sim() as running:
+        yield running
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ from reliabilityhelp import (
     LINK_DOWN,
     PERIOD,
     POD_DELETED,
-    REL_HUB,
     SHOWN_WITHIN,
     WATCH_EXPIRED,
     WHAT,
@@ -37,14 +36,12 @@ from reliabilityhelp import (
     Figure,
     delete_pod,
     record,
+    seed_sim,
     set_affinity,
     set_fault,
-    start_sim,
     wait_nothing_left,
 )
-from simapp import no_threads_left
 
-from tui.headless import session
 from tui.sim.mesh import SimThread
 
 NAME = {"bastion02": "cluster1", "bastion03": "cluster2"}
@@ -54,19 +51,8 @@ NOTE = "status+services+backends; recovery: a fresh status"
 @pytest.fixture
 def sim() -> Iterator[SimThread]:
     """The seed mesh; no thread the test started may outlive it."""
-    with no_threads_left():
-        running = start_sim()
-        try:
-            yield running
-        finally:
-            running.stop()
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """``meshtui`` in-process with the suite's hub settings; every output scanned for tokens."""
-    monkeypatch.setattr(session, "SETTINGS", REL_HUB)
-    return Cli(tmp_path)
+    with seed_sim() as running:
+        yield running
 
 
 def timed(cli: Cli, *args: str, kubeconfig: Path) -> tuple[Result, float]:

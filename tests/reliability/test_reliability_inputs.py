@@ -21,16 +21,14 @@ from reliabilityhelp import (
     AFFINITY,
     REL_HUB,
     no_token_in,
+    seed_sim,
     set_fault,
     snapshot_objects,
-    start_sim,
     tokens_of_sim,
     wait_nothing_left,
     write_recorder,
 )
-from simapp import no_threads_left
 
-from tui.headless import session
 from tui.kube.source import KubeSource
 from tui.mesh.actions import InvalidAction, SetAnnotation
 from tui.sim.mesh import SimThread
@@ -41,18 +39,8 @@ BROKEN = "apiVersion: v1\nclusters: [\n  - {name: x\n"
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimThread]:
     """One seed mesh for the module: nothing here may change it (that is what is checked)."""
-    with no_threads_left():
-        running = start_sim()
-        try:
-            yield running
-        finally:
-            running.stop()
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    monkeypatch.setattr(session, "SETTINGS", REL_HUB)
-    return Cli(tmp_path)
+    with seed_sim() as running:
+        yield running
 
 
 @pytest.fixture
