@@ -86,14 +86,15 @@ def contexts(app: MeshtuiApp) -> str:
 
 
 def synced(app: MeshtuiApp) -> bool:
-    """Every context is ok and the agent's list of the selected service was read (a screen
-    that expects a context down says so with its own ``ready``)."""
+    """Every context is ok and the agent's list of the selected service was read after its last
+    change (a screen that expects a context down says so with its own ``ready``)."""
     snapshot = app.snapshot
     if not snapshot.clusters or any(c.phase != "ok" for c in snapshot.clusters):
         return False
     agents_read = all(a.status for c in snapshot.clusters if c.phase == "ok" for a in c.cilium.agents)
     text = backends(app)
-    return agents_read and ("agent     cilium service list" in text or "agent     not read" in text)
+    fresh = not app.agent_outdated(app.viewing)
+    return agents_read and fresh and ("agent     cilium service list" in text or "agent     not read" in text)
 
 
 def keys(*pressed: str, then: Callable[[MeshtuiApp], bool] | None = None) -> Steps:

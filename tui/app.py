@@ -789,11 +789,14 @@ class MeshtuiApp(App[int]):
         finally:
             self._agent_reading.discard(context)
         self._agent_errors[context] = error
+        outdated = self.agent_outdated(context)
         if entries is not None:
             self._agent_read_for[context] = want
         before = self._agent_lists.get(context)
         self._agent_lists[context] = (entries, time.monotonic(), want, self.clock())
-        if before is None or before[0] != entries or before[3] is None or error:
+        if before is None or before[0] != entries or before[3] is None or error or outdated:
+            # Redraw also for the same answer when the one on screen was read before a change:
+            # its "before the last change: re-reading" must go.
             # Only the Backends pane shows the agent's list: redraw it, not the whole mesh.
             self._draw_selection()
         else:
