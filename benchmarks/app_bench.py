@@ -15,8 +15,8 @@ How each figure is taken (every wait is bounded; simulators and children are sto
   ``meshtui --kubeconfig`` against ``meshtui sim --clusters N --services M`` running as a
   separate process. The child's RSS is read at "populated".
 * **annotation patch → visible**: the app runs in this process under Textual's headless
-  ``run_test`` against the large simulator; an independent HTTPS client (its own TLS and token)
-  merge-patches ``service.cilium.io/affinity`` of the selected service in one cluster; the
+  ``run_test`` against the large simulator; an independent HTTPS client (its own TLS and token,
+  its connections opened before the clock starts) merge-patches ``service.cilium.io/affinity`` of the selected service in one cluster; the
   clock stops when the services table holds the new value *and* the next frame was drawn
   (``call_after_refresh``). p50 / p95 over ``--samples`` patches (goal p95 <= 300 ms).
 * **key → frame**: keys are injected into the app's driver the way a terminal delivers them
@@ -214,6 +214,7 @@ async def measure_in_process(
 
         # --- annotation patch -> visible ---------------------------------------------------
         patcher = Patcher(kubeconfig)
+        await patcher.warm()
         table = app.query_one(ServicesPane).table
         key = app.service
         assert key is not None

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.mesh.annotations import ServiceFlags, service_flags
 from tui.mesh.model import Backend, Service, ServiceKey, ServicePort, frozen_map
-from tui.sim.store import DELETED, Entry, Event
+from tui.sim.store import DELETED, Entry, Event, peek
 
 if TYPE_CHECKING:
     from tui.sim.cluster import SimCluster
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 SERVICES, SLICES, PODS = "services", "endpointslices.discovery.k8s.io", "pods"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 _ANNOTATIONS = re.compile(rb'"annotations":(\{[^{}]*\})')
-_SERVICE_NAME = re.compile(rb'"kubernetes\.io/service-name":"([^"\\]*)"')
 _NO_FLAGS = service_flags({})
 
 
@@ -47,22 +46,6 @@ def _flags_of_json(annotations: bytes) -> ServiceFlags:
     except ValueError:
         return _NO_FLAGS
     return service_flags(data if isinstance(data, dict) else {})
-
-
-def peek(entry: Entry) -> dict[str, Any]:
-    """The entry's object, parsed from its bytes (the store keeps no parsed copy of it)."""
-    return json.loads(entry.raw)
-
-
-def slice_service(entry: Entry) -> str | None:
-    """The ``kubernetes.io/service-name`` label of an EndpointSlice entry (read from its bytes)."""
-    raw = entry.raw
-    found = _SERVICE_NAME.findall(raw)
-    if len(found) == 1:
-        return found[0].decode()
-    if not found and b"kubernetes.io/service-name" not in raw:
-        return None
-    return ((peek(entry).get("metadata") or {}).get("labels") or {}).get(SERVICE_NAME_LABEL)
 
 
 def flags_of_entry(entry: Entry) -> ServiceFlags:
@@ -296,7 +279,6 @@ class ClusterView:
         """Grows whenever the realized set of exported services changes."""
         self.version = 0
         """Grows whenever anything realized changes (for caches over every service)."""
-        self._slice_index: dict[str, dict[str, set[str]]] = {}
         self._ip_index: dict[str, ServiceKey] | None = None
         self._node_ports: dict[int, ServiceKey] | None = None
         self._listeners: list[Callable[[set[ServiceKey]], None]] = []
@@ -362,16 +344,8 @@ class ClusterView:
 
     # -- building ------------------------------------------------------------------------------
 
-    def _slices_of(self, namespace: str, name: str) -> set[str]:
-        index = self._slice_index.get(namespace)
-        if index is None:
-            index = {}
-            for entry in self.store.iter(SLICES, namespace):
-                service = slice_service(entry)
-                if service:
-                    index.setdefault(service, set()).add(entry.name)
-            self._slice_index[namespace] = index
-        return index.get(name, set())
+    def _slices_of(self, namespace: str, name: str) -> frozenset[str]:
+        return self.store.slices_of(namespace, name)
 
     def _build(
         self,
@@ -456,15 +430,11 @@ class ClusterView:
             namespace, slice_name = event.entry.namespace, event.entry.name
             new_service = event.entry.labels.get(SERVICE_NAME_LABEL) if event.type != DELETED else None
             old_service = event.prev.labels.get(SERVICE_NAME_LABEL) if event.prev is not None else None
-            index = self._slice_index.get(namespace)
+            # the store's slice index already holds the change: the override puts the
+            # slice's previous version back, so the record captured is the one from before it
             for service in {new_service, old_service} - {None}:
                 assert service is not None
                 self._touch((namespace, service), slice_override=(slice_name, event.prev))
-            if index is not None:
-                if old_service:
-                    index.get(old_service, set()).discard(slice_name)
-                if new_service:
-                    index.setdefault(new_service, set()).add(slice_name)
 
     def _reindex_ips(self, key: ServiceKey, event: Event) -> None:
         if self._ip_index is None or self._node_ports is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -25,6 +26,9 @@ from tui.sim.errors import already_exists, conflict, gone, not_found
 from tui.sim.resources import ResourceType
 
 ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
+SLICES = "endpointslices.discovery.k8s.io"
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+_SERVICE_NAME = re.compile(rb'"kubernetes\.io/service-name":"([^"\\]*)"')
 GENERATION_KEYS = {"deployments.apps", "replicasets.apps", "daemonsets.apps"}
 """Resources whose ``metadata.generation`` counts spec changes (status observes it)."""
 
@@ -78,6 +82,22 @@ class Entry:
         return self.obj.get("metadata", {}).get("labels") or {}
 
 
+def peek(entry: Entry) -> dict[str, Any]:
+    """The entry's object, parsed from its bytes (the store keeps no parsed copy of it)."""
+    return json.loads(entry.raw)
+
+
+def slice_service(entry: Entry) -> str | None:
+    """The ``kubernetes.io/service-name`` label of an EndpointSlice entry (read from its bytes)."""
+    raw = entry.raw
+    found = _SERVICE_NAME.findall(raw)
+    if len(found) == 1:
+        return found[0].decode()
+    if not found and b"kubernetes.io/service-name" not in raw:
+        return None
+    return ((peek(entry).get("metadata") or {}).get("labels") or {}).get(SERVICE_NAME_LABEL)
+
+
 class Event:
     """One change, as watchers and subscribers receive it."""
 
@@ -106,6 +126,9 @@ class Store:
         """Smallest resourceVersion a watch may resume from."""
         self._watchers: dict[str, set[asyncio.Queue[Event]]] = {}
         self._subscribers: list[Callable[[Event], None]] = []
+        self._slices: dict[str, dict[str, set[str]]] = {}
+        """namespace → service name → names of its EndpointSlices (the label index an
+        informer keeps): finding a service's slices must not read every slice of a namespace."""
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -128,6 +151,26 @@ class Store:
             return
         for names in by_ns.values():
             yield from names.values()
+
+    def slices_of(self, namespace: str, service: str) -> frozenset[str]:
+        """Names of the EndpointSlices labelled for ``service`` (by ``kubernetes.io/service-name``)."""
+        return frozenset(self._slices.get(namespace, {}).get(service, ()))
+
+    def _index(self, key: str, old: Entry | None, new: Entry | None) -> None:
+        """Keep the slice index right; runs before subscribers hear of the change."""
+        if key != SLICES:
+            return
+        for entry, add in ((old, False), (new, True)):
+            if entry is None:
+                continue
+            service = slice_service(entry)
+            if service is None:
+                continue
+            names = self._slices.setdefault(entry.namespace, {}).setdefault(service, set())
+            if add:
+                names.add(entry.name)
+            else:
+                names.discard(entry.name)
 
     def count(self, key: str) -> int:
         return sum(len(names) for names in self._data.get(key, {}).values())
@@ -164,6 +207,7 @@ class Store:
             meta["generation"] = 1
         entry = Entry(namespace, name, self.rv, obj, None)
         self._data.setdefault(rtype.key, {}).setdefault(namespace, {})[name] = entry
+        self._index(rtype.key, None, entry)
         self._emit(Event(ADDED, rtype.key, entry, None))
         return entry
 
@@ -195,6 +239,7 @@ class Store:
         meta["resourceVersion"] = str(self.rv)
         entry = Entry(namespace, name, self.rv, obj, None)
         self._data[rtype.key][namespace][name] = entry
+        self._index(rtype.key, old, entry)
         self._emit(Event(MODIFIED, rtype.key, entry, old))
         return entry
 
@@ -221,6 +266,7 @@ class Store:
         if old is None:
             raise not_found(rtype, name)
         del self._data[rtype.key][namespace][name]
+        self._index(rtype.key, old, None)
         self.rv += 1
         obj = old.copy()
         obj["metadata"]["resourceVersion"] = str(self.rv)
@@ -230,9 +276,9 @@ class Store:
 
     def load_raw(self, rtype: ResourceType, namespace: str, name: str, raw: bytes, rv: int) -> None:
         """Bulk load at start-up: no events, the caller made ``raw`` complete (rv, uid...)."""
-        self._data.setdefault(rtype.key, {}).setdefault(namespace, {})[name] = Entry(
-            namespace, name, rv, None, raw
-        )
+        entry = Entry(namespace, name, rv, None, raw)
+        self._data.setdefault(rtype.key, {}).setdefault(namespace, {})[name] = entry
+        self._index(rtype.key, None, entry)
 
     def mark_loaded(self) -> None:
         """End of start-up: watches may resume from here on, not from before."""
