@@ -15,8 +15,10 @@ How each figure is taken (every wait is bounded; simulators and children are sto
   ``meshtui --kubeconfig`` against ``meshtui sim --clusters N --services M`` running as a
   separate process. The child's RSS is read at "populated".
 * **annotation patch → visible**: the app runs in this process under Textual's headless
-  ``run_test`` against the large simulator; an independent HTTPS client (its own TLS and token,
-  its connections opened before the clock starts) merge-patches ``service.cilium.io/affinity`` of the selected service in one cluster; the
+  ``run_test`` against the large simulator, once every context synced and every agent
+  answered once (steady state; the way there is the "populated" figure); an independent
+  HTTPS client (its own TLS and token, its connections opened before the clock starts)
+  merge-patches ``service.cilium.io/affinity`` of the selected service in one cluster; the
   clock stops when the services table holds the new value *and* the next frame was drawn
   (``call_after_refresh``). p50 / p95 over ``--samples`` patches (goal p95 <= 300 ms).
 * **key → frame**: keys are injected into the app's driver the way a terminal delivers them
@@ -194,11 +196,14 @@ async def measure_in_process(
             and app.views.backends is not None
             and all(c.phase != "syncing" for c in app.snapshot.clusters)
             and app.snapshot.clusters
+            # steady state: every agent answered once (at 64 clusters that round ends well
+            # after the lists; "populated" above is the figure for it)
+            and all(a.status for c in app.snapshot.clusters if c.phase == "ok" for a in c.cilium.agents)
         ):
             if time.monotonic() > deadline:
                 raise TimeoutError("the app did not sync")
             await pilot.pause(0.1)
-        await pilot.pause(2.0)  # the agents' first status round, the GC thaw
+        await pilot.pause(2.0)  # the GC thaw
 
         async def frame() -> None:
             drawn = asyncio.Event()

@@ -257,6 +257,10 @@ class MeshtuiApp(App[int]):
         self._computing = False
         self._timer: Timer | None = None
         self._last_apply = 0.0
+        self._last_visible_apply = 0.0
+        """When an apply last changed what the panes show: an apply that changed nothing (an
+        agent re-read with the same answer, a pod's status) must not make the next real change
+        wait out a coalescing window."""
         self._agent_lists: dict[str, tuple[Any, float, tuple[Any, ...], float | None]] = {}
         self._agent_retries: dict[str, int] = {}
         self._agent_errors: dict[str, str] = {}
@@ -388,7 +392,8 @@ class MeshtuiApp(App[int]):
             loop.call_soon_threadsafe(self._schedule_apply)
 
     def _schedule_apply(self) -> None:
-        """Coalesce: at most one apply per ``refresh_interval`` (:data:`REFRESH_INTERVAL`)."""
+        """Coalesce: at most one apply that changes the panes per ``refresh_interval``
+        (:data:`REFRESH_INTERVAL`); see ``_last_visible_apply``."""
         if self._timer is not None:
             return
         delay = max(0.001, self._last_apply + self.refresh_interval - time.monotonic())
@@ -460,6 +465,19 @@ class MeshtuiApp(App[int]):
             views = dataclasses.replace(
                 views, service=previous.service, viewing=previous.viewing, backends=previous.backends
             )
+        if (
+            previous is not None
+            and views.status is previous.status
+            and views.services is previous.services
+            and views.backends == previous.backends
+        ):
+            self._last_apply = self._last_visible_apply
+            if self._timer is not None:  # set while this ran, for the window just given back
+                self._timer.stop()
+                self._timer = None
+                self._schedule_apply()
+        else:
+            self._last_visible_apply = self._last_apply
         self.views = views
         self.snapshot = views.snapshot
         if views.viewing is not None and (

@@ -75,25 +75,35 @@ def cluster_label(state: ClusterState) -> str:
 
 
 _status_cache: dict[int, tuple[CiliumInfo, ClusterMeshStatus]] = {}
+_status_by_cluster: dict[tuple[str | None, int | None], tuple[CiliumInfo, ClusterMeshStatus]] = {}
+"""The newest status per cluster, found again for a CiliumInfo that :func:`same_cilium` says is
+the same (an agent re-read with the same answer: a new object, the same status)."""
 _status_lock = threading.Lock()
 
 
 def mesh_status(state: ClusterState) -> ClusterMeshStatus:
-    """``cilium clustermesh status`` of one cluster, computed once per CiliumInfo object."""
+    """``cilium clustermesh status`` of one cluster, computed once per CiliumInfo content."""
     return cilium_mesh_status(state.cilium)
 
 
 def cilium_mesh_status(cilium: CiliumInfo) -> ClusterMeshStatus:
-    """:func:`cluster_mesh_status` once per CiliumInfo object (the connect checks use it too)."""
+    """:func:`cluster_mesh_status` once per CiliumInfo content (the connect checks and the
+    services' "why" use it too)."""
+    name = (cilium.cluster_name, cilium.cluster_id)
     with _status_lock:
         entry = _status_cache.get(id(cilium))
         if entry is not None and entry[0] is cilium:
             return entry[1]
-    status = cluster_mesh_status(cilium)
+        entry = _status_by_cluster.get(name)
+    same = entry is not None and same_cilium(entry[0], cilium)
+    status = entry[1] if same and entry is not None else cluster_mesh_status(cilium)
     with _status_lock:
         if len(_status_cache) > 4096:
             _status_cache.clear()
+        if len(_status_by_cluster) > 4096:
+            _status_by_cluster.clear()
         _status_cache[id(cilium)] = (cilium, status)
+        _status_by_cluster[name] = (cilium, status)
     return status
 
 
@@ -103,9 +113,12 @@ def prune_status_cache(live: Iterable[CiliumInfo]) -> None:
     clusters; kept until a size cap, the old statuses (63 remotes each) piled up in the
     heap that every full garbage collection walks, pausing the UI for 100-200 ms."""
     keep = {id(c): c for c in live}
+    names = {(c.cluster_name, c.cluster_id) for c in keep.values()}
     with _status_lock:
         for ident in [i for i, (c, _) in _status_cache.items() if keep.get(i) is not c]:
             del _status_cache[ident]
+        for name in [n for n in _status_by_cluster if n not in names]:
+            del _status_by_cluster[name]
 
 
 def connected_remotes(state: ClusterState) -> frozenset[str] | None:
@@ -396,13 +409,46 @@ def _cluster_inputs(state: ClusterState) -> tuple[Any, ...]:
 
 def _same_inputs(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     """Kube-system objects by identity (snapshots reuse unchanged ones), the rest by value."""
-    return a[0] is b[0] and a[1] is b[1] and a[2:] == b[2:]
+    return same_cilium(a[0], b[0]) and a[1] is b[1] and a[2:] == b[2:]
 
 
 def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     return len(a) == len(b) and all(
-        x[0] == y[0] and x[1] == y[1] and x[2] is y[2] and x[3] is y[3] for x, y in zip(a, b, strict=True)
+        x[0] == y[0] and x[1] == y[1] and same_cilium(x[2], y[2]) and x[3] is y[3]
+        for x, y in zip(a, b, strict=True)
     )
+
+
+_CILIUM_FIELDS = tuple(f.name for f in dataclasses.fields(CiliumInfo) if f.name != "agents")
+
+
+def same_cilium(a: CiliumInfo, b: CiliumInfo) -> bool:
+    """``a`` and ``b`` say the same to every view: equal but for the agents' read times.
+
+    Why: each agent is read again every few seconds and each read gives the cluster a new
+    CiliumInfo, though the answer is almost always the one before (the access layer then
+    hands on the very same status document). At 64 clusters, recomputing a cluster's row and
+    every connect check for each such re-read was most of the views' work. Status documents
+    are compared by identity (the layer keeps an unchanged one), everything else by value.
+    """
+    if a is b:
+        return True
+    if len(a.agents) != len(b.agents):
+        return False
+    for x, y in zip(a.agents, b.agents, strict=True):
+        if x is not y and (
+            x.status is not y.status
+            or x.pod != y.pod
+            or x.node != y.node
+            or x.pod_ready != y.pod_ready
+            or x.error != y.error
+        ):
+            return False
+    for name in _CILIUM_FIELDS:
+        x, y = getattr(a, name), getattr(b, name)
+        if x is not y and x != y:
+            return False
+    return True
 
 
 def status_view(snapshot: MeshSnapshot) -> StatusView:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import pytest
@@ -13,20 +14,25 @@ from tui.mesh.model import MeshSnapshot, Service, frozen_map
 from tui.views import services_view
 
 
-def _agents_reread(snapshot: MeshSnapshot, index: int) -> MeshSnapshot:
-    """``snapshot`` after cluster ``index``'s agents were read again (same documents, new objects)."""
+def _agents_reread(snapshot: MeshSnapshot, index: int, *, new_documents: bool = False) -> MeshSnapshot:
+    """``snapshot`` after cluster ``index``'s agents were read again: new objects, and the same
+    documents (as the access layer hands on an unchanged answer) or equal copies of them."""
     state = snapshot.clusters[index]
-    agents = tuple(dataclasses.replace(a, read_at=(a.read_at or 0) + 1) for a in state.cilium.agents)
+    agents = tuple(
+        dataclasses.replace(
+            a,
+            read_at=(a.read_at or 0) + 1,
+            status=copy.deepcopy(a.status) if new_documents else a.status,
+        )
+        for a in state.cilium.agents
+    )
     changed = dataclasses.replace(state, cilium=dataclasses.replace(state.cilium, agents=agents))
     clusters = list(snapshot.clusters)
     clusters[index] = changed
     return dataclasses.replace(snapshot, clusters=tuple(clusters))
 
 
-def test_an_agent_reread_parses_one_clusters_mesh_status(monkeypatch: pytest.MonkeyPatch) -> None:
-    snapshot = large_snapshot(clusters=12, services=20)
-    builder = views.StatusViewBuilder()
-    first = builder.build(snapshot)
+def _counting_mesh_status(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     calls: list[object] = []
     real = status.clustermesh_status
 
@@ -35,12 +41,43 @@ def test_an_agent_reread_parses_one_clusters_mesh_status(monkeypatch: pytest.Mon
         return real(agents, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(status, "clustermesh_status", counting)
-    after = _agents_reread(snapshot, 3)
+    return calls
+
+
+def test_an_agent_reread_with_a_new_answer_parses_one_clusters_mesh_status(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    snapshot = large_snapshot(clusters=12, services=20)
+    builder = views.StatusViewBuilder()
+    first = builder.build(snapshot)
+    calls = _counting_mesh_status(monkeypatch)
+    after = _agents_reread(snapshot, 3, new_documents=True)
     second = builder.build(after)
     # The row of that cluster and the connect checks share one computation; nobody else's.
     assert calls == [after.clusters[3].cilium.agents]
     assert second.findings == first.findings
     assert second.clusters[0] is first.clusters[0]
+
+
+def test_an_agent_reread_with_the_same_answer_recomputes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    snapshot = large_snapshot(clusters=12, services=20)
+    builder = views.StatusViewBuilder()
+    first = builder.build(snapshot)
+    calls = _counting_mesh_status(monkeypatch)
+    second = builder.build(_agents_reread(snapshot, 3))
+    assert calls == []
+    assert second is first  # the panes skip redrawing by identity
+    # a changed answer is seen again after that (the comparison is not stuck on the old one)
+    flipped = _agents_reread(snapshot, 3, new_documents=True)
+    state = flipped.clusters[3]
+    agent = state.cilium.agents[0]
+    doc = dict(agent.status or {})
+    doc["cluster-mesh"] = {"clusters": []}
+    agents = (dataclasses.replace(agent, status=doc), *state.cilium.agents[1:])
+    clusters = list(flipped.clusters)
+    clusters[3] = dataclasses.replace(state, cilium=dataclasses.replace(state.cilium, agents=agents))
+    third = builder.build(dataclasses.replace(flipped, clusters=tuple(clusters)))
+    assert third.clusters[3] != first.clusters[3]
 
 
 def _with_services(snapshot: MeshSnapshot, index: int, **changes: Service | None) -> MeshSnapshot:

@@ -77,6 +77,25 @@ async def test_a_link_down_is_seen_by_the_agents_and_heals(cilium_sim: SimThread
         await hub.refresh_cilium()
 
 
+async def test_an_unchanged_answer_keeps_its_document_and_a_changed_one_replaces_it(
+    cilium_sim: SimThread, hubs: Hubs
+) -> None:
+    """Views compare agent documents by identity: a re-read must not look like a change."""
+    hub = await hubs.start(cilium_sim.kubeconfig_path)
+    before = (await wait_snapshot(hub, all_read, timeout=5)).clusters[0].cilium.agents[0]
+    await hub.refresh_cilium("bastion02")
+    again = hub.snapshot().clusters[0].cilium.agents[0]
+    assert again.read_at is not None and before.read_at is not None and again.read_at > before.read_at
+    assert again.status is before.status
+    fault_id = await fault(cilium_sim, "link_down", "cluster1", "cluster2")
+    try:
+        await hub.refresh_cilium("bastion02")
+        changed = hub.snapshot().clusters[0].cilium.agents[0]
+        assert changed.status is not before.status and changed.status != before.status
+    finally:
+        await fault(cilium_sim, "heal", fault_id)
+
+
 async def test_agents_not_ready_show_on_the_pods_and_in_their_status(
     cilium_sim: SimThread, hubs: Hubs
 ) -> None:

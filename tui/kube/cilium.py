@@ -100,6 +100,8 @@ async def read_status(
             read_at=previous.read_at if previous else None,
             error=error,
         )
+    if previous is not None and previous.status is not None and previous.status == doc:
+        doc = previous.status  # the same answer: the same document (consumers compare by identity)
     return AgentRead(status=doc, read_at=time.time())
 
 
