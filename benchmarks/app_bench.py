@@ -24,8 +24,9 @@ How each figure is taken (every wait is bounded; simulators and children are sto
 * **key → frame**: keys are injected into the app's driver the way a terminal delivers them
   (``down``/``up`` in the services table, ``1``/``2`` to switch the viewing cluster); the clock
   stops when the Backends pane shows the new service or cluster and the next frame was drawn.
-  Measured at rest and while a separate process streams label patches to random services of
-  random clusters (``--events`` per second), so every cluster's watches keep delivering.
+  Measured at rest and while a separate process streams patches to random services of random
+  clusters (``--events`` per second), so every cluster's watches keep delivering: half change
+  a label (nothing on screen changes), half set the affinity annotation (a cell changes).
 """
 
 from __future__ import annotations
@@ -143,6 +144,8 @@ EVENTS = textwrap.dedent(
     import signal
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
 
+    AFFINITIES = ("local", "remote", "none")
+
     async def main():
         patcher = Patcher(Path(sys.argv[1]))
         rate = float(sys.argv[2])
@@ -156,7 +159,11 @@ EVENTS = textwrap.dedent(
                 ctx = random.choice(contexts)
                 server, token, ssl_ctx = patcher.targets[ctx]
                 url = f"{server}/api/v1/namespaces/bench/services/{random.choice(names)}"
-                body = json.dumps({"metadata": {"labels": {"bench-tick": str(sent)}}})
+                if sent % 2:  # every other event changes what the services table shows
+                    change = {"annotations": {"service.cilium.io/affinity": random.choice(AFFINITIES)}}
+                else:  # the others change nothing on screen (labels), as most real events
+                    change = {"labels": {"bench-tick": str(sent)}}
+                body = json.dumps({"metadata": change})
                 headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/merge-patch+json"}
                 async with patcher.session.patch(url, data=body, headers=headers, ssl=ssl_ctx) as r:
                     await r.read()

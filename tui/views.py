@@ -853,15 +853,21 @@ class ServicesViewBuilder:
             self._sorted = (signature, ordered)
         keys = set(ordered)
         cache = self._rows
-        for key in changed:
-            cache.pop(key, None)
+        previous = {key: row for key in changed if (row := cache.pop(key, None)) is not None}
         rows: list[ServiceRow] = []
         recomputed = 0
+        same = True  # every recomputed row equals the one before (a change no cell shows)
         for key in ordered:
             row = cache.get(key)
             if row is None:
                 inputs = tuple(s.services.get(key) for s in usable)
-                row = cache[key] = self._row(key, states, usable, inputs, missing, unknown)
+                row = self._row(key, states, usable, inputs, missing, unknown)
+                old = previous.get(key)
+                if old is not None and old == row:
+                    row = old  # keep the object: consumers skip unchanged rows by identity
+                else:
+                    same = False
+                cache[key] = row
                 recomputed += 1
             rows.append(row)
         if len(cache) > 2 * len(keys) + 1024:  # services deleted long ago
@@ -870,6 +876,17 @@ class ServicesViewBuilder:
         self.recomputed = recomputed
         if len(self._cells) > 4 * sum(len(st.services) for st in usable) + 1024:
             self._cells.clear()
+        last = self._last
+        if (
+            same
+            and last is not None
+            and last[0] == show_all
+            and len(last[1]) == len(rows)
+            and all(a is b for a, b in zip(last[1], rows, strict=True))
+        ):
+            # A label or an unrelated field changed: the same rows, the same view object,
+            # so the panes skip redrawing (and the app counts no visible change).
+            return last[1]
         return tuple(rows)
 
     def _cell(self, service: Service | None) -> ServiceCell:

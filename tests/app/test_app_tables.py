@@ -35,3 +35,43 @@ async def test_sync_rows_updates_adds_removes_and_rebuilds() -> None:
         assert stats.rebuilt and table.cursor_key == "b"
         await pilot.pause()
         assert [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["a", "b", "c", "d"]
+
+
+def _screen_text(app: App[None]) -> str:
+    """What the terminal shows (the screenshot's text runs)."""
+    return app.export_screenshot()
+
+
+async def test_cell_updates_repaint_their_row_only_and_show_when_scrolled_to() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(KeyedTable)
+        table.set_columns([Column("k", "K", 6), Column("v", "V", 12)])
+        keys = [f"r{i:03d}" for i in range(200)]
+        table.sync_rows(rows(*keys))
+        await pilot.pause()
+        assert "vr001" in _screen_text(app)
+        renders = []
+        real = table.render_line
+
+        def counting(y: int) -> object:
+            renders.append(y)
+            return real(y)
+
+        table.render_line = counting  # type: ignore[method-assign]
+        # a visible row: its new value is on screen, and only its line was drawn again
+        table.sync_rows([(k, (k, "CHANGED" if k == "r001" else f"v{k}")) for k in keys])
+        await pilot.pause()
+        assert "CHANGED" in _screen_text(app) and "vr001" not in _screen_text(app)
+        assert 0 < len(set(renders)) <= 2, renders
+        # a row far off screen: nothing is drawn now, its value shows once scrolled to
+        renders.clear()
+        stats = table.sync_rows(
+            [(k, (k, "FAR" if k == "r150" else ("CHANGED" if k == "r001" else f"v{k}"))) for k in keys]
+        )
+        await pilot.pause()
+        assert stats.updated_cells == 1 and renders == []
+        table.move_to_key("r150")
+        await pilot.pause()
+        assert "FAR" in _screen_text(app)
+        assert str(table.get_cell("r150", "v")) == "FAR"

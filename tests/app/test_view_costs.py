@@ -109,6 +109,9 @@ def test_a_service_event_recomputes_its_row_only_and_matches_a_fresh_build() -> 
     second = builder.build(after)
     assert builder.recomputed == 1
     assert second.rows == services_view(after).rows
+    # A label shows in no cell: the very same view, so the panes (and the app's repaint
+    # window) see no change at all.
+    assert second is first
     # A service event leaves every cluster row of the status view as it was (no 63-remote rebuild).
     rebuilt = status_builder.build(after).clusters
     assert all(a is b for a, b in zip(rebuilt, first_status.clusters, strict=True))
