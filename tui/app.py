@@ -37,10 +37,6 @@ from textual.widgets import Footer, Static
 
 from tui.mesh.actions import InvalidAction, Scale, SetAnnotation, WriteAction, WriteResult
 from tui.mesh.model import ClusterState, MeshSnapshot, Service, ServiceKey
-from tui.screens.affinity import AffinityMenu
-from tui.screens.confirm import ConfirmDialog
-from tui.screens.help import HelpScreen
-from tui.screens.scale import ScaleDialog
 from tui.source import AgentServiceReader, MeshSource
 from tui.views import (
     BackendsPerspective,
@@ -65,6 +61,13 @@ from widgets.services import ServicesPane
 
 REFRESH_INTERVAL = 0.25
 """At most 4 repaints a second, however fast snapshots arrive."""
+APPLY_COST_FACTOR = 3.0
+"""Applies are spaced at least this many times their own CPU cost apart, so the views take at
+most about a third of the interpreter: while 64 clusters sync, every apply recomputes 2,000
+rows (half a second), and applying 4 times a second starved the access layer's lists of the
+GIL (the mesh took 2.5 times longer to load in the app than in the layer alone)."""
+APPLY_MAX_INTERVAL = 2.0
+"""However costly an apply, the panes follow the clusters at least this often."""
 AGENT_REREAD = 30.0
 """Seconds before the agent's service list of a context is read again for the same service."""
 AGENT_MIN_INTERVAL = 2.0
@@ -258,6 +261,10 @@ class MeshtuiApp(App[int]):
         self._timer: Timer | None = None
         self._last_apply = 0.0
         self._last_visible_apply = 0.0
+        self._compute_cost = 0.0
+        self._apply_cost = 0.0
+        """CPU seconds the last apply took (views computed in the worker, then drawn): the next
+        apply waits at least APPLY_COST_FACTOR times that (see :meth:`_schedule_apply`)."""
         """When an apply last changed what the panes show: an apply that changed nothing (an
         agent re-read with the same answer, a pod's status) must not make the next real change
         wait out a coalescing window."""
@@ -393,10 +400,12 @@ class MeshtuiApp(App[int]):
 
     def _schedule_apply(self) -> None:
         """Coalesce: at most one apply that changes the panes per ``refresh_interval``
-        (:data:`REFRESH_INTERVAL`); see ``_last_visible_apply``."""
+        (:data:`REFRESH_INTERVAL`), or per :data:`APPLY_COST_FACTOR` times the last apply's
+        cost when that is longer (a big mesh while it syncs); see ``_last_visible_apply``."""
         if self._timer is not None:
             return
-        delay = max(0.001, self._last_apply + self.refresh_interval - time.monotonic())
+        interval = min(APPLY_MAX_INTERVAL, max(self.refresh_interval, APPLY_COST_FACTOR * self._apply_cost))
+        delay = max(0.001, self._last_apply + interval - time.monotonic())
         self._timer = self.set_timer(delay, self._timer_fired)
 
     def _timer_fired(self) -> None:
@@ -425,11 +434,13 @@ class MeshtuiApp(App[int]):
                 self._dirty = False
                 snapshot = self._incoming or self.snapshot
                 show_all, service, viewing = self.show_all, self.service, self.viewing
+            started = time.thread_time()
             try:
                 views = self._compute(snapshot, show_all, service, viewing)
             except Exception as exc:
                 self.call_from_thread(self.notify, f"view error: {exc!r}", severity="error")
                 continue
+            self._compute_cost = time.thread_time() - started
             try:
                 self.call_from_thread(self._show, views)
             except RuntimeError:
@@ -452,6 +463,13 @@ class MeshtuiApp(App[int]):
 
     def _show(self, views: Views) -> None:
         """Apply computed views to the widgets (UI thread)."""
+        started = time.thread_time()
+        try:
+            self._apply_views(views)
+        finally:
+            self._apply_cost = self._compute_cost + time.thread_time() - started
+
+    def _apply_views(self, views: Views) -> None:
         previous = self.views
         if (
             previous is not None
@@ -690,6 +708,8 @@ class MeshtuiApp(App[int]):
         self._request_compute()
 
     def action_help(self) -> None:
+        from tui.screens.help import HelpScreen  # dialogs load when first opened, not at start
+
         self.push_screen(HelpScreen(self.key_help(), read_only=self.read_only))
 
     def action_curl(self) -> None:
@@ -934,6 +954,8 @@ class MeshtuiApp(App[int]):
         return False
 
     def action_affinity(self) -> None:
+        from tui.screens.affinity import AffinityMenu
+
         if self._refuse("affinity") or (target := self._target()) is None:
             return
         state, service = target
@@ -1008,6 +1030,8 @@ class MeshtuiApp(App[int]):
         self.confirm_and_write([action], warning=warning)
 
     def action_scale(self) -> None:
+        from tui.screens.scale import ScaleDialog
+
         if (target := self._scale_target("scale")) is None:
             return
         state, deployment = target
@@ -1050,6 +1074,8 @@ class MeshtuiApp(App[int]):
             except InvalidAction as exc:
                 self.notify(str(exc), severity="error", timeout=6)
                 return
+        from tui.screens.confirm import ConfirmDialog
+
         clusters = {s.context: s.cluster for s in self.snapshot.clusters}
 
         def answered(yes: bool | None) -> None:
@@ -1202,6 +1228,22 @@ def quiet_logging() -> None:
     root.addHandler(handler)
 
 
+def is_builtin_scenario(name: str) -> bool:
+    """``name`` is one of the simulator's built-in scenarios (``tui/sim/scenarios/NAME.yaml``,
+    the names :func:`tui.sim.scenario.builtin_names` lists, which ``load`` prefers to a file).
+
+    Answered from the folder alone, without importing the scenario loader and yaml (~40 ms):
+    ``--demo`` hands a built-in name to the simulator, which loads it after the first frame.
+    """
+    import tui.sim  # the package only: its ``__init__`` imports nothing
+
+    for folder in tui.sim.__path__:
+        with contextlib.suppress(OSError):
+            if f"{name}.yaml" in os.listdir(os.path.join(folder, "scenarios")):
+                return True
+    return False
+
+
 def make_source(args: argparse.Namespace) -> tuple[MeshSource, str] | str:
     """The source and header label for ``args``, or an error message (bad ``--scenario``).
 
@@ -1210,12 +1252,15 @@ def make_source(args: argparse.Namespace) -> tuple[MeshSource, str] | str:
     """
     read_only = bool(getattr(args, "read_only", False))
     if getattr(args, "demo", False):
-        from tui.sim.scenario import ScenarioError, load
+        scenario: Any = getattr(args, "scenario", None) or "seed"
+        if not is_builtin_scenario(scenario):
+            # A file (or a typo) is read and checked now, so a bad one exits with its reason.
+            from tui.sim.scenario import ScenarioError, load
 
-        try:
-            scenario = load(getattr(args, "scenario", None) or "seed")
-        except ScenarioError as exc:
-            return str(exc)
+            try:
+                scenario = load(scenario)
+            except ScenarioError as exc:
+                return str(exc)
         if getattr(args, "kubeconfig", None) or getattr(args, "contexts", None):
             return "--demo uses the simulator's own kubeconfig: drop --kubeconfig/--context"
         from tui.demo import DemoSource

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from tui import __version__
 
 # Subcommand name -> module exposing ``register(subparsers)`` and ``run(args) -> int``.
-# A module's top level must import nothing heavy: the parser imports every one of them.
+# A module's top level must import nothing heavy: ``--help`` imports every one of them (a parse
+# imports only the module of the subcommand it meets: see :class:`Subcommands`).
 # A module serving several names registers all of them at once (``run`` reads ``args.command``).
 SUBCOMMANDS: dict[str, str] = {
     "status": "tui.headless.reads",
@@ -30,8 +32,76 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser: TUI options at the top level, one subparser per subcommand."""
+class _Parsers(dict[str, argparse.ArgumentParser]):
+    """argparse's name → subparser map, holding the names whose module has not registered yet.
+
+    argparse only asks it ``name in``, ``[name]`` and iterates it (the "choose from" list);
+    ``[name]`` of a pending name has its module register first.
+    """
+
+    def __init__(self, names: Sequence[str], load: Callable[[str], None]) -> None:
+        super().__init__()
+        self.pending = dict.fromkeys(names)
+        self._order = list(names)
+        self._load = load
+
+    def __missing__(self, name: str) -> argparse.ArgumentParser:
+        if name not in self.pending:
+            raise KeyError(name)
+        self._load(name)
+        return dict.__getitem__(self, name)
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or name in self.pending
+
+    def __iter__(self) -> Iterator[str]:
+        """Every name, in :data:`SUBCOMMANDS` order (registered or not), then any other."""
+        yield from (n for n in self._order if n in self)
+        yield from (n for n in dict.__iter__(self) if n not in self.pending and n not in self._order)
+
+
+class Subcommands(argparse._SubParsersAction):
+    """The subcommands, each module registering its parsers when first needed.
+
+    Importing all of them took ~40 ms of every start (TUI included) for parsers that one run
+    uses at most one of: a parse now imports only the module of the subcommand it meets;
+    ``--help`` (which lists them all, with their help) imports every one, in
+    :data:`SUBCOMMANDS` order, so the help reads as when the parser was built eagerly.
+    """
+
+    def __init__(self, *args: Any, modules: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._modules = modules
+        self._registered: set[str] = set()
+        self._name_parser_map = self.choices = _Parsers(list(modules), self.load_command)
+
+    def load_command(self, name: str) -> None:
+        self.load_module(self._modules[name])
+
+    def load_module(self, module_name: str) -> None:
+        if module_name not in self._registered:
+            self._registered.add(module_name)
+            importlib.import_module(module_name).register(self)
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parsers = self._name_parser_map
+        assert isinstance(parsers, _Parsers)
+        for each in (name, *kwargs.get("aliases", ())):
+            parsers.pending.pop(each, None)  # registered now: no longer a placeholder
+        return super().add_parser(name, **kwargs)
+
+    def _get_subactions(self) -> list[argparse.Action]:
+        for module_name in dict.fromkeys(self._modules.values()):
+            self.load_module(module_name)
+        order = {name: index for index, name in enumerate(self._modules)}
+        return sorted(self._choices_actions, key=lambda a: order.get(a.dest, len(order)))
+
+
+def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
+    """The full parser: TUI options at the top level, one subparser per subcommand.
+
+    ``lazy=False`` registers every subcommand up front (tests compare the two).
+    """
     parser = argparse.ArgumentParser(
         prog="meshtui",
         description=(
@@ -55,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--read-only", action="store_true", help="never write to a cluster: write actions are removed"
     )
+    if lazy:
+        parser.add_subparsers(dest="command", metavar="COMMAND", action=Subcommands, modules=SUBCOMMANDS)
+        return parser
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in dict.fromkeys(SUBCOMMANDS.values()):
         importlib.import_module(module_name).register(subparsers)

@@ -32,14 +32,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Sparkline, Static
 from textual.widgets.option_list import Option
 
-from tui.curl.loop import CurlAnswer, LoopEvent
-from tui.curl.stats import UNKNOWN, LoopStats
 from tui.curl.target import CurlTarget, InvalidInput, check_interval, check_path, default_target
 from tui.mesh.model import MeshSnapshot, ServiceKey
 from widgets.palette import Palette, palette
 
 if TYPE_CHECKING:
+    # The loop machinery (fingerprints, frames, scripts: ~30 ms to import) loads with the first
+    # session (``start``), not with the pane, which mounts right after the app's first frame.
+    from tui.curl.loop import CurlAnswer, LoopEvent
     from tui.curl.session import CurlSession
+    from tui.curl.stats import LoopStats
 
 REPAINT = 0.25
 """Seconds between repaints at most (≤ 4 Hz)."""
@@ -82,6 +84,8 @@ def split_text(stats: LoopStats, colors: Palette) -> Text:
 
     A share more than 25 points away from the rules' (after 10 answers) is shown as a warning.
     """
+    from tui.curl.stats import UNKNOWN  # loaded already: a session made ``stats``
+
     out = Text()
     split = stats.split()
     counted = sum(split.values())
@@ -465,6 +469,8 @@ class CurlPane(Vertical):
         return out
 
     def log_text(self, session: CurlSession, colors: Palette, room: int) -> Text:
+        from tui.curl.loop import CurlAnswer  # loaded already: the session imported it
+
         clusters = {c: s.from_cluster for c, s in session.stats.items()}
         lines: list[Text] = []
         for item in reversed(self.lines):

@@ -1,0 +1,178 @@
+"""The first frame waits for nothing it does not draw (issue 6: first frame <= 1 s).
+
+Starting ``meshtui --demo`` used to import the scenario loader and yaml (to check a built-in
+scenario), every subcommand's module (to build the parser), the dialogs and the curl loop
+machinery before the first frame. These tests hold that gain: in a fresh interpreter, doing
+what ``meshtui --demo`` does up to ``app.run()`` (and mounting the curl pane's module) leaves
+the heavy modules unimported; and the shortcuts taken for it answer as the long way did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tui import app as appmod
+from tui.cli import SUBCOMMANDS, build_parser
+from tui.demo import DemoSource
+from tui.sim.scenario import Scenario, builtin_names
+
+ROOT = Path(__file__).resolve().parents[2]
+
+START = """
+import json, sys
+from tui.cli import build_parser
+from tui import app as appmod
+
+args = build_parser().parse_args(sys.argv[1:])
+made = appmod.make_source(args)
+source, label = made
+app = appmod.MeshtuiApp(source, kubeconfig_label=label)
+import widgets.curl_pane  # mounted right after the first frame
+print("MODULES " + json.dumps(sorted(sys.modules)))
+print("SCENARIO " + json.dumps(str(source.scenario)))
+"""
+
+DEFERRED_PACKAGES = ("kubernetes", "aiohttp", "cryptography", "yaml", "urllib3")
+"""Third-party packages the first frame must not import (the source loads them in ``start``)."""
+DEFERRED_OURS = (
+    "tui.sim.",  # the simulator and its scenario loader: started after the first frame
+    "tui.kube.hub",
+    "tui.kube.client",
+    "tui.kube.config",
+    "tui.headless",  # subcommand modules: a parse imports only the one it meets
+    "tui.samples",
+    "tui.screens.",  # dialogs: imported when first opened
+    "tui.curl.loop",  # curl loops: imported with the first session
+    "tui.curl.session",
+    "tui.curl.stats",
+)
+
+
+def start_modules(*argv: str) -> tuple[set[str], str]:
+    """The modules loaded after ``meshtui --demo``'s work before ``app.run()``, in a fresh
+    interpreter, and the scenario its source was given."""
+    result = subprocess.run(
+        [sys.executable, "-c", START, *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
+    return set(json.loads(lines["MODULES"])), json.loads(lines["SCENARIO"])
+
+
+def test_demo_start_imports_nothing_heavy() -> None:
+    modules, scenario = start_modules("--demo")
+    assert scenario == "seed"  # handed to the simulator by name, loaded after the first frame
+    heavy = sorted(m for m in modules if m.split(".")[0] in DEFERRED_PACKAGES)
+    assert heavy == []
+    ours = sorted(m for m in modules if m.startswith(DEFERRED_OURS) or m in ("tui.headless", "tui.samples"))
+    assert ours == []
+    # what the first frame does draw is there (the check above is not vacuous)
+    assert {"tui.app", "tui.views", "widgets.services", "tui.demo", "widgets.curl_pane"} <= modules
+
+
+def test_builtin_scenario_by_name_matches_the_loader() -> None:
+    for name in builtin_names():
+        assert appmod.is_builtin_scenario(name), name
+    for name in ("", "nope", "seed.yaml", "../seed", "scenarios/seed", "./seed", "SEED"):
+        assert not appmod.is_builtin_scenario(name), name
+
+
+def demo_args(*argv: str) -> argparse.Namespace:
+    return build_parser().parse_args(["--demo", *argv])
+
+
+def test_make_source_hands_a_builtin_name_to_the_demo() -> None:
+    made = appmod.make_source(demo_args("--scenario", "three-clusters"))
+    assert not isinstance(made, str)
+    source, label = made
+    assert isinstance(source, DemoSource)
+    assert source.scenario == "three-clusters"
+    assert label == "simulated (three-clusters)"
+    assert source.starting_note == "starting the simulator (three-clusters)"
+
+
+def test_make_source_still_checks_a_scenario_file_or_unknown_name_up_front(tmp_path: Path) -> None:
+    unknown = appmod.make_source(demo_args("--scenario", "no-such-scenario"))
+    assert isinstance(unknown, str)
+    assert "no scenario 'no-such-scenario'" in unknown and "seed" in unknown
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("clusters: [\n")
+    invalid = appmod.make_source(demo_args("--scenario", str(broken)))
+    assert isinstance(invalid, str) and "not valid YAML" in invalid
+
+    good = tmp_path / "mine.yaml"
+    good.write_text("extends: seed\nname: mine\n")
+    made = appmod.make_source(demo_args("--scenario", str(good)))
+    assert not isinstance(made, str)
+    source, label = made
+    assert isinstance(source.scenario, Scenario) and source.scenario.name == "mine"
+    assert label == "simulated (mine)"
+
+
+def test_demo_with_a_kubeconfig_is_refused_for_builtin_and_file_alike(tmp_path: Path) -> None:
+    message = "--demo uses the simulator's own kubeconfig"
+    for scenario in ("seed", "no-such-scenario"):
+        made = appmod.make_source(demo_args("--scenario", scenario, "--kubeconfig", str(tmp_path / "k")))
+        assert isinstance(made, str)
+        # an unknown scenario is reported first, as before
+        assert (message in made) == (scenario == "seed"), made
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[str, str, str]:
+    """What a parse prints and returns (or its exit code)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            result = repr(sorted(vars(parser.parse_args(argv)).items()))
+        except SystemExit as exc:
+            result = f"exit {exc.code}"
+    return result, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--demo", "--read-only"],
+        ["--help"],
+        ["bogus"],
+        ["status", "--context", "a", "--context", "b"],
+        ["services", "-n", "default", "--all"],
+        ["backends", "--help"],
+        ["curl", "--help"],
+        ["affinity", "--help"],
+        ["global"],
+        ["scale", "--help"],
+        ["sample", "--help"],
+        ["sim", "--help"],
+        ["sim", "fault", "list"],
+    ],
+)
+def test_lazy_subcommands_parse_and_help_as_the_eager_parser(argv: list[str]) -> None:
+    assert parse(build_parser(), argv) == parse(build_parser(lazy=False), argv)
+
+
+def test_lazy_parser_registers_only_the_subcommand_it_meets() -> None:
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(subcommands.choices) == list(SUBCOMMANDS)
+    parser.parse_args(["--demo"])
+    assert subcommands._registered == set()  # type: ignore[attr-defined]
+    parser.parse_args(["status"])
+    assert subcommands._registered == {"tui.headless.reads"}  # type: ignore[attr-defined]
+    parser.format_help()
+    assert subcommands._registered == set(SUBCOMMANDS.values())  # type: ignore[attr-defined]
