@@ -35,7 +35,7 @@ SUBCOMMANDS: dict[str, str] = {
 class _Parsers(dict[str, argparse.ArgumentParser]):
     """argparse's name → subparser map, holding the names whose module has not registered yet.
 
-    argparse only asks it ``name in``, ``[name]`` and iterates it (the "choose from" list);
+    argparse (3.11) only asks it ``name in``, ``[name]`` and iterates it ("choose from ...");
     ``[name]`` of a pending name has its module register first.
     """
 
@@ -49,6 +49,8 @@ class _Parsers(dict[str, argparse.ArgumentParser]):
         if name not in self.pending:
             raise KeyError(name)
         self._load(name)
+        if name in self.pending:  # its module did not register it: a mistake in SUBCOMMANDS
+            raise KeyError(name)
         return dict.__getitem__(self, name)
 
     def __contains__(self, name: object) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tui import app as appmod
-from tui.cli import SUBCOMMANDS, build_parser
+from tui.cli import SUBCOMMANDS, Subcommands, build_parser
 from tui.demo import DemoSource
 from tui.sim.scenario import Scenario, builtin_names
 
@@ -176,3 +176,13 @@ def test_lazy_parser_registers_only_the_subcommand_it_meets() -> None:
     assert subcommands._registered == {"tui.headless.reads"}  # type: ignore[attr-defined]
     parser.format_help()
     assert subcommands._registered == set(SUBCOMMANDS.values())  # type: ignore[attr-defined]
+
+
+def test_a_subcommand_its_module_does_not_register_is_an_unknown_parser() -> None:
+    parser = argparse.ArgumentParser(prog="meshtui")
+    parser.add_subparsers(
+        dest="command", metavar="COMMAND", action=Subcommands, modules={"ghost": "tui.headless.reads"}
+    )
+    result, _, err = parse(parser, ["ghost"])
+    assert result == "exit 2"
+    assert "unknown parser 'ghost'" in err
