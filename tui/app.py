@@ -326,9 +326,11 @@ class MeshtuiApp(App[int]):
         self._incoming = self.source.snapshot()
         self._request_compute()
         self.query_one("#services-table").focus()
-        self.call_after_refresh(self._mount_curl_pane)  # widgets/curl_pane.py
-        # The source starts after the first frame: its imports and I/O never delay it.
+        # The source starts after the first frame: its imports and I/O never delay it. It is
+        # queued before the curl pane's mount so that its clock (first_frame_at) reads the
+        # first frame, not the pane mounted after it, and the clusters are asked for sooner.
         self.call_after_refresh(self._begin_start)
+        self.call_after_refresh(self._mount_curl_pane)  # widgets/curl_pane.py
 
     @property
     def starting_note(self) -> str:
@@ -729,9 +731,14 @@ class MeshtuiApp(App[int]):
     """Why ``c`` has no pane to run in (shown in the slot and when ``c`` is pressed)."""
 
     async def _mount_curl_pane(self) -> None:
+        from textual.widget import MountError
+
         from widgets.curl_pane import install_curl_pane
 
-        self.curl_pane = await install_curl_pane(self)
+        try:
+            self.curl_pane = await install_curl_pane(self)
+        except MountError:
+            return  # the app quit before the pane was mounted (q at once): nothing to show
         if self.curl_pane is None:
             # A source without exec (the fixture data of tests and snapshots): say so, do not
             # promise a pane that will never come.

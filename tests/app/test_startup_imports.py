@@ -104,7 +104,7 @@ def test_demo_start_imports_nothing_heavy_before_the_first_frame() -> None:
     assert deferred(drawn) == []
     # what the first frame does draw is there (the checks above are not vacuous)
     assert {"tui.app", "tui.views", "widgets.services", "tui.demo"} <= built
-    assert "widgets.curl_pane" in drawn  # the pane mounts before the source starts
+    assert "widgets.curl_pane" not in drawn  # the curl pane mounts after the first frame
 
 
 def test_builtin_scenario_by_name_matches_the_loader() -> None:
