@@ -288,7 +288,9 @@ class MeshtuiApp(App[int]):
         self.first_frame_at: float | None = None
         """``time.perf_counter()`` when the first frame was drawn (measurements)."""
         self.repaints = 0
-        """Repaints so far (tests and measurements)."""
+        """Applies that changed what the panes show, so far (tests and measurements)."""
+        self.applies = 0
+        """Every apply of computed views, those that changed nothing included."""
         self._collector_tuned = False
         self.computes = 0
         """Whole-view computations (status, services, backends) so far: keys must not add any."""
@@ -498,6 +500,8 @@ class MeshtuiApp(App[int]):
                 self._schedule_apply()
         else:
             self._last_visible_apply = self._last_apply
+            self.repaints += 1
+        self.applies += 1
         self.views = views
         self.snapshot = views.snapshot
         if views.viewing is not None and (
@@ -531,7 +535,6 @@ class MeshtuiApp(App[int]):
         self._show_backends(views)
         self._ensure_focus()
         self._log_changes(views.snapshot)
-        self.repaints += 1
         self._refresh_bindings_if_changed()
         self._maybe_read_agent()
         self._tune_collector(views.snapshot)
