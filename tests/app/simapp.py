@@ -21,7 +21,8 @@ from apphelpers import frozen_clock
 from tui.app import MeshtuiApp
 from tui.kube.source import KubeSource
 from tui.sim.mesh import SimThread
-from tui.testkit import FAST_HUB, SIM_KWARGS  # noqa: F401  (SIM_KWARGS: re-exported)
+from tui.sim.testing import fast_sim
+from tui.testkit import FAST_HUB, SIM_KWARGS
 
 KEY = ("song", "userlist-svc")
 
@@ -97,3 +98,15 @@ def no_threads_left(timeout: float = 5.0) -> Iterator[None]:
             break
         time.sleep(0.02)
     assert not left, f"threads left running: {[t.name for t in left]}"
+
+
+@contextmanager
+def seed_sim() -> Iterator[SimThread]:
+    """The seed mesh with the app tests' near-zero delays and a fast ClusterMesh, stopped at the
+    end; no thread started inside the block (app source, simulator) may outlive it."""
+    with no_threads_left():
+        running = fast_sim("seed", **SIM_KWARGS)
+        try:
+            yield running
+        finally:
+            running.stop()

@@ -38,6 +38,7 @@ from simapp import (
     kube_app,
     no_threads_left,
     replicas,
+    seed_sim,
     userlist_pods,
 )
 from textual.widgets import Input
@@ -49,7 +50,6 @@ from tui.screens.affinity import AffinityMenu
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.scale import ScaleDialog
 from tui.sim.mesh import SimThread
-from tui.sim.testing import fast_sim
 from widgets.services import ServicesPane
 
 SIZE = (160, 48)
@@ -61,12 +61,8 @@ SLOW = 10.0
 
 @pytest.fixture
 def sim() -> Iterator[SimThread]:
-    with no_threads_left():
-        running = fast_sim("seed", **SIM_KWARGS)
-        try:
-            yield running
-        finally:
-            running.stop()
+    with seed_sim() as running:
+        yield running
 
 
 def synced(app) -> bool:

@@ -24,11 +24,10 @@ from typing import Any
 
 from curlhelp import programs_running
 from kubehelp import sim_patch
-from simapp import FAST_HUB, SIM_KWARGS, no_threads_left
+from simapp import FAST_HUB, SIM_KWARGS, no_threads_left, seed_sim  # noqa: F401  (seed_sim: re-exported)
 
 from tui.kube.settings import HubSettings
 from tui.sim.mesh import SimThread
-from tui.sim.testing import fast_sim
 
 REL_HUB: HubSettings = dataclasses.replace(
     FAST_HUB,
@@ -132,18 +131,6 @@ def summary_lines() -> list[str]:
 
 
 # -- the simulator ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def seed_sim() -> Iterator[SimThread]:
-    """The seed mesh with the app tests' near-zero delays and a fast ClusterMesh, stopped at the
-    end; no thread started inside the block (app source, simulator) may outlive it."""
-    with no_threads_left():
-        running = fast_sim("seed", **SIM_KWARGS)
-        try:
-            yield running
-        finally:
-            running.stop()
 
 
 def set_fault(sim: SimThread, method: str, *args: Any) -> Any:
