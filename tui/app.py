@@ -261,13 +261,13 @@ class MeshtuiApp(App[int]):
         self._timer: Timer | None = None
         self._last_apply = 0.0
         self._last_visible_apply = 0.0
+        """When an apply last changed what the panes show: an apply that changed nothing (an
+        agent re-read with the same answer, a pod's status) must not make the next real change
+        wait out a coalescing window."""
         self._compute_cost = 0.0
         self._apply_cost = 0.0
         """CPU seconds the last apply took (views computed in the worker, then drawn): the next
         apply waits at least APPLY_COST_FACTOR times that (see :meth:`_schedule_apply`)."""
-        """When an apply last changed what the panes show: an apply that changed nothing (an
-        agent re-read with the same answer, a pod's status) must not make the next real change
-        wait out a coalescing window."""
         self._agent_lists: dict[str, tuple[Any, float, tuple[Any, ...], float | None]] = {}
         self._agent_retries: dict[str, int] = {}
         self._agent_errors: dict[str, str] = {}
@@ -289,8 +289,6 @@ class MeshtuiApp(App[int]):
         """``time.perf_counter()`` when the first frame was drawn (measurements)."""
         self.repaints = 0
         """Applies that changed what the panes show, so far (tests and measurements)."""
-        self.applies = 0
-        """Every apply of computed views, those that changed nothing included."""
         self._collector_tuned = False
         self.computes = 0
         """Whole-view computations (status, services, backends) so far: keys must not add any."""
@@ -501,7 +499,6 @@ class MeshtuiApp(App[int]):
         else:
             self._last_visible_apply = self._last_apply
             self.repaints += 1
-        self.applies += 1
         self.views = views
         self.snapshot = views.snapshot
         if views.viewing is not None and (

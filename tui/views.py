@@ -95,8 +95,8 @@ def cilium_mesh_status(cilium: CiliumInfo) -> ClusterMeshStatus:
         if entry is not None and entry[0] is cilium:
             return entry[1]
         entry = _status_by_cluster.get(name)
-    same = entry is not None and same_cilium(entry[0], cilium)
-    status = entry[1] if same and entry is not None else cluster_mesh_status(cilium)
+    # an agent re-read with the same answer finds the status computed already
+    status = entry[1] if entry is not None and same_cilium(entry[0], cilium) else cluster_mesh_status(cilium)
     with _status_lock:
         if len(_status_cache) > 4096:
             _status_cache.clear()
@@ -408,7 +408,8 @@ def _cluster_inputs(state: ClusterState) -> tuple[Any, ...]:
 
 
 def _same_inputs(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    """Kube-system objects by identity (snapshots reuse unchanged ones), the rest by value."""
+    """Cilium info by :func:`same_cilium`, nodes by identity (snapshots reuse unchanged ones),
+    the rest by value."""
     return same_cilium(a[0], b[0]) and a[1] is b[1] and a[2:] == b[2:]
 
 
