@@ -28,13 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from tui.mesh.annotations import ServiceFlags, service_flags
 from tui.mesh.model import Backend, Service, ServiceKey, ServicePort, frozen_map
-from tui.sim.store import DELETED, Entry, Event, peek
+from tui.sim.store import DELETED, SERVICE_NAME_LABEL, SLICES, Entry, Event, peek
 
 if TYPE_CHECKING:
     from tui.sim.cluster import SimCluster
 
-SERVICES, SLICES, PODS = "services", "endpointslices.discovery.k8s.io", "pods"
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+SERVICES, PODS = "services", "pods"
 _ANNOTATIONS = re.compile(rb'"annotations":(\{[^{}]*\})')
 _NO_FLAGS = service_flags({})
 

@@ -19,18 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 from tui.sim.names import IPPool, pod_template_hash, random_suffix
 from tui.sim.selectors import map_matcher, selector_matcher
-from tui.sim.store import ADDED, DELETED, Entry, Event
+from tui.sim.store import ADDED, DELETED, SERVICE_NAME_LABEL, SLICES, Entry, Event
 
 if TYPE_CHECKING:
     from tui.sim.cluster import SimCluster
     from tui.sim.resources import ResourceType
 
-PODS, SERVICES, SLICES = "pods", "services", "endpointslices.discovery.k8s.io"
+PODS, SERVICES = "pods", "services"
 DEPLOYS, REPLICASETS, DAEMONSETS = "deployments.apps", "replicasets.apps", "daemonsets.apps"
 NAMESPACES, NODES = "namespaces", "nodes"
 MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 SLICE_CONTROLLER = "endpointslice-controller.k8s.io"
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 LB_ANNOTATION = "meshtui.sim/load-balancer"
 
 

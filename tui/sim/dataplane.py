@@ -43,13 +43,13 @@ from tui.sim.curl import (
     HttpResponse,
     OperationTimeout,
 )
-from tui.sim.store import DELETED, Event
+from tui.sim.store import DELETED, SLICES, Event
 
 if TYPE_CHECKING:
     from tui.sim.agentview import ServiceRecord
     from tui.sim.ciliummesh import CiliumMesh
 
-PODS, SERVICES, SLICES = "pods", "services", "endpointslices.discovery.k8s.io"
+PODS, SERVICES = "pods", "services"
 CLUSTER_DOMAIN = "cluster.local"
 _POD_NAME = re.compile(r"^(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})$")
 APP_CACHE = 4096
