@@ -31,13 +31,16 @@ from tui.mesh.annotations import (
 from tui.mesh.checks import Finding, connect_checks
 from tui.mesh.merge import key_text, merge_global_service
 from tui.mesh.model import CiliumInfo, ClusterState, Deployment, MeshSnapshot, Service, ServiceKey
-from tui.mesh.selection import Selection, select_backends
+from tui.mesh.rules import CiliumRule, affinity_mode, cilium_rule
+from tui.mesh.selection import Selection, StaleRemote, is_headless, select_backends
 from tui.mesh.status import (
     AccessInfo,
     ClusterMeshStatus,
     access_info,
     cluster_mesh_status,
     deployment_not_ready_reason,
+    failure_time,
+    kvstoremesh_status,
 )
 
 USABLE_PHASES = ("ok", "stale")
@@ -131,6 +134,66 @@ def connected_remotes(state: ClusterState) -> frozenset[str] | None:
     if status.total == 0:
         return None
     return status.connected_remotes
+
+
+_kvm_cache: dict[int, tuple[CiliumInfo, ClusterMeshStatus | None]] = {}
+_lost_since: dict[tuple[str, str, str], float] = {}
+"""(context, remote, cause) → when the loss was first seen: the agents' ``last-failure`` moves
+with every retry, the operator wants to know since when the remote is gone."""
+_lost_lock = threading.Lock()
+
+
+def kvstoremesh_view(cilium: CiliumInfo) -> ClusterMeshStatus | None:
+    """:func:`kvstoremesh_status` once per CiliumInfo object."""
+    with _lost_lock:
+        entry = _kvm_cache.get(id(cilium))
+        if entry is not None and entry[0] is cilium:
+            return entry[1]
+    status = kvstoremesh_status(cilium)
+    with _lost_lock:
+        if len(_kvm_cache) > 4096:
+            _kvm_cache.clear()
+        _kvm_cache[id(cilium)] = (cilium, status)
+    return status
+
+
+def stale_remotes(state: ClusterState, now: float | None = None) -> tuple[StaleRemote, ...]:
+    """Remotes whose link is down but whose backends the agents of ``state`` still use.
+
+    Two ways (cilium-semantics.md §2–3): the agents lost the remote but still hold its data
+    (:meth:`ClusterMeshStatus.lost_remotes`: counts left in their caches), or — KVStoreMesh on
+    — the agents are fine but KVStoreMesh lost the remote, so the copy they read from the local
+    clustermesh-apiserver is frozen. ``since`` is when meshtui first saw the loss (or the
+    agents' last failure, if older news than that).
+    """
+    status = mesh_status(state)
+    if status.total == 0:
+        return ()
+    now = time.time() if now is None else now
+    found: list[tuple[str, str, float | None]] = []
+    for lost in status.lost_remotes():
+        if lost.cached:
+            found.append((lost.cluster, "unreachable", failure_time(lost.last_failure)))
+    kvm = kvstoremesh_view(state.cilium)
+    if kvm is not None:
+        ready = status.connected_remotes
+        for lost in kvm.lost_remotes():
+            if lost.cluster in ready:
+                cause = f"not connected to {state.cluster}'s KVStoreMesh"
+                found.append((lost.cluster, cause, failure_time(lost.last_failure)))
+    out = []
+    keep = set()
+    with _lost_lock:
+        for remote, cause, failed in found:
+            key = (state.context, remote, cause)
+            keep.add(key)
+            since = _lost_since.get(key)
+            if since is None:
+                since = _lost_since[key] = min(now, failed) if failed is not None else now
+            out.append(StaleRemote(remote, since, cause))
+        for key in [k for k in _lost_since if k[0] == state.context and k not in keep]:
+            del _lost_since[key]
+    return tuple(out)
 
 
 # --- status -------------------------------------------------------------------------------
@@ -649,8 +712,14 @@ def _warnings(
     cells: Mapping[str, ServiceCell],
     missing: Mapping[str, frozenset[str]],
     unknown: Sequence[tuple[str, str]],
+    lost: Mapping[str, Mapping[str, StaleRemote]] | None = None,
+    buggy: Mapping[str, CiliumRule] | None = None,
 ) -> tuple[str, ...]:
     """Why some cluster gets no (or fewer) remote backends, one short text per cause.
+
+    Also what the version matrix says about the row: a cluster on a Cilium release with
+    cilium/cilium#46623 (``buggy``) whose affinity word keeps only local backends, a remote
+    that is gone but whose cached backends are still used (``lost``), a headless service.
 
     Remote-side reasons (no service, not global, shared=false, 0 ready) are the same for every
     client, so the merge seen from one global cluster names every other cluster's problem and
@@ -679,7 +748,32 @@ def _warnings(
         for remote in sorted(missing.get(client, ())):
             cell = cells.get(remote)
             if remote not in seen and cell is not None and _exports(cell):
-                out.append(f"{client}: not connected to {remote}")
+                cached = (lost or {}).get(client, {}).get(remote)
+                if cached is not None:
+                    gone = f"{remote} {cached.cause}{cached.since_text()}"
+                    out.append(f"{client}: {gone}, its cached backends are still used")
+                else:
+                    out.append(f"{client}: not connected to {remote}")
+    for cluster, rule in (buggy or {}).items():
+        service = services.get(cluster)
+        if service is None or cells.get(cluster) is None or not cells[cluster].is_global:
+            continue
+        flags = flags_of(service)
+        if affinity_mode(rule, flags.affinity, flags.affinity_raw, True) != "local-only":
+            continue
+        word = repr(flags.affinity_raw)
+        if service.ready_endpoints == 0:
+            out.append(
+                f"{cluster}: affinity {word} on {rule.version_text}: connections from {cluster} fail "
+                "(cilium/cilium#46623)"
+            )
+        else:
+            out.append(
+                f"{cluster}: affinity {word} on {rule.version_text} uses local backends only "
+                "(cilium/cilium#46623)"
+            )
+    if any(is_headless(svc) for svc in services.values()):
+        out.append("headless (clusterIP: None): no load-balancing, affinity and shares do not apply")
     for cluster, state in unknown:
         out.append(f"{cluster}: {state}")
     if len(global_clusters) == 1 and len(services) == 1 and not unknown:
@@ -726,6 +820,8 @@ class ServicesViewBuilder:
         """The sorted row keys and the key sets they were made from (by identity)."""
         self._last: tuple[bool, tuple[ServiceRow, ...]] | None = None
         self._view: ServicesView | None = None
+        self._lost: Mapping[str, Mapping[str, StaleRemote]] = {}
+        self._buggy: Mapping[str, CiliumRule] = {}
         self.recomputed = 0
         """Rows computed (not reused) by the last :meth:`build`; for tests and measurements."""
 
@@ -744,7 +840,17 @@ class ServicesViewBuilder:
             if links is not None and (gone := names - links - {cluster}):
                 missing[cluster] = gone
         unknown = tuple((s.cluster, s.phase) for s in states if s.phase not in USABLE_PHASES)
-        signature = (clusters, tuple(s.phase for s in states), tuple(sorted(missing.items(), key=str)))
+        lost = {s.cluster: {r.cluster: r for r in stale_remotes(s)} for s in usable if s.cluster in missing}
+        rules = {s.cluster: cilium_rule(s.cilium.version) for s in usable}
+        buggy = {c: r for c, r in rules.items() if r.affinity_word_local_only}
+        signature = (
+            clusters,
+            tuple(s.phase for s in states),
+            tuple(sorted(missing.items(), key=str)),
+            tuple(sorted((c, tuple(sorted(v.values(), key=str))) for c, v in lost.items())),
+            tuple(sorted((c, r.version) for c, r in buggy.items())),
+        )
+        self._lost, self._buggy = lost, buggy
         if signature != self._context_sig:
             self._rows.clear()
             self._maps.clear()
@@ -916,7 +1022,9 @@ class ServicesViewBuilder:
             known[s.cluster] if s.phase in USABLE_PHASES else _unknown_cell(s.phase) for s in states
         )
         is_global = any(c.is_global for c in cells)
-        warnings = _warnings(key, by_cluster, known, missing, unknown) if is_global else ()
+        warnings = (
+            _warnings(key, by_cluster, known, missing, unknown, self._lost, self._buggy) if is_global else ()
+        )
         return ServiceRow(key[0], key[1], cells, warnings, is_global)
 
 
@@ -1015,6 +1123,24 @@ class BackendsPerspective:
     stale: tuple[tuple[str, str], ...] = ()
     """(cluster, ``stale since 12:00:01: connection refused``): counted from their last known
     state, which may have changed since."""
+    rule: CiliumRule | None = None
+    """The Cilium behaviour the prediction follows (version matrix, known bugs)."""
+    bug: str = ""
+    """The known Cilium bug that decided this selection (``cilium/cilium#46623``), or ``""``."""
+    headless: bool = False
+    terminating_fallback: bool = False
+    lost_remotes: tuple[str, ...] = ()
+    """``cluster2 unreachable since 14:02: its backends are still used (cached); …``."""
+
+    @property
+    def footer(self) -> str:
+        """``affinity none · Cilium 1.18.3 · rules 1.18+ · bug #46623`` (the pane's subtitle)."""
+        if self.rule is None:
+            return f"affinity {self.affinity} · {self.family_label}" if self.family_label else ""
+        text = f"affinity {self.affinity} · {self.rule.version_text} · {self.rule.family_label}"
+        if self.bug:
+            text += f" · bug {self.bug.rsplit('/', 1)[-1]} applies"
+        return text
 
     @property
     def differences(self) -> int:
@@ -1038,6 +1164,11 @@ class BackendsPerspective:
             ),
             "note": self.note or None,
             "unknown": [{"cluster": c, "state": p} for c, p in self.unknown],
+            "rule": self.rule.to_json() if self.rule is not None else None,
+            "bug_applied": self.bug or None,
+            "headless": self.headless,
+            "terminating_fallback": self.terminating_fallback,
+            "lost_remotes": list(self.lost_remotes),
         }
 
 
@@ -1091,12 +1222,16 @@ def _agent_uses(agent: Sequence[Mapping[str, Any]], family: str) -> set[tuple[st
     """The backends an agent would send new connections to, from its own list.
 
     1.14–1.17 lists every backend and marks the preferred ones: the preferred active ones are
-    used when there are any, else all active ones. 1.18+ lists only the selected ones.
+    used when there are any, else all active ones. 1.18+ lists only the selected ones. In both,
+    when no listed backend is active the terminating ones are used (segregateBackends /
+    bpf_reconciler).
     """
     active = [b for b in agent if (b.get("state") or "active") == "active"]
     if family == "1.14-1.17":
         preferred = [b for b in active if b.get("preferred")]
         active = preferred or active
+    if not active:
+        active = [b for b in agent if b.get("state") == "terminating"]
     return {(b.get("ip", ""), int(b.get("port") or 0)) for b in active}
 
 
@@ -1124,7 +1259,9 @@ def backends_perspective(
             known=False,
         )
     services = services if services is not None else service_map(snapshot, key)
-    selection = select_backends(key, state.cluster, services, version, connected_remotes(state))
+    selection = select_backends(
+        key, state.cluster, services, version, connected_remotes(state), stale_remotes(state)
+    )
     agent = parse_agent_services(agent_entries, key)
     unknown = tuple((s.cluster, s.phase) for s in snapshot.clusters if s.phase not in USABLE_PHASES)
     stale = tuple((s.cluster, stale_text(s)) for s in snapshot.clusters if s.phase == "stale")
@@ -1195,6 +1332,11 @@ def _perspective(
         agent_backends=agent_rows,
         note=selection.reason,
         fallback=selection.fallback,
+        rule=selection.rule,
+        bug=selection.bug.id if selection.bug is not None else "",
+        headless=selection.headless,
+        terminating_fallback=selection.terminating_fallback,
+        lost_remotes=tuple(s.text() for s in selection.stale),
     )
 
 

@@ -128,7 +128,7 @@ class BackendsPane(Vertical):
             return
         self.border_title = f"Backends  {service}  seen from {view.cluster} ({view.context})"
         if view.known:
-            self.border_subtitle = f"affinity {view.affinity} · {view.family_label}"
+            self.border_subtitle = view.footer
         else:
             self.border_subtitle = ""
         lines: list[Text] = []
@@ -136,9 +136,19 @@ class BackendsPane(Vertical):
             lines.append(Text(view.note, style=colors.err if "unreachable" in view.note else colors.warn))
         else:
             lines.append(share_bars(dict(view.expected_share), colors))
+            if view.headless:
+                lines[-1] = Text(f"{'expected':<9} ", style="bold") + Text(view.note, style=colors.muted)
             if view.fallback:
                 lines[-1].append("  (fallback: preferred side has no active backend)", style=colors.warn)
-            if view.note and view.expected_share:
+            if view.terminating_fallback:
+                lines[-1].append("  (terminating backends: no active one left)", style=colors.warn)
+            if view.rule is not None and view.rule.assumed:
+                lines.append(Text("rules     ", style="bold") + Text(view.rule.assumed, style=colors.warn))
+            for text in view.lost_remotes:
+                lines.append(Text("cached    ", style="bold") + Text(text, style=colors.warn))
+            if view.headless:
+                pass
+            elif view.note and view.expected_share:
                 lines.append(Text(view.note, style=colors.warn))
             elif view.note:
                 lines[-1] = Text(f"{'expected':<9} ", style="bold") + Text(view.note, style=colors.err)

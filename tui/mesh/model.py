@@ -179,6 +179,24 @@ class AgentStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class KVStoreMeshRead:
+    """One clustermesh-apiserver pod's ``kvstoremesh-dbg status -o json`` (container
+    ``kvstoremesh``): KVStoreMesh's own links to the remote clusters (cilium-semantics.md §2).
+
+    ``remotes`` is the parsed list of ``RemoteCluster`` documents as KVStoreMesh wrote them
+    (omitempty: absent = false / 0), ``None`` when it could not be read.
+    """
+
+    pod: str
+    pod_ready: bool = False
+    remotes: tuple[Mapping[str, Any], ...] | None = None
+    error: str | None = None
+    not_supported: bool = False
+    """The pod's version has no ``kvstoremesh-dbg status`` (cilium-cli skips it then)."""
+    read_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CiliumInfo:
     """What one cluster's kube-system says about Cilium and its ClusterMesh.
 
@@ -205,6 +223,19 @@ class CiliumInfo:
     clustermesh_secret_remotes: tuple[str, ...] = ()
     """Keys of ``cilium-clustermesh`` (other than the local name) whose value has ``endpoints:``."""
     agents: tuple[AgentStatus, ...] = ()
+    version_source: str = ""
+    """Where :attr:`version` came from: ``image`` (agent image tag) or ``agent`` (``cilium
+    version``, when the image carries only a digest); ``""`` when unknown."""
+    ipam_mode: str | None = None
+    """``cilium-config`` ``ipam`` (``cluster-pool`` when absent: Cilium's default)."""
+    pool_cidrs: tuple[str, ...] = ()
+    """``cluster-pool-ipv4-cidr`` / ``cluster-pool-ipv6-cidr`` (space or comma separated) and
+    the older ``cluster-pool-ipv4-cidr``-style keys, as written."""
+    kvstoremesh_secret_remotes: tuple[str, ...] = ()
+    """Keys of ``cilium-kvstoremesh`` (other than the local name) whose value has ``endpoints:``:
+    the remotes KVStoreMesh is configured for."""
+    kvstoremesh: tuple[KVStoreMeshRead, ...] = ()
+    """``kvstoremesh-dbg status`` of each running clustermesh-apiserver pod (KVStoreMesh on)."""
 
 
 ClusterPhase = Literal["syncing", "ok", "stale", "unreachable", "forbidden", "error"]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from tui.mesh.model import AgentStatus, CiliumInfo, Deployment, Node
@@ -111,6 +112,19 @@ class RemoteClusterStats:
 
 
 @dataclass(frozen=True, slots=True)
+class LostRemote:
+    """A remote that no agent of a cluster is ready for (see :meth:`ClusterMeshStatus.lost_remotes`)."""
+
+    cluster: str
+    cached: bool
+    """The agents still hold its nodes/services (it was connected before): its backends are used."""
+    last_failure: str = ""
+    """The newest ``last-failure`` (RFC 3339) any agent reports, ``""`` when none."""
+    error: str = ""
+    shared_services: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class UnreadableAgent:
     pod: str
     node: str
@@ -181,6 +195,35 @@ class ClusterMeshStatus:
         """Remotes at least one agent is ready for (what :func:`merge_global_service` needs)."""
         return frozenset(stats.name for stats in self.clusters if stats.connected > 0)
 
+    def lost_remotes(self) -> tuple[LostRemote, ...]:
+        """Remotes no agent is ready for, and whether the agents still hold their data.
+
+        An agent's ``num-nodes`` / ``num-shared-services`` / ``num-endpoints`` count the
+        entries of its caches of that remote (cilium/cilium ``pkg/clustermesh/remote_cluster.go``
+        ``Status()``), which are drained only when the remote is removed from the configuration,
+        never when the connection drops (``clustermesh-cache-ttl`` 0, cilium/cilium#20729). So a
+        remote with counts left was connected and its services are still load-balanced to; one
+        without never delivered anything (``Waiting for initial connection``, TLS from the start).
+        """
+        out = []
+        for stats in self.clusters:
+            if stats.total == 0 or stats.connected > 0:
+                continue
+            links = [link for link in self.links if link.cluster == stats.name and link.listed]
+            cached = any(link.num_shared_services or link.num_nodes or link.num_endpoints for link in links)
+            failures = sorted(link.last_failure for link in links if link.last_failure)
+            first = next((link for link in links if link.error), None)
+            out.append(
+                LostRemote(
+                    stats.name,
+                    cached,
+                    failures[-1] if failures else "",
+                    first.error if first is not None else stats.first_error,
+                    max((link.num_shared_services for link in links), default=0),
+                )
+            )
+        return tuple(out)
+
     def remote(self, name: str) -> RemoteClusterStats | None:
         for stats in self.clusters:
             if stats.name == name:
@@ -206,6 +249,12 @@ def remote_cluster_error(remote: Mapping[str, Any] | None) -> str:
     if synced is None:
         return "synchronization status unknown"
     pending = [name for name in ("endpoints", "identities", "nodes", "services") if not synced.get(name)]
+    # cilium-cli (v0.19.x) also names the optional flags when present and false
+    pending += [
+        name
+        for name, key in (("service-exports", "service-exports"), ("endpoint-slices", "endpoint-slices"))
+        if key in synced and synced.get(key) is False
+    ]
     if pending:
         return f"synchronization in progress for {', '.join(pending)}"
     return "not ready"
@@ -223,6 +272,25 @@ def _hint(pod: str, cluster: str, remote: Mapping[str, Any] | None, kvstoremesh:
             return "This is likely caused by KVStoreMesh not being connected to the given cluster"
         return "Double check if the cluster name matches the one configured in the remote cluster"
     return ""
+
+
+def failure_time(text: str | None) -> float | None:
+    """``last-failure`` (RFC 3339, Go's ``strfmt.DateTime``) → epoch seconds; ``None`` if absent
+    or unreadable."""
+    if not text:
+        return None
+    value = str(text).strip().replace("Z", "+00:00")
+    if "." in value:  # Go writes nanoseconds; Python reads at most microseconds
+        head, _, rest = value.partition(".")
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        value = f"{head}.{digits[:6]}{rest[len(digits) :]}"
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.timestamp()
 
 
 def _int(value: Any) -> int:
@@ -367,6 +435,28 @@ def cluster_mesh_status(cilium: CiliumInfo) -> ClusterMeshStatus:
         cilium.version,
         kvstoremesh_enabled(deployment) if deployment is not None else False,
     )
+
+
+def kvstoremesh_status(cilium: CiliumInfo) -> ClusterMeshStatus | None:
+    """KVStoreMesh's own connectivity (cilium-cli ``statusConnectivity`` with
+    ``KVStoreMeshConnectivity``): each clustermesh-apiserver pod's ``kvstoremesh-dbg status``
+    aggregated exactly like the agents, expected remotes from ``cilium-kvstoremesh``.
+
+    ``None`` when KVStoreMesh is off (no ``kvstoremesh`` container) or nothing was read yet;
+    pods whose version has no status command are skipped, as cilium-cli does.
+    """
+    deployment = cilium.clustermesh_deployment
+    if deployment is None or not kvstoremesh_enabled(deployment) or not cilium.kvstoremesh:
+        return None
+    documents = []
+    for read in cilium.kvstoremesh:
+        if read.not_supported:
+            continue
+        status = None if read.remotes is None else {"cluster-mesh": {"clusters": list(read.remotes)}}
+        documents.append(AgentStatus(read.pod, "", read.pod_ready, status, read.error, read.read_at))
+    if not documents:
+        return None
+    return clustermesh_status(documents, cilium.kvstoremesh_secret_remotes, cilium.version, False)
 
 
 # --- clustermesh-apiserver access and deployment ---------------------------------------------
