@@ -35,7 +35,16 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from tui.mesh.actions import InvalidAction, Scale, SetAnnotation, WriteAction, WriteResult
+from tui.mesh.actions import (
+    NONE_WRITE_NOTE,
+    InvalidAction,
+    Scale,
+    SetAnnotation,
+    WriteAction,
+    WriteResult,
+    affinity_action,
+)
+from tui.mesh.annotations import flags_of
 from tui.mesh.model import ClusterState, MeshSnapshot, Service, ServiceKey
 from tui.source import AgentServiceReader, MeshSource
 from tui.views import (
@@ -966,13 +975,13 @@ class MeshtuiApp(App[int]):
         if self._refuse("affinity") or (target := self._target()) is None:
             return
         state, service = target
-        current = annotation_state(service, "affinity")
+        current = flags_of(service).affinity_raw
         holders = [s for s in self.snapshot.clusters if s.phase == "ok" and self.service in s.services]
 
-        def chosen(result: tuple[str | None, bool] | None) -> None:
+        def chosen(result: tuple[str, bool] | None) -> None:
             if result is None:
                 return
-            value, everywhere = result
+            choice, everywhere = result
             states = holders if everywhere else [state]
             actions: list[WriteAction] = []
             skipped = []
@@ -981,23 +990,22 @@ class MeshtuiApp(App[int]):
                 if each.allowed.get("patch services") is False:
                     skipped.append(each.context)
                     continue
-                old = annotation_state(svc, "affinity")
-                if old.value == value:
-                    continue
-                actions.append(
-                    SetAnnotation(each.context, svc.namespace, svc.name, old.key, value, old=old.value)
-                )
-            warning = f"skipped (RBAC forbids patching services): {', '.join(skipped)}" if skipped else ""
+                action = affinity_action(each.context, svc.namespace, svc.name, svc.annotations, choice)
+                if action is not None:
+                    actions.append(action)
+            notes = [f"skipped (RBAC forbids patching services): {', '.join(skipped)}"] if skipped else []
+            if choice in ("none", "remove"):
+                notes.append(NONE_WRITE_NOTE)
             if not actions:
-                self.notify("nothing to change: the annotation already has that value", timeout=3)
+                self.notify("nothing to change: the affinity already means that", timeout=3)
                 return
-            self.confirm_and_write(actions, warning=warning)
+            self.confirm_and_write(actions, warning="; ".join(notes))
 
         self.push_screen(
             AffinityMenu(
                 f"{service.namespace}/{service.name}",
                 f"{state.cluster} ({state.context})",
-                current.value,
+                current,
                 clusters_with_service=len(holders),
             ),
             chosen,

@@ -577,10 +577,11 @@ def apply_write(snapshot: MeshSnapshot, action: WriteAction) -> MeshSnapshot:
         if service is None:
             raise WriteRejected(404, f'services "{action.service}" not found')
         annotations = dict(service.annotations)
-        if action.value is None:
-            annotations.pop(action.key, None)
-        else:
-            annotations[action.key] = action.value
+        for key, value in action.patch().items():
+            if value is None:
+                annotations.pop(key, None)
+            else:
+                annotations[key] = value
         new_state = _with_service(state, dataclasses.replace(service, annotations=frozen_map(annotations)))
         return replace_cluster(snapshot, new_state)
     if isinstance(action, Scale):

@@ -28,7 +28,7 @@ from tui.mesh.annotations import (
     LEGACY_GLOBAL,
     flags_of,
 )
-from tui.mesh.checks import Finding, connect_checks
+from tui.mesh.checks import Finding, connect_checks, service_findings, sort_findings
 from tui.mesh.merge import key_text, merge_global_service
 from tui.mesh.model import CiliumInfo, ClusterState, Deployment, MeshSnapshot, Service, ServiceKey
 from tui.mesh.rules import CiliumRule, affinity_mode, cilium_rule
@@ -40,6 +40,7 @@ from tui.mesh.status import (
     cluster_mesh_status,
     deployment_not_ready_reason,
     failure_time,
+    kvstoremesh_enabled,
     kvstoremesh_status,
 )
 
@@ -253,6 +254,12 @@ class ClusterView:
     apiserver_reason: str = ""
     global_services: str | None = None
     unreadable_agents: tuple[str, ...] = ()
+    kvstoremesh: bool | None = None
+    """KVStoreMesh runs in the clustermesh-apiserver (``None``: unknown)."""
+    kvstoremesh_remotes: tuple[RemoteView, ...] = ()
+    """KVStoreMesh's own links (``kvstoremesh-dbg status``), the agents' being to the local one."""
+    kvstoremesh_note: str = ""
+    """Why KVStoreMesh's links are not shown (not read yet, unreadable, not supported)."""
 
     @property
     def known(self) -> bool:
@@ -279,6 +286,35 @@ class ClusterView:
                 return item
         return None
 
+    def kvstoremesh_remote(self, cluster: str) -> RemoteView | None:
+        for item in self.kvstoremesh_remotes:
+            if item.cluster == cluster:
+                return item
+        return None
+
+    def link_lines(self) -> tuple[tuple[str, bool], ...]:
+        """cilium-cli's ``Cluster Connections`` lines (``cluster2: 1/1 configured, 1/1 connected
+        - KVStoreMesh: 1/1 configured, 1/1 connected``) with whether the link is fine."""
+        out = []
+        for remote in self.remotes:
+            line = (
+                f"{remote.cluster}: {remote.configured}/{remote.agents} configured, "
+                f"{remote.connected}/{remote.agents} connected"
+            )
+            ok = remote.ok
+            if self.kvstoremesh:
+                kvm = self.kvstoremesh_remote(remote.cluster)
+                if kvm is None:
+                    line += " - KVStoreMesh: status not available"
+                else:
+                    line += (
+                        f" - KVStoreMesh: {kvm.configured}/{kvm.agents} configured, "
+                        f"{kvm.connected}/{kvm.agents} connected"
+                    )
+                    ok = ok and kvm.ok
+            out.append((line, ok))
+        return tuple(out)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "context": self.context,
@@ -299,6 +335,11 @@ class ClusterView:
                 "min": self.min,
                 "avg": self.avg,
                 "max": self.max,
+            },
+            "kvstoremesh": {
+                "enabled": self.kvstoremesh,
+                "remotes": [r.to_json() for r in self.kvstoremesh_remotes],
+                "note": self.kvstoremesh_note or None,
             },
         }
 
@@ -383,8 +424,34 @@ def cluster_view(state: ClusterState) -> ClusterView:
         )
         for stats in status.clusters
     )
+    kvm_on = kvstoremesh_enabled(deployment) if deployment is not None else None
+    kvm = kvstoremesh_view(cilium) if kvm_on else None
+    kvm_remotes: tuple[RemoteView, ...] = ()
+    kvm_note = ""
+    if kvm is not None:
+        kvm_remotes = tuple(
+            RemoteView(
+                cluster=stats.name,
+                configured=stats.configured,
+                connected=stats.connected,
+                agents=stats.total,
+                error=stats.first_error,
+            )
+            for stats in kvm.clusters
+        )
+        if kvm.unreadable:
+            kvm_note = f"{len(kvm.unreadable)}/{kvm.listed} replicas unreadable: {kvm.unreadable[0].reason}"
+    elif kvm_on:
+        reads = cilium.kvstoremesh
+        if reads and all(r.not_supported for r in reads):
+            kvm_note = "kvstoremesh-dbg status is not available in this version"
+        else:
+            kvm_note = "not read yet"
     return ClusterView(
         **base,
+        kvstoremesh=kvm_on,
+        kvstoremesh_remotes=kvm_remotes,
+        kvstoremesh_note=kvm_note,
         nodes=len(state.nodes),
         agents_ready=sum(1 for a in cilium.agents if a.pod_ready),
         agents_total=len(cilium.agents),
@@ -421,8 +488,24 @@ class StatusViewBuilder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rows: dict[str, tuple[tuple[Any, ...], ClusterView]] = {}
-        self._findings: tuple[tuple[Any, ...], tuple[FindingView, ...]] | None = None
+        self._findings: tuple[tuple[Any, ...], tuple[FindingView, ...], tuple[Any, ...]] | None = None
         self._view: StatusView | None = None
+        self._by_services: dict[str, tuple[tuple[Any, ...], tuple[Finding, ...]]] = {}
+
+    def _service_findings(self, snapshot: MeshSnapshot) -> tuple[tuple[Finding, ...], ...]:
+        """:func:`service_findings` per cluster, recomputed only when its services mapping,
+        phase or Cilium version changed (most clusters are on an unaffected release: nothing)."""
+        out = []
+        fresh: dict[str, tuple[tuple[Any, ...], tuple[Finding, ...]]] = {}
+        for state in snapshot.clusters:
+            key = (state.phase, state.cilium.version, state.cluster, state.services)
+            entry = self._by_services.get(state.context)
+            same = entry is not None and entry[0][:3] == key[:3] and entry[0][3] is key[3]
+            items = entry[1] if same and entry is not None else tuple(service_findings(state))
+            fresh[state.context] = (key, items)
+            out.append(items)
+        self._by_services = fresh
+        return tuple(out)
 
     def build(self, snapshot: MeshSnapshot) -> StatusView:
         with self._lock:
@@ -439,16 +522,27 @@ class StatusViewBuilder:
                 rows.append(view)
             self._rows = fresh
             prune_status_cache(state.cilium for state in snapshot.clusters)
-            # Findings only read phases and kube-system objects: key them on those.
+            # Findings only read phases and kube-system objects: key them on those; the
+            # services' findings (version matrix) are kept per cluster and services mapping.
             inputs = tuple((s.context, s.phase, s.cilium, s.nodes) for s in snapshot.clusters)
-            if self._findings is not None and _same(self._findings[0], inputs):
+            per_service = self._service_findings(snapshot)
+            if (
+                self._findings is not None
+                and _same(self._findings[0], inputs)
+                and self._findings[2] == per_service
+            ):
                 findings = self._findings[1]
             else:
-                findings = tuple(
-                    _finding_view(f)
-                    for f in connect_checks(snapshot.clusters, mesh_status=cilium_mesh_status)
+                found = connect_checks(
+                    snapshot.clusters,
+                    mesh_status=cilium_mesh_status,
+                    kvm_status=kvstoremesh_view,
+                    services=False,
                 )
-                self._findings = (inputs, findings)
+                for items in per_service:
+                    found += items
+                findings = tuple(_finding_view(f) for f in sort_findings(found))
+                self._findings = (inputs, findings, per_service)
             view = StatusView(tuple(rows), findings, tuple(snapshot.config_errors))
             before = self._view
             if (

@@ -19,7 +19,9 @@ def applied(snapshot: MeshSnapshot, action: WriteAction) -> bool:
         return False
     if isinstance(action, SetAnnotation):
         service = state.services.get((action.namespace, action.service))
-        return service is not None and service.annotations.get(action.key) == action.value
+        return service is not None and all(
+            service.annotations.get(key) == value for key, value in action.patch().items()
+        )
     deployment = state.deployments.get((action.namespace, action.deployment))
     return deployment is not None and deployment.replicas == action.replicas
 

@@ -89,11 +89,18 @@ def render_link_errors(status: StatusView, colors: Palette, width: int = 0) -> T
     """Every broken link with the agents' error text (what cilium-cli prints as Errors),
     unless a finding already names that link (it quotes the same error, with a fix)."""
     covered = {f.clusters[:2] for f in status.findings if f.check == "remote-not-connected"}
+    kvm_covered = {f.clusters[:2] for f in status.findings if f.check == "kvstoremesh-not-connected"}
+    local = {f.clusters[0] for f in status.findings if f.check == "kvstoremesh-local"}
     out = Text()
     for view in status.clusters:
         for remote in view.remotes:
-            if remote.error and (view.cluster, remote.cluster) not in covered:
+            if remote.error and (view.cluster, remote.cluster) not in covered and view.cluster not in local:
                 line = Text(f"✗ {view.cluster} → {remote.cluster}: ", style=colors.err)
+                line.append(remote.error + "\n")
+                out.append_text(hanging(line, width, 2))
+        for remote in view.kvstoremesh_remotes:
+            if remote.error and (view.cluster, remote.cluster) not in kvm_covered:
+                line = Text(f"✗ {view.cluster} KVStoreMesh → {remote.cluster}: ", style=colors.err)
                 line.append(remote.error + "\n")
                 out.append_text(hanging(line, width, 2))
         for agent in view.unreadable_agents:
@@ -138,6 +145,20 @@ def render_details(status: StatusView, colors: Palette) -> Text:
             out.append("  no clustermesh-apiserver", style=colors.warn)
         if view.remotes:
             out.append(f"  [min:{view.min} / avg:{view.avg:.1f} / max:{view.max}]", style=colors.muted)
+        if view.kvstoremesh:
+            out.append("  KVStoreMesh:", style=colors.muted)
+            if view.kvstoremesh_note:
+                out.append(f" {view.kvstoremesh_note}", style=colors.warn)
+            for remote in view.remotes:
+                kvm = view.kvstoremesh_remote(remote.cluster)
+                if kvm is None:
+                    out.append(f" {remote.cluster} ?", style=colors.muted)
+                else:
+                    mark = "✓" if kvm.ok else "✗"
+                    out.append(
+                        f" {remote.cluster} {kvm.connected}/{kvm.agents} {mark}",
+                        style=colors.ok if kvm.ok else colors.err,
+                    )
         out.append("\n")
     return out
 

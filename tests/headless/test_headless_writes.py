@@ -271,3 +271,40 @@ def test_unreachable_named_context_writes_nowhere(cli: Cli, sim: SimThread) -> N
     assert result.code == 2
     assert "cannot change dead: dead: unreachable: connection refused; nothing was written" in result.err
     assert affinity_of(sim, "bastion02") is None
+
+
+def _annotate_in_sim(sim: SimThread, context: str, annotations: dict[str, str]) -> None:
+    """Put annotations on song/userlist-svc as any other client would (merge patch)."""
+    import json
+
+    assert sim.mesh is not None
+    cluster = sim.mesh.cluster(context)
+    rtype = cluster.registry.by_key("services")
+    body = json.dumps({"metadata": {"annotations": annotations}}).encode()
+    sim.call(cluster.patch, rtype, *SVC, "merge", body)
+
+
+def test_affinity_none_removes_the_word_none_and_its_alias(cli: Cli, sim: SimThread) -> None:
+    """cilium/cilium#46623: the literal 'none' keeps only local backends on Cilium 1.18/1.19, so
+    "none" must mean "no preference" by removing every affinity annotation, and say so."""
+    legacy = "io.cilium/service-affinity"
+    _annotate_in_sim(sim, "bastion02", {AFFINITY: "none", legacy: "none"})
+    result = cli(
+        "affinity", "song/userlist-svc", "none", "--context", "bastion02", "-y", "-o", "json",
+        kubeconfig=sim.kubeconfig_path,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    [entry] = result.json()["results"]
+    assert entry["change"] == f"{AFFINITY}: none → (removed); {legacy} removed"
+    assert entry["kubectl"] == (
+        f"kubectl --context bastion02 -n song annotate service userlist-svc {AFFINITY}- {legacy}-"
+    )
+    assert "removes the annotation" in entry["warning"] and "#46623" in entry["warning"]
+    assert affinity_of(sim, "bastion02") is None
+    assert annotation(sim, "bastion02", *SVC, legacy) is None
+    again = cli(
+        "affinity", "song/userlist-svc", "none", "--context", "bastion02", "-y",
+        kubeconfig=sim.kubeconfig_path,
+    )  # fmt: skip
+    assert again.code == 0
+    assert f"{AFFINITY} is already absent (no preference)" in again.out

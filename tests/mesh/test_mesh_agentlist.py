@@ -151,7 +151,9 @@ def test_114_agent_disagrees_on_preferred_mark() -> None:
 
 
 def test_118_agent_lists_only_selected_all_preferred() -> None:
-    """1.18+: only the selected backends are listed, all marked preferred; the mark says nothing."""
+    """1.18+: only the chosen side's backends are listed (terminating ones too: the datapath
+    keeps them for the fallback), all marked preferred; the mark says nothing (#43681,
+    pkg/loadbalancer/frontend.go)."""
     selection = select_backends(KEY, "cluster1", mesh(), "1.18.0")
     listed = [
         AgentBackend("10.1.0.1", 8181, preferred=True),
@@ -162,7 +164,7 @@ def test_118_agent_lists_only_selected_all_preferred() -> None:
     wrong = compare_with_selection(selection, [AgentBackend("10.2.0.1", 8181, preferred=True)])
     by_ip = {r.ip: r for r in wrong}
     assert not by_ip["10.2.0.1"].agrees
-    assert by_ip["10.2.0.1"].note.startswith("agent uses it, meshtui expects it not selected")
+    assert by_ip["10.2.0.1"].note.startswith("agent lists it, meshtui expects its side not chosen")
     assert not by_ip["10.1.0.1"].agrees and by_ip["10.1.0.1"].agent_state is None
 
 

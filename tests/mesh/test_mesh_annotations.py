@@ -110,3 +110,47 @@ def test_flags_of_caches_per_service_object() -> None:
     other = Service("song", "userlist-svc", annotations=frozen_map({G: "true"}))
     assert flags_of(other).affinity == "none"
     assert flags_of(svc).affinity == "remote"
+
+
+# --- the affinity write (cilium/cilium#46623: the word "none" is never written) -----------------
+
+from tui.mesh.actions import CILIUM_VALUES, InvalidAction, SetAnnotation, affinity_action  # noqa: E402
+
+NEW, OLD = "service.cilium.io/affinity", "io.cilium/service-affinity"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "choice", "key", "value", "also", "kubectl_tail"),
+    [
+        ({NEW: "none"}, "none", NEW, None, (), f"{NEW}-"),
+        ({NEW: "nearest"}, "none", NEW, None, (), f"{NEW}-"),
+        ({OLD: "none"}, "none", OLD, None, (), f"{OLD}-"),
+        ({NEW: "local", OLD: "none"}, "remove", NEW, None, (OLD,), f"{NEW}- {OLD}-"),
+        ({}, "local", NEW, "local", (), f"{NEW}=local --overwrite"),
+        ({OLD: "remote"}, "local", NEW, "local", (OLD,), f"{NEW}=local {OLD}- --overwrite"),
+    ],
+)
+def test_affinity_action(
+    annotations: dict[str, str], choice: str, key: str, value: str | None, also: tuple, kubectl_tail: str
+) -> None:
+    action = affinity_action("bastion02", "song", "userlist-svc", annotations, choice)
+    assert action is not None
+    assert (action.key, action.value, action.also_remove) == (key, value, also)
+    assert action.kubectl().endswith(kubectl_tail)
+    action.validate()
+    assert all(v != "none" for v in action.patch().values())
+
+
+@pytest.mark.parametrize(
+    ("annotations", "choice"), [({}, "none"), ({}, "remove"), ({NEW: "local"}, "local")]
+)
+def test_affinity_action_nothing_to_change(annotations: dict[str, str], choice: str) -> None:
+    assert affinity_action("c", "song", "svc", annotations, choice) is None
+
+
+def test_the_word_none_cannot_be_written() -> None:
+    assert "none" not in CILIUM_VALUES[NEW]
+    with pytest.raises(InvalidAction):
+        SetAnnotation("c", "song", "svc", NEW, "none").validate()
+    with pytest.raises(InvalidAction):
+        affinity_action("c", "song", "svc", {}, "nowhere")

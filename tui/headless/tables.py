@@ -62,14 +62,19 @@ def _mesh_text(view: ClusterView) -> Text:
     if not view.remotes:
         return Text(view.mesh_text, style="yellow")
     text = Text()
-    for index, remote in enumerate(view.remotes):
+    for index, (remote, (line, ok)) in enumerate(zip(view.remotes, view.link_lines(), strict=True)):
         if index:
             text.append("\n")
-        line = f"{remote.cluster}: {remote.configured}/{remote.agents} configured, "
-        line += f"{remote.connected}/{remote.agents} connected"
-        text.append(line, style="green" if remote.ok else "red")
+        text.append(line, style="green" if ok else "red")
         if remote.error:
-            text.append(f" ({remote.error})", style="red")
+            text.append(
+                f" (agents: {remote.error})" if view.kvstoremesh else f" ({remote.error})", style="red"
+            )
+        kvm = view.kvstoremesh_remote(remote.cluster)
+        if kvm is not None and kvm.error:
+            text.append(f" (KVStoreMesh: {kvm.error})", style="red")
+    if view.kvstoremesh and view.kvstoremesh_note:
+        text.append(f"\nKVStoreMesh: {view.kvstoremesh_note}", style="yellow")
     return text
 
 

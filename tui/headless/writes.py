@@ -29,7 +29,7 @@ from tui.headless.options import (
     option,
     parse_target,
 )
-from tui.mesh.actions import Scale, SetAnnotation, WriteAction, WriteResult
+from tui.mesh.actions import NONE_WRITE_NOTE, Scale, SetAnnotation, WriteAction, WriteResult, affinity_action
 from tui.writeplan import applied, scale_warning, switch_warning
 
 if TYPE_CHECKING:
@@ -73,7 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="set or remove a global service's affinity (service.cilium.io/affinity)",
         description=(
             "local: prefer this cluster's backends; remote: prefer the other clusters'; none: no "
-            "preference; remove: delete the annotation (same effect as none)."
+            "preference, written as the removal of the annotation (the word 'none' makes Cilium "
+            "1.18/1.19 use local backends only, cilium/cilium#46623); remove: the same."
         ),
         epilog=EPILOG,
         formatter_class=raw,
@@ -132,6 +133,8 @@ class Request:
     value: str | None = None
     """New annotation value (``None``: remove)."""
     replicas: int | None = None
+    choice: str = ""
+    """``affinity``: what was asked (``none`` and ``remove`` both remove the annotation)."""
 
     def action(self, context: str, old: Any = None) -> WriteAction:
         if self.command == "scale":
@@ -159,10 +162,12 @@ def parse_request(args: argparse.Namespace) -> Request:
         namespace, name = parse_target(args.service, "service")
         key = ANNOTATION_KEYS[args.command]
         if args.command == "affinity":
-            value = None if args.value == "remove" else args.value
+            # "none" is never written as a word (cilium/cilium#46623): it removes the annotation
+            value = None if args.value in ("none", "remove") else args.value
         else:
             value = "true" if args.value == "on" else "false"
-        request = Request(args.command, contexts, namespace, name, key=key, value=value)
+        choice = args.value if args.command == "affinity" else ""
+        request = Request(args.command, contexts, namespace, name, key=key, value=value, choice=choice)
     for context in contexts:
         try:
             request.action(context).validate()
@@ -261,6 +266,19 @@ def plan(request: Request, snapshot: MeshSnapshot, timeout: float | None = None)
                     missing=f"service {request.namespace}/{request.name} not found",
                 )
             )
+            continue
+        if request.command == "affinity":
+            written = affinity_action(
+                context, request.namespace, request.name, service.annotations, request.choice
+            )
+            if written is None:
+                meaning = "absent (no preference)" if request.value is None else request.value
+                skip = f"{request.key} is already {meaning}"
+                old = service.annotations.get(request.key or "")
+                steps.append(Step(context, cluster, request.action(context, old), skip=skip))
+            else:
+                note = NONE_WRITE_NOTE if request.value is None else ""
+                steps.append(Step(context, cluster, written, warning=note))
             continue
         current = annotation_state(service, request.command)
         action = request.action(context, current.value)

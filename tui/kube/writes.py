@@ -104,7 +104,7 @@ async def _patch_with_retry(
 
 async def _annotate(cluster: ClusterWatcher, action: SetAnnotation) -> WriteResult:
     path = f"/api/v1/namespaces/{action.namespace}/services/{action.service}"
-    body = {"metadata": {"annotations": {action.key: action.value}}}
+    body = {"metadata": {"annotations": action.patch()}}
     outcome = await _patch_with_retry(
         cluster,
         action,

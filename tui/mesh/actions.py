@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -59,9 +60,20 @@ def check_annotation_key(key: str) -> None:
 
 CILIUM_VALUES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys((ANNOTATION_GLOBAL, LEGACY_GLOBAL, ANNOTATION_SHARED, LEGACY_SHARED), ("true", "false")),
-    **dict.fromkeys((ANNOTATION_AFFINITY, LEGACY_AFFINITY), ("local", "remote", "none")),
+    **dict.fromkeys((ANNOTATION_AFFINITY, LEGACY_AFFINITY), ("local", "remote")),
 }
-"""The values meshtui writes to Cilium's service annotations (anything else Cilium would misread)."""
+"""The values meshtui writes to Cilium's service annotations (anything else Cilium would misread).
+
+Affinity "none" is never written as a word: Cilium 1.18.x and 1.19.x (before the fix of
+cilium/cilium#46623) read the literal ``none`` as "local backends only", which blackholes a
+service without local backends. Removing the annotation means "no preference" in every
+version, so that is what "none" does (:func:`affinity_action`)."""
+
+AFFINITY_CHOICES = ("local", "remote", "none", "remove")
+NONE_WRITE_NOTE = (
+    "none = no preference: meshtui removes the annotation (the word 'none' makes Cilium "
+    "1.18/1.19 use local backends only, cilium/cilium#46623)"
+)
 
 
 def check_annotation_value(key: str, value: str | None) -> None:
@@ -82,6 +94,9 @@ class SetAnnotation:
     value: str | None
     old: str | None = None
     """The value before the change, as the app saw it (for the dialog and the log)."""
+    also_remove: tuple[str, ...] = ()
+    """Further keys removed in the same patch (the legacy alias of an affinity being removed:
+    Cilium would read it once the new key is gone)."""
 
     kind: Literal["annotation"] = "annotation"
 
@@ -90,6 +105,19 @@ class SetAnnotation:
         check_label_name("service", self.service)
         check_annotation_key(self.key)
         check_annotation_value(self.key, self.value)
+        for key in self.also_remove:
+            check_annotation_key(key)
+
+    @property
+    def removed(self) -> tuple[str, ...]:
+        """Every key this write removes."""
+        return ((self.key,) if self.value is None else ()) + self.also_remove
+
+    def patch(self) -> dict[str, str | None]:
+        """The ``metadata.annotations`` of the merge patch (``None`` removes a key)."""
+        body: dict[str, str | None] = {self.key: self.value}
+        body.update(dict.fromkeys(self.also_remove))
+        return body
 
     @property
     def target(self) -> str:
@@ -99,16 +127,48 @@ class SetAnnotation:
         """``service.cilium.io/affinity: none → local`` as the dialog and log show it."""
         old = "(unset)" if self.old is None else self.old
         new = "(removed)" if self.value is None else self.value
-        return f"{self.key}: {old} → {new}"
+        text = f"{self.key}: {old} → {new}"
+        if self.also_remove:
+            text += f"; {', '.join(self.also_remove)} removed"
+        return text
 
     def kubectl(self) -> str:
         """The command an operator would type for the same change."""
         change = f"{self.key}-" if self.value is None else f"{self.key}={self.value}"
         args = ["kubectl", "--context", self.context, "-n", self.namespace, "annotate", "service"]
-        args += [self.service, change]
+        args += [self.service, change, *(f"{key}-" for key in self.also_remove)]
         if self.value is not None:
             args.append("--overwrite")
         return shlex.join(args)
+
+
+def affinity_action(
+    context: str, namespace: str, service: str, annotations: Mapping[str, str], choice: str
+) -> SetAnnotation | None:
+    """The write for an affinity choice (``local``/``remote``/``none``/``remove``) on a service
+    with ``annotations``; ``None`` when it already has that meaning.
+
+    ``local``/``remote`` write ``service.cilium.io/affinity`` (and drop a legacy alias, which
+    the new key would override anyway). ``none`` and ``remove`` both remove every affinity
+    annotation — new key and legacy alias — because the word ``none`` blackholes on Cilium
+    1.18/1.19 (cilium/cilium#46623) while an absent annotation means no preference everywhere.
+    """
+    if choice not in AFFINITY_CHOICES:
+        raise InvalidAction(f"invalid affinity {choice!r}: must be one of {', '.join(AFFINITY_CHOICES)}")
+    present = [k for k in (ANNOTATION_AFFINITY, LEGACY_AFFINITY) if k in annotations]
+    old = annotations[present[0]] if present else None
+    if choice in ("local", "remote"):
+        alias = (LEGACY_AFFINITY,) if LEGACY_AFFINITY in annotations else ()
+        if annotations.get(ANNOTATION_AFFINITY) == choice and not alias:
+            return None
+        return SetAnnotation(
+            context, namespace, service, ANNOTATION_AFFINITY, choice, old=old, also_remove=alias
+        )
+    if not present:
+        return None
+    return SetAnnotation(
+        context, namespace, service, present[0], None, old=old, also_remove=tuple(present[1:])
+    )
 
 
 @dataclass(frozen=True, slots=True)

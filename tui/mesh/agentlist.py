@@ -193,8 +193,9 @@ def compare_with_selection(
     """Put the agent's backends of one frontend next to the expected selection.
 
     For the 1.14–1.17 family the agent's ``(preferred)`` mark is compared with the expected
-    mark and its listing with the merge; for 1.18+ only whether it lists exactly the expected
-    selected backends (its marks say nothing).
+    mark and its listing with the merge; for 1.18+ only whether it lists exactly the backends
+    of the side(s) ``SelectBackends`` chose (:attr:`BackendChoice.listed`; its marks say
+    nothing, cilium/cilium#43681).
     """
     choices = {choice.backend.ip: choice for choice in selection.choices}
     owners = dict(ip_clusters or {})
@@ -221,8 +222,8 @@ def compare_with_selection(
             )
             continue
         if modern:
-            agrees = choice.selected or not choice.backend.active
-            note = "" if agrees else "agent uses it, meshtui expects it not selected: " + choice.why
+            agrees = choice.listed
+            note = "" if agrees else "agent lists it, meshtui expects its side not chosen: " + choice.why
         else:
             agrees = choice.merged and item.preferred == choice.preferred
             note = ""
@@ -246,7 +247,7 @@ def compare_with_selection(
     for choice in selection.choices:
         if choice.backend.ip in seen:
             continue
-        expected_listed = choice.selected if modern else choice.merged and _present(choice)
+        expected_listed = choice.listed
         rows.append(
             AgentRow(
                 choice.backend.ip,
@@ -261,8 +262,3 @@ def compare_with_selection(
             )
         )
     return tuple(rows)
-
-
-def _present(choice: Any) -> bool:
-    backend = choice.backend
-    return backend.active or (backend.terminating and backend.serving)

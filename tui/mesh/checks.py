@@ -24,17 +24,24 @@ import ipaddress
 import re
 import shlex
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tui.mesh.model import CiliumInfo, ClusterState
+from tui.mesh.actions import affinity_action
+from tui.mesh.annotations import ANNOTATION_AFFINITY, LEGACY_AFFINITY, flags_of
+from tui.mesh.model import CiliumInfo, ClusterState, Node
+from tui.mesh.rules import AFFINITY_NONE_BUG, affinity_mode, cilium_rule
 from tui.mesh.status import (
     AGENT_CONTAINER,
+    KVSTOREMESH_BINARY,
+    KVSTOREMESH_CONTAINER,
     NAMESPACE,
     ClusterMeshStatus,
     cluster_mesh_status,
     deployment_not_ready_reason,
+    kvstoremesh_enabled,
+    kvstoremesh_status,
 )
 from tui.mesh.version import CiliumVersion, parse_version
 
@@ -56,8 +63,12 @@ CHECK_ORDER = (
     "max-connected-clusters",
     "ca-mismatch",
     "pod-cidr-overlap",
+    "affinity-local-only",
     "clustermesh-apiserver-not-ready",
+    "kvstoremesh-local",
     "remote-not-connected",
+    "kvstoremesh-not-connected",
+    "kvstoremesh-status-unreadable",
     "agent-status-unreadable",
     "nodeport",
     "mesh-not-connected",
@@ -458,14 +469,35 @@ def _nodeport_findings(clusters: Sequence[_Cluster]) -> list[Finding]:
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+POOL_MODES = ("cluster-pool", "cluster-pool-v2beta")
+"""IPAM modes whose pod ranges are ``cilium-config`` ``cluster-pool-ipv4-cidr`` (+ v6), handed
+out by the operator to CiliumNode ``spec.ipam.podCIDRs`` (Cilium's default)."""
+
+
+def pod_ranges(cilium: CiliumInfo, nodes: Sequence[Node]) -> tuple[str, tuple[str, ...]]:
+    """(where the ranges come from, the ranges) of a cluster's pods, by its IPAM mode.
+
+    ``cluster-pool`` → the pool in ``cilium-config``; ``kubernetes`` → the Nodes'
+    ``spec.podCIDR(s)``; other modes (``multi-pool``, ``eni``, ``azure``, ``alibabacloud``,
+    ``crd``) keep their ranges in their own objects: ``()``, not checked. Under cluster-pool
+    the Nodes' ``podCIDR`` (kubeadm's 10.244.x.0/24 everywhere) is unrelated to Cilium.
+    A mode that was not read (``None``) falls back to the Nodes' podCIDRs.
+    """
+    mode = cilium.ipam_mode
+    if mode in POOL_MODES:
+        return f"cilium-config {mode} pool", cilium.pool_cidrs
+    if mode is None or mode == "kubernetes":
+        return "Node podCIDRs", tuple(cidr for node in nodes for cidr in node.pod_cidrs)
+    return f"IPAM {mode}", ()
+
+
 def _pod_networks(c: _Cluster) -> list[Network]:
     networks: list[Network] = []
-    for node in c.state.nodes:
-        for cidr in node.pod_cidrs:
-            try:
-                networks.append(ipaddress.ip_network(cidr, strict=False))
-            except ValueError:
-                continue
+    for cidr in pod_ranges(c.state.cilium, c.state.nodes)[1]:
+        try:
+            networks.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError:
+            continue
     v4 = list(ipaddress.collapse_addresses(n for n in networks if n.version == 4))
     v6 = list(ipaddress.collapse_addresses(n for n in networks if n.version == 6))
     return [*v4, *v6]
@@ -508,18 +540,26 @@ def _cidr_findings(clusters: Sequence[_Cluster]) -> list[Finding]:
         shown = ", ".join(f"{x} ∩ {y}" for x, y in nets[:3])
         v4 = all(x.version == 4 for x, _ in nets)
         fixes: list[str] = []
-        if v4:
+        source_a = pod_ranges(a.state.cilium, a.state.nodes)[0]
+        source_b = pod_ranges(b.state.cilium, b.state.nodes)[0]
+        pool = b.state.cilium.ipam_mode in POOL_MODES
+        if v4 and (pool or b.state.cilium.ipam_mode is None):
             free = _free_pod_cidr(used)
             if free is not None:
                 fixes.append(_upgrade(b.context, f"ipam.operator.clusterPoolIPv4PodCIDRList={free}"))
+        how = (
+            "Move it to a free range (cluster-pool IPAM; existing pods keep their IPs until restarted)."
+            if pool or b.state.cilium.ipam_mode is None
+            else "Its Node podCIDRs come from kube-controller-manager's --cluster-cidr (IPAM kubernetes)."
+        )
+        sources = source_a if source_a == source_b else f"{a.label}: {source_a}; {b.label}: {source_b}"
         out.append(
             _finding(
                 "error",
                 "pod-cidr-overlap",
                 [a, b],
-                f"pod CIDRs of {a.label} and {b.label} overlap ({shown}): pod IPs must be unique "
-                f"across the mesh. Move {b.label} to a free range (cluster-pool IPAM; existing pods "
-                "keep their IPs until restarted).",
+                f"pod CIDRs of {a.label} and {b.label} overlap ({shown}, from {sources}): pod IPs must "
+                f"be unique across the mesh. {b.label}: {how}",
                 fixes,
             )
         )
@@ -536,9 +576,119 @@ def _troubleshoot(c: _Cluster, pod: str, remote: str) -> str:
     )
 
 
+def _kvstoremesh_findings(
+    c: _Cluster, status: ClusterMeshStatus | None, by_name: Mapping[str, _Cluster]
+) -> list[Finding]:
+    """KVStoreMesh → remote problems, told apart from agent → local ones (cilium-cli
+    ``statusConnectivity`` with ``KVStoreMeshConnectivity``)."""
+    if status is None:
+        return []
+    out: list[Finding] = []
+    if status.unreadable:
+        first = status.unreadable[0]
+        out.append(
+            _finding(
+                "warning",
+                "kvstoremesh-status-unreadable",
+                [c],
+                f"{len(status.unreadable)}/{status.listed} KVStoreMesh replicas of {c.label} could not be "
+                f"read ({first.pod}: {first.reason})",
+                [_kvstoremesh_exec(c, first.pod, "status", "-o", "json")],
+            )
+        )
+    for stats in status.clusters:
+        if not stats.errors:
+            continue
+        link = stats.errors[0]
+        remote = by_name.get(stats.name)
+        fix = _kvstoremesh_exec(c, link.pod, "troubleshoot", stats.name)
+        out.append(
+            Finding(
+                severity="error",
+                check="kvstoremesh-not-connected",
+                clusters=(c.label, stats.name),
+                message=(
+                    f"KVStoreMesh of {c.label} → {stats.name}: {len({e.pod for e in stats.errors})}/"
+                    f"{status.total} replicas not ready for it "
+                    f"({link.pod}: {link.error or 'not connected'}). "
+                    f"KVStoreMesh → remote, not the agents: {c.label}'s agents keep {stats.name}'s last "
+                    "known services (updates stop; connections to gone backends fail)"
+                ),
+                fix=fix,
+                contexts=(c.context, remote.context) if remote is not None else (c.context,),
+                fixes=(fix,),
+            )
+        )
+    return out
+
+
+def _kvstoremesh_exec(c: _Cluster, pod: str, *args: str) -> str:
+    """``kubectl exec … -c kvstoremesh -- /usr/bin/clustermesh-apiserver kvstoremesh-dbg …``
+    (cilium-cli ``defaults.ClusterMeshBinaryName``)."""
+    return _cmd(
+        "kubectl", "--context", c.context, "-n", NAMESPACE, "exec", pod, "-c", KVSTOREMESH_CONTAINER,
+        "--", KVSTOREMESH_BINARY, "kvstoremesh-dbg", *args,
+    )  # fmt: skip
+
+
+def service_findings(state: ClusterState) -> list[Finding]:
+    """What one cluster's services mean under its Cilium version: a global service whose
+    affinity word a 1.18.x / 1.19.x agent reads as "local backends only" (cilium/cilium#46623).
+
+    An error when the service has no ready local backend (connections from that cluster fail
+    now), a warning otherwise (the other clusters' backends are never used, and it fails as soon
+    as the local ones are gone). The fix removes the annotation, which means no preference in
+    every version. Only clusters on an affected release are scanned.
+    """
+    if state.phase not in ("ok", "stale"):
+        return []
+    rule = cilium_rule(state.cilium.version)
+    if not rule.affinity_word_local_only:
+        return []
+    out: list[Finding] = []
+    cluster = state.cluster
+    for service in state.services.values():
+        annotations = service.annotations
+        if not annotations or (ANNOTATION_AFFINITY not in annotations and LEGACY_AFFINITY not in annotations):
+            continue
+        flags = flags_of(service)
+        if affinity_mode(rule, flags.affinity, flags.affinity_raw, flags.is_global) != "local-only":
+            continue
+        action = affinity_action(state.context, service.namespace, service.name, annotations, "none")
+        fixes = [action.kubectl()] if action is not None else []
+        word = repr(flags.affinity_raw)
+        name = f"{service.namespace}/{service.name}"
+        if service.ready_endpoints == 0:
+            severity: Severity = "error"
+            consequence = f"it has no ready local backend: connections from {cluster} fail"
+        else:
+            severity = "warning"
+            consequence = (
+                "the other clusters' backends are never used, and connections from "
+                f"{cluster} fail once its own backends are gone"
+            )
+        out.append(
+            Finding(
+                severity=severity,
+                check="affinity-local-only",
+                clusters=(cluster,),
+                message=(
+                    f"{name} on {cluster} has affinity {word}: {rule.version_text} reads it as 'local "
+                    f"backends only' (cilium/cilium#46623; {AFFINITY_NONE_BUG.affected}); {consequence}. "
+                    "Removing the annotation means no preference in every version"
+                ),
+                fix="\n".join(fixes),
+                contexts=(state.context,),
+                fixes=tuple(fixes),
+            )
+        )
+    return out
+
+
 def _mesh_findings(
     clusters: Sequence[_Cluster],
     mesh_status: Callable[[CiliumInfo], ClusterMeshStatus] = cluster_mesh_status,
+    kvm_status: Callable[[CiliumInfo], ClusterMeshStatus | None] = kvstoremesh_status,
 ) -> list[Finding]:
     out: list[Finding] = []
     by_name = {c.name: c for c in clusters if c.name}
@@ -605,8 +755,41 @@ def _mesh_findings(
                     ],
                 )
             )
+        kvm_on = deployment is not None and kvstoremesh_enabled(deployment)
+        local_down = [
+            stats for stats in status.clusters if kvm_on and stats.errors and not stats.errors[0].connected
+        ]
+        if local_down:
+            link = local_down[0].errors[0]
+            pods = len({e.pod for stats in local_down for e in stats.errors})
+            names = ", ".join(stats.name for stats in local_down)
+            out.append(
+                _finding(
+                    "error",
+                    "kvstoremesh-local",
+                    [c],
+                    f"{pods}/{status.total} agents of {c.label} cannot reach {c.label}'s own "
+                    "clustermesh-apiserver (KVStoreMesh is on: agents read every remote from it), so "
+                    f"{names} look disconnected to them ({link.pod}: {link.error or 'not connected'}). "
+                    "Agent → local clustermesh-apiserver, not the remote side: the agents keep the "
+                    "last state they read",
+                    [
+                        _cmd(
+                            "kubectl",
+                            "--context",
+                            c.context,
+                            "-n",
+                            NAMESPACE,
+                            "rollout",
+                            "status",
+                            "deployment/clustermesh-apiserver",
+                        ),
+                        _troubleshoot(c, link.pod, local_down[0].name),
+                    ],
+                )
+            )
         for stats in status.clusters:
-            if not stats.errors:
+            if not stats.errors or stats in local_down:
                 continue
             link = stats.errors[0]
             pods = len({e.pod for e in stats.errors})
@@ -627,6 +810,8 @@ def _mesh_findings(
                     fixes=(fix,),
                 )
             )
+        if kvm_on:
+            out += _kvstoremesh_findings(c, kvm_status(cilium), by_name)
 
     # Clusters with ClusterMesh enabled that are not connected to each other.
     enabled = [
@@ -677,12 +862,15 @@ def connect_checks(
     clusters: Sequence[ClusterState],
     *,
     mesh_status: Callable[[CiliumInfo], ClusterMeshStatus] = cluster_mesh_status,
+    kvm_status: Callable[[CiliumInfo], ClusterMeshStatus | None] = kvstoremesh_status,
+    services: bool = True,
 ) -> list[Finding]:
     """Every finding across ``clusters`` (kubeconfig order), errors first.
 
-    ``mesh_status`` computes one cluster's ``cilium clustermesh status``; the app passes one
-    cached per CiliumInfo object, so 64 clusters whose agents did not change are not parsed
-    again on every snapshot.
+    ``mesh_status`` computes one cluster's ``cilium clustermesh status`` (``kvm_status`` its
+    KVStoreMesh status); the app passes ones cached per CiliumInfo object, so 64 clusters whose
+    agents did not change are not parsed again on every snapshot. ``services=False`` leaves out
+    :func:`service_findings` (the app computes those per changed cluster).
     """
     usable = [
         _effective(state, index) for index, state in enumerate(clusters) if state.phase in ("ok", "stale")
@@ -696,7 +884,14 @@ def connect_checks(
     findings += _ca_findings(usable)
     findings += _cidr_findings(usable)
     findings += _nodeport_findings(usable)
-    findings += _mesh_findings(usable, mesh_status)
+    findings += _mesh_findings(usable, mesh_status, kvm_status)
+    if services:
+        for state in clusters:
+            findings += service_findings(state)
+    return sort_findings(findings)
+
+
+def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """Errors first, then by :data:`CHECK_ORDER` (stable otherwise)."""
     order = {check: i for i, check in enumerate(CHECK_ORDER)}
-    findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], order.get(f.check, len(order))))
-    return findings
+    return sorted(findings, key=lambda f: (_SEVERITY_ORDER[f.severity], order.get(f.check, len(order))))

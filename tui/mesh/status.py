@@ -38,6 +38,8 @@ from tui.mesh.version import parse_version
 NODEPORT_WARNING = "Service type NodePort detected! Service may fail when nodes are removed from the cluster!"
 CONFIG_REQUIRED_NOT_FOUND = "remote cluster configuration required but not found"
 KVSTOREMESH_CONTAINER = "kvstoremesh"
+KVSTOREMESH_BINARY = "/usr/bin/clustermesh-apiserver"
+"""cilium-cli ``defaults.ClusterMeshBinaryName``: ``… kvstoremesh-dbg status -o json``."""
 AGENT_CONTAINER = "cilium-agent"
 NAMESPACE = "kube-system"
 

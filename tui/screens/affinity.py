@@ -1,14 +1,17 @@
 """Affinity menu: local / remote / none / remove, for the viewing cluster or every cluster.
 
-Returns ``(value, everywhere)`` — ``value`` ``None`` means remove the annotation — or ``None``
-when cancelled. Keys: ``l`` ``r`` ``n`` ``x`` pick, ``*`` toggles "every cluster that has the
-service", enter picks the highlighted entry, escape cancels.
+Returns ``(choice, everywhere)`` — ``choice`` one of ``local``, ``remote``, ``none``,
+``remove`` (:func:`tui.mesh.actions.affinity_action` turns it into the write; ``none`` and
+``remove`` both remove the annotation, since the word ``none`` blackholes on Cilium 1.18/1.19)
+— or ``None`` when cancelled. Keys: ``l`` ``r`` ``n`` ``x`` pick, ``*`` toggles "every cluster
+that has the service", enter picks the highlighted entry, escape cancels.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -20,7 +23,7 @@ from textual.widgets.option_list import Option
 CHOICES = (
     ("local", "local", "l", "prefer this cluster's backends"),
     ("remote", "remote", "r", "prefer the other clusters' backends"),
-    ("none", "none", "n", "use every cluster's backends alike"),
+    ("none", None, "n", "no preference: removes the annotation"),
     ("remove", None, "x", "remove the annotation (same as none)"),
 )
 
@@ -35,6 +38,7 @@ class AffinityMenu(ModalScreen["tuple[str | None, bool] | None"]):
     AffinityMenu OptionList { height: auto; border: none; }
     AffinityMenu #affinity-scope { padding: 1 0 0 0; }
     AffinityMenu #affinity-hint { color: $text-muted; }
+    AffinityMenu #affinity-note { color: $text-muted; padding: 1 0 0 0; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -59,14 +63,20 @@ class AffinityMenu(ModalScreen["tuple[str | None, bool] | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            now = "not set (none)" if self.current == "remove" else self.current
-            yield Static(f"Affinity of {self.service} in {self.cluster}  (now: {now})", id="affinity-title")
+            now = "not set (none)" if self.current == "remove" else repr(self.current)
+            title = Text(f"Affinity of {self.service} in {self.cluster}  (now: {now})")
+            yield Static(title, id="affinity-title")
             options = []
             for ident, _value, key, help_text in CHOICES:
                 mark = "●" if ident == self.current else " "
                 options.append(Option(f"{mark} {key}  {ident:<7} {help_text}", id=ident))
             yield OptionList(*options, id="affinity-options")
             yield Static(self._scope_text(), id="affinity-scope")
+            yield Static(
+                "the word 'none' is never written: Cilium 1.18/1.19 read it as 'local only' "
+                "(cilium/cilium#46623)",
+                id="affinity-note",
+            )
             yield Static("enter/key picks · * toggles every cluster · escape cancels", id="affinity-hint")
 
     def _scope_text(self) -> str:
@@ -84,8 +94,7 @@ class AffinityMenu(ModalScreen["tuple[str | None, bool] | None"]):
         self.query_one("#affinity-scope", Static).update(self._scope_text())
 
     def action_pick(self, ident: str) -> None:
-        value = next(v for i, v, _k, _h in CHOICES if i == ident)
-        self.dismiss((value, self.everywhere))
+        self.dismiss((ident, self.everywhere))
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
