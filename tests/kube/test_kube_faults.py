@@ -187,7 +187,10 @@ async def test_forbidden_secrets_keep_the_cluster_usable(
     hub = await hubs.start(write_yaml(tmp_path / "config", doc))
     state = hub.snapshot().clusters[0]
     assert state.phase == "forbidden"
-    assert state.reason == "cannot list secrets in namespace kube-system (cilium-ca, cilium-clustermesh)"
+    assert (
+        state.reason
+        == "cannot list secrets in namespace kube-system (cilium-ca, cilium-clustermesh, cilium-kvstoremesh)"
+    )
     assert KEY in state.services and state.deployments and state.nodes
     assert state.cilium.ca_ski is None
     assert phase_of(hub.snapshot(), "bastion03") == "ok"

@@ -136,7 +136,7 @@ async def test_conflict_is_retried_once_with_fresh_state(sim: SimThread, hubs: H
         assert calls == ["PATCH", "GET", "PATCH"]
         conflicts["left"] = 2
         calls.clear()
-        result = await hub.write(SetAnnotation("bastion02", "song", "userlist-svc", AFFINITY, "none"))
+        result = await hub.write(SetAnnotation("bastion02", "song", "userlist-svc", AFFINITY, "local"))
     finally:
         remove()
     assert calls == ["PATCH", "GET", "PATCH"]

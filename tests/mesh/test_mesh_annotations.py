@@ -141,9 +141,7 @@ def test_affinity_action(
     assert all(v != "none" for v in action.patch().values())
 
 
-@pytest.mark.parametrize(
-    ("annotations", "choice"), [({}, "none"), ({}, "remove"), ({NEW: "local"}, "local")]
-)
+@pytest.mark.parametrize(("annotations", "choice"), [({}, "none"), ({}, "remove"), ({NEW: "local"}, "local")])
 def test_affinity_action_nothing_to_change(annotations: dict[str, str], choice: str) -> None:
     assert affinity_action("c", "song", "svc", annotations, choice) is None
 

@@ -144,9 +144,16 @@ def check_fault_shown(case: FaultCase, answers: dict[str, Any]) -> None:
         access = by(status["clusters"], "context")["bastion03"]["access"]
         assert access["apiserver_ready"] is False, access
     [row] = services["services"]
-    assert "cluster1: not connected to cluster2" in row["warnings"], row
+    # cilium/cilium#20729: a lost remote's backends stay in use (cached), and say so
+    assert any(
+        w.startswith("cluster1: cluster2 unreachable since ")
+        and w.endswith("its cached backends are still used")
+        for w in row["warnings"]
+    ), row
     view = by(backends["views"], "context")["bastion02"]
-    assert {"cluster": "cluster2", "reason": "not connected"} in view["excluded"], view
+    assert all(e["cluster"] != "cluster2" for e in view["excluded"]), view
+    assert any(text.startswith("cluster2 unreachable since ") for text in view["lost_remotes"]), view
+    assert any(b["cluster"] == "cluster2" and "cached" in b["why"] for b in view["backends"]), view
 
 
 def healed(cli: Cli, sim: SimThread, case: FaultCase, value: str) -> bool:

@@ -138,7 +138,13 @@ async def test_watch_expiry_ends_watches_with_410(sim: SimThread, http: Http) ->
     assert body["code"] == 410 and body["reason"] in ("Expired", "Gone")  # compacted: relist
 
 
-async def test_link_down_reports_failures_drops_remote_backends_and_heals(sim: SimThread, http: Http) -> None:
+async def test_link_down_keeps_the_remote_backends_whose_connections_time_out(
+    sim: SimThread, http: Http
+) -> None:
+    """cilium/cilium#20729 (clustermesh-cache-ttl 0) and pkg/clustermesh/remote_cluster.go: a lost
+    remote's services are never revoked, so the agents keep load-balancing to its backends;
+    across a cut link those connections time out. The status shows the link down, with the
+    cached counts left (what meshtui reads as "its backends are still used")."""
     assert len(await answer_names(http, "bastion02")) == 2
     ident = await fault(sim, "link_down", "cluster1", "bastion03")
     await asyncio.sleep(0.25)
@@ -146,12 +152,18 @@ async def test_link_down_reports_failures_drops_remote_backends_and_heals(sim: S
     assert "connected" not in remote and "ready" not in remote
     assert remote["status"].endswith("https://172.30.1.85:32379 - context deadline exceeded")
     assert remote["num-failures"] >= 2 and remote["last-failure"].endswith("Z")  # retrying every 0.1 s
+    assert remote["num-shared-services"] >= 1 and remote["num-nodes"] >= 1  # caches kept
     document = json.loads((await http.agent("bastion02", "cilium", "status", "-o", "json")).stdout)
     status = clustermesh_status([AgentStatus("a", status=document)], ["cluster2"], "1.14.1")
     assert status.clusters[0].text == "cluster2: 1/1 configured, 0/1 connected"
     assert status.errors[0].error == remote["status"]
-    assert "num-global-services" not in document["cluster-mesh"]  # the remote's services are gone
-    assert len(await answer_names(http, "bastion02")) == 1
+    (lost,) = status.lost_remotes()
+    assert (lost.cluster, lost.cached) == ("cluster2", True)
+    assert document["cluster-mesh"]["num-global-services"] == 1  # still held
+    result = await http.sh("bastion02", LOOP)
+    names = {json.loads(line)["name"] for line in result.stdout.splitlines() if line.startswith("{")}
+    assert len(names) == 1  # only the local backend answers
+    assert "curl: (28)" in result.stderr  # the cached remote backend is still picked, and times out
     assert await fault(sim, "heal", ident) == [ident]
     for _ in range(40):
         await asyncio.sleep(0.05)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Any
 from tui.kube.client import KubeClient
 from tui.kube.exec import ExecResult, run_exec
 from tui.kube.parse import CILIUM_AGENT_CONTAINER
+from tui.mesh.model import KVStoreMeshRead
+from tui.mesh.status import KVSTOREMESH_BINARY, KVSTOREMESH_CONTAINER
 
 KUBE_SYSTEM = "kube-system"
 STATUS_COMMAND = ("cilium", "status", "-o", "json")
@@ -55,15 +58,31 @@ class Limits:
         self.overall = overall
 
 
+_NOT_FOUND = ("not found", "no such file or directory")
+
+
+def binary_missing(result: ExecResult) -> bool:
+    """The runtime could not find the command, in any of the ways real ones answer: exit 127
+    (a shell), exit 126 (dockershim), or — containerd/CRI-O — a failure status without an exit
+    code whose message says ``executable file not found in $PATH`` / ``no such file``."""
+    if result.exit_code in (126, 127):
+        return True
+    if result.exit_code is None and result.error:
+        text = f"{result.error} {result.stderr[-512:].decode('utf-8', 'replace')}".lower()
+        return any(marker in text for marker in _NOT_FOUND)
+    return False
+
+
 async def agent_exec(
     client: KubeClient, limits: Limits, pod: str, command: Sequence[str], timeout: float
 ) -> ExecResult:
-    """Exec in the agent container, retrying with ``cilium-dbg`` when ``cilium`` is missing."""
+    """Exec in the agent container, retrying with ``cilium-dbg`` when ``cilium`` is missing
+    (images from 1.15 ship ``cilium-dbg``; a trimmed image may lack the ``cilium`` link)."""
     async with limits.cluster, limits.overall:
         result = await run_exec(
             client, KUBE_SYSTEM, pod, command, container=CILIUM_AGENT_CONTAINER, timeout=timeout
         )
-        if result.exit_code == 127 and command and command[0] == "cilium":
+        if binary_missing(result) and command and command[0] == "cilium":
             result = await run_exec(
                 client,
                 KUBE_SYSTEM,
@@ -103,6 +122,63 @@ async def read_status(
     if previous is not None and previous.status is not None and previous.status == doc:
         doc = previous.status  # the same answer: the same document (consumers compare by identity)
     return AgentRead(status=doc, read_at=time.time())
+
+
+VERSION_COMMAND = ("cilium", "version")
+_VERSION_LINE = re.compile(r"^(Daemon|Client):\s+v?(\d+\.\d+\.\d+[0-9A-Za-z.+-]*)", re.MULTILINE)
+
+
+def version_of(output: str) -> str | None:
+    """The daemon's version from ``cilium version`` (``Daemon: 1.18.3 afda2aa9 …``), else the
+    client's (same binary in the same image)."""
+    found = dict((kind, version) for kind, version in _VERSION_LINE.findall(output))
+    return found.get("Daemon") or found.get("Client")
+
+
+async def read_version(client: KubeClient, limits: Limits, pod: str, timeout: float) -> str | None:
+    """``cilium version`` in one agent: the version when the image tag has none (digest-only)."""
+    result = await agent_exec(client, limits, pod, VERSION_COMMAND, timeout)
+    if result.exit_code != 0:
+        return None
+    return version_of(result.stdout[:4096].decode("utf-8", "replace"))
+
+
+KVSTOREMESH_COMMAND = (KVSTOREMESH_BINARY, "kvstoremesh-dbg", "status", "-o", "json")
+
+
+async def read_kvstoremesh(
+    client: KubeClient,
+    limits: Limits,
+    pod: str,
+    ready: bool,
+    timeout: float,
+    previous: KVStoreMeshRead | None,
+) -> KVStoreMeshRead:
+    """``kvstoremesh-dbg status -o json`` in a clustermesh-apiserver pod's ``kvstoremesh``
+    container (cilium-cli ``KVStoreMeshStatus``): a list of ``RemoteCluster``; "Usage:" or
+    "unknown command" on stderr means this version has no such command."""
+    async with limits.cluster, limits.overall:
+        result = await run_exec(
+            client, KUBE_SYSTEM, pod, KVSTOREMESH_COMMAND, container=KVSTOREMESH_CONTAINER, timeout=timeout
+        )
+    stderr = result.stderr[-2048:].decode("utf-8", "replace")
+    if result.exit_code != 0 and ("Usage:" in stderr or "unknown command" in stderr):
+        return KVStoreMeshRead(pod, ready, None, None, not_supported=True, read_at=time.time())
+    doc, error = _json(result, "kvstoremesh-dbg status")
+    if error is None and not isinstance(doc, list):
+        error = "kvstoremesh-dbg status: unexpected output"
+    if error is not None:
+        kept = previous.remotes if previous is not None else None
+        return KVStoreMeshRead(pod, ready, kept, error, read_at=previous.read_at if previous else None)
+    remotes = tuple(item for item in doc if isinstance(item, dict))
+    if (
+        previous is not None
+        and previous.remotes == remotes
+        and previous.pod_ready == ready
+        and not previous.error
+    ):
+        return previous  # the same answer: the same object (views compare by identity)
+    return KVStoreMeshRead(pod, ready, remotes, None, read_at=time.time())
 
 
 async def read_service_list(client: KubeClient, limits: Limits, pod: str, timeout: float) -> AgentServiceList:

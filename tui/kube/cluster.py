@@ -32,7 +32,15 @@ from kubernetes.aio.config.config_exception import ConfigException
 
 from tui.kube import parse
 from tui.kube.access import review_all
-from tui.kube.cilium import AgentRead, AgentServiceList, Limits, read_service_list, read_status
+from tui.kube.cilium import (
+    AgentRead,
+    AgentServiceList,
+    Limits,
+    read_kvstoremesh,
+    read_service_list,
+    read_status,
+    read_version,
+)
 from tui.kube.client import Action, KubeClient
 from tui.kube.config import ContextEntry, Kubeconfig, load_configuration
 from tui.kube.errors import KubeError
@@ -45,11 +53,13 @@ from tui.mesh.model import (
     CiliumInfo,
     ClusterPhase,
     ClusterState,
+    KVStoreMeshRead,
     Pod,
     Service,
     ServiceKey,
     frozen_map,
 )
+from tui.mesh.status import kvstoremesh_enabled
 
 KUBE_SYSTEM = "kube-system"
 CLUSTERMESH_APISERVER = "clustermesh-apiserver"
@@ -110,6 +120,23 @@ def base_specs(pods: str, poll: float | None, cluster_name: Callable[[], str]) -
             namespace=KUBE_SYSTEM,
             field_selector="metadata.name=cilium-clustermesh",
             poll=poll,
+        ),
+        ResourceSpec(
+            "cilium-kvstoremesh",
+            "/api/v1",
+            "secrets",
+            parse.clustermesh_remotes,
+            namespace=KUBE_SYSTEM,
+            field_selector="metadata.name=cilium-kvstoremesh",
+            poll=poll,
+        ),
+        ResourceSpec(
+            "clustermesh-pods",
+            "/api/v1",
+            "pods",
+            parse.pod,
+            namespace=KUBE_SYSTEM,
+            label_selector="k8s-app=clustermesh-apiserver",
         ),
     ]
     if pods == "all":
@@ -187,6 +214,10 @@ class ClusterWatcher:
         self._views: dict[str, Any] = {}
         # cilium
         self._agent_reads: dict[str, AgentRead] = {}
+        self._kvm_reads: dict[str, KVStoreMeshRead] = {}
+        self._agent_version: tuple[str, str | None] | None = None
+        """(image the version was read for, ``cilium version`` of an agent) when no image tag
+        carries one (digest-only images)."""
         self._agent_status_cache: dict[str, tuple[Any, AgentRead | None, AgentStatus]] = {}
         self._cilium_key: tuple[Any, ...] | None = None
         self._cilium: CiliumInfo = CiliumInfo()
@@ -540,16 +571,22 @@ class ClusterWatcher:
         statuses = tuple(self._agent_status(agent) for agent in agents)
         versions = collections.Counter(v for v in (a.version for a in agents) if v)
         version = versions.most_common(1)[0][0] if versions else None
+        version_source = "image" if version else ""
+        if version is None and self._agent_version is not None and self._agent_version[1]:
+            version, version_source = self._agent_version[1], "agent"
         ca = self._single("cilium-ca")
         remotes_raw = self._single("cilium-clustermesh") or ()
         cluster_name = config.cluster_name if config else None
         remotes = tuple(k for k, has_endpoints in remotes_raw if has_endpoints and k != cluster_name)
+        kvm_raw = self._single("cilium-kvstoremesh") or ()
+        kvm_remotes = tuple(k for k, has_endpoints in kvm_raw if has_endpoints and k != cluster_name)
+        kvm_reads = tuple(self._kvm_reads[name] for name in sorted(self._kvm_reads))
         service = (
             self._services_view.get((KUBE_SYSTEM, CLUSTERMESH_APISERVER)) if self._services_view else None
         )
         deployments = self.reflectors.get("deployments")
         deployment = deployments.items.get((KUBE_SYSTEM, CLUSTERMESH_APISERVER)) if deployments else None
-        key = (config, statuses, version, ca, remotes, service, deployment)
+        key = (config, statuses, version, ca, remotes, service, deployment, kvm_remotes, kvm_reads)
         if self._cilium_key is not None and all(
             a is b or (type(a) is tuple and a == b) for a, b in zip(key, self._cilium_key, strict=True)
         ):
@@ -568,6 +605,11 @@ class ClusterWatcher:
             clustermesh_deployment=deployment,
             clustermesh_secret_remotes=remotes,
             agents=statuses,
+            version_source=version_source,
+            ipam_mode=config.ipam_mode if config else None,
+            pool_cidrs=config.pool_cidrs if config else (),
+            kvstoremesh_secret_remotes=kvm_remotes,
+            kvstoremesh=kvm_reads,
         )
         return self._cilium
 
@@ -663,7 +705,49 @@ class ClusterWatcher:
                 self._agent_status_cache.pop(name, None)
         for agent, read in zip(agents, reads, strict=True):
             self._agent_reads[agent.pod.name] = read
+        if agents and not any(a.version for a in agents):
+            image = agents[0].image
+            if self._agent_version is None or self._agent_version[0] != image or not self._agent_version[1]:
+                found = await read_version(
+                    self.client, self.limits, agents[0].pod.name, self.settings.exec_timeout
+                )
+                self._agent_version = (image, found)
+        await self.read_kvstoremesh()
         if agents:
+            self._changed()
+
+    async def read_kvstoremesh(self) -> None:
+        """``kvstoremesh-dbg status`` in every running clustermesh-apiserver pod, only while its
+        Deployment runs a ``kvstoremesh`` container (on by default since Cilium 1.16)."""
+        assert self.client is not None
+        deployments = self.reflectors.get("deployments")
+        deployment = deployments.items.get((KUBE_SYSTEM, CLUSTERMESH_APISERVER)) if deployments else None
+        pods_reflector = self.reflectors.get("clustermesh-pods")
+        if deployment is None or pods_reflector is None or not kvstoremesh_enabled(deployment):
+            if self._kvm_reads:
+                self._kvm_reads.clear()
+                self._changed()
+            return
+        pods = sorted(
+            (p for p in pods_reflector.values() if p.phase == "Running" and not p.deleting),
+            key=lambda p: p.name,
+        )
+        reads = await asyncio.gather(
+            *(
+                read_kvstoremesh(
+                    self.client,
+                    self.limits,
+                    p.name,
+                    p.ready,
+                    self.settings.exec_timeout,
+                    self._kvm_reads.get(p.name),
+                )
+                for p in pods
+            )
+        )
+        fresh = {read.pod: read for read in reads}
+        if fresh != self._kvm_reads or any(fresh[k] is not self._kvm_reads.get(k) for k in fresh):
+            self._kvm_reads = fresh
             self._changed()
 
     async def service_list(self, pod: str | None = None) -> AgentServiceList:

@@ -35,6 +35,11 @@ from tui.mesh.version import parse_version
 from tui.mesh.x509 import ca_subject_key_id
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
+MESH_CONTROLLER = "endpointslice-mesh-controller.cilium.io"
+"""Cilium's mirrors of remote endpoints (EndpointSlice sync): agents never read them as a
+service's backends (cilium/cilium ``pkg/k8s/utils/utils.go``
+``GetEndpointSliceListOptionsModifier``: ``managed-by!=endpointslice-mesh-controller.cilium.io``)."""
 CILIUM_AGENT_CONTAINER = "cilium-agent"
 _intern = sys.intern
 _EMPTY_MAP: Mapping[str, Any] = frozen_map()
@@ -216,6 +221,9 @@ def endpoint_slice(obj: Mapping[str, Any], cluster: str) -> SliceBackends:
     """
     m = obj.get("metadata") or _EMPTY_MAP
     labels = m.get("labels") or _EMPTY_MAP
+    if labels.get(MANAGED_BY_LABEL) == MESH_CONTROLLER:
+        # a mirror of another cluster's endpoints: never this cluster's own backends
+        return SliceBackends(_intern(m.get("namespace") or ""), "", ())
     ports = [_int(p.get("port")) for p in obj.get("ports") or ()] or [0]
     backends: list[Backend] = []
     if obj.get("addressType", "IPv4") != "FQDN":
@@ -353,10 +361,14 @@ class CiliumConfig:
     cluster_id_raw: str | None
     max_connected_clusters: int | None
     identity_allocation_mode: str | None
+    ipam_mode: str | None = None
+    pool_cidrs: tuple[str, ...] = ()
 
 
 def cilium_config(obj: Mapping[str, Any]) -> CiliumConfig:
-    """``cluster-name`` "" means ``default``, ``cluster-id`` "" means 0 (Cilium's defaults)."""
+    """``cluster-name`` "" means ``default``, ``cluster-id`` "" means 0 (Cilium's defaults);
+    ``ipam`` absent means ``cluster-pool``, whose ranges are ``cluster-pool-ipv4-cidr`` and
+    ``cluster-pool-ipv6-cidr`` (the Helm chart joins a list with spaces)."""
     data = obj.get("data") or {}
     name = data.get("cluster-name")
     raw_id = data.get("cluster-id")
@@ -373,12 +385,17 @@ def cilium_config(obj: Mapping[str, Any]) -> CiliumConfig:
         max_clusters = int(max_raw) if max_raw not in (None, "") else 255
     except (TypeError, ValueError):
         max_clusters = None
+    pools: list[str] = []
+    for key in ("cluster-pool-ipv4-cidr", "cluster-pool-ipv6-cidr"):
+        pools += str(data.get(key) or "").replace(",", " ").split()
     return CiliumConfig(
         cluster_name=(name or "default") if name is not None else "default",
         cluster_id=cluster_id,
         cluster_id_raw=None if raw_id is None else str(raw_id),
         max_connected_clusters=max_clusters,
         identity_allocation_mode=data.get("identity-allocation-mode") or "crd",
+        ipam_mode=str(data.get("ipam") or "cluster-pool"),
+        pool_cidrs=tuple(pools[:64]),
     )
 
 
@@ -397,8 +414,10 @@ def secret_value(obj: Mapping[str, Any], key: str) -> bytes | None:
 
 
 def ca_ski(obj: Mapping[str, Any]) -> str | None:
-    """Hex SubjectKeyId of a CA secret's ``ca.crt``; the certificate bytes are dropped at once."""
-    pem = secret_value(obj, "ca.crt")
+    """Hex SubjectKeyId of a CA secret's ``ca.crt`` — or ``tls.crt`` when there is no ``ca.crt``,
+    as cert-manager stores it (cilium-cli ``getCACert``); the certificate bytes are dropped at
+    once and ``ca.key``/``tls.key`` are never decoded."""
+    pem = secret_value(obj, "ca.crt") or secret_value(obj, "tls.crt")
     if not pem:
         return None
     return subject_key_id(pem)

@@ -16,16 +16,18 @@ Commands:
   agent lists only the backends it selected, all marked preferred;
 * ``cilium version``.
 
-``sh -c '<one cilium command>'`` works too; anything else is "not found", as in a container
-that only has the agent's tools on its path.
+``sh``/``bash`` run the simulated shell with the agent's commands on its path; a binary the
+image lacks (``cilium-dbg`` on 1.14, ``cilium`` when the scenario removes the link) fails the way
+containerd fails it: an exec error with no exit code. ``kvstoremesh-dbg status`` answers in the
+``kvstoremesh`` container of clustermesh-apiserver pods.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import posixpath
-import shlex
 import textwrap
 import time
 from collections.abc import Iterator, Sequence
@@ -33,10 +35,10 @@ from typing import TYPE_CHECKING, Any
 
 from tui.mesh.selection import rule_family, select_backends
 from tui.mesh.version import parse_version
-from tui.sim.cilium import AGENT_CONTAINER, ETCD_VERSION
+from tui.sim.cilium import AGENT_CONTAINER, ETCD_VERSION, LOCAL_ENDPOINT
 from tui.sim.links import TLS_ERROR as TLS_TEXT
 from tui.sim.links import WAITING, Link
-from tui.sim.programs import STDERR, STDOUT, ExecIO, ExecRequest, register_program
+from tui.sim.programs import STDERR, STDOUT, ExecIO, ExecRequest, oci_not_found, register_program
 from tui.sim.store import rfc3339
 
 if TYPE_CHECKING:
@@ -86,34 +88,35 @@ class AgentState:
 
     # -- the status document -------------------------------------------------------------------
 
-    def remote_entry(self, link: Link) -> dict[str, Any]:
+    def remote_entry(self, link: Link, *, kvstoremesh_side: bool = False) -> dict[str, Any]:
+        """One ``RemoteCluster`` document (omitempty): an agent's link, or — ``kvstoremesh_side``
+        — KVStoreMesh's own link (what ``kvstoremesh-dbg status`` lists).
+
+        Counts (``num-nodes`` …) are the entries of the caches of that remote, which a lost link
+        leaves in place (``pkg/clustermesh/remote_cluster.go`` ``Status``): a disconnected remote
+        that was synced keeps its counts, one that never was shows none.
+        """
         settings = self.cm.settings
         now = self.now
         health = link.health
         entry: dict[str, Any] = {"name": link.remote}
+        target = health.target or ""
+        via_kvm = not kvstoremesh_side and self.cilium.kvstoremesh and link.endpoint == LOCAL_ENDPOINT
+        held = bool(target) and self.cm.links.holds(link, now)
         if link.connected(now, settings.connect_delay):
             entry["connected"] = True
             entry["status"] = (
                 "etcd: 1/1 connected, leases=0, lock leases=0, has-quorum=true: "
                 f"https://{link.endpoint} - {ETCD_VERSION} (Leader)"
             )
-            target = health.target or ""
             if health.config_found:
-                nodes, endpoints, identities, shared = self.remote_counts(target)
                 entry["ready"] = True
-                for field, value in (
-                    ("num-nodes", nodes),
-                    ("num-endpoints", endpoints),
-                    ("num-identities", identities),
-                    ("num-shared-services", shared),
-                ):
-                    if value:
-                        entry[field] = value
+                self._counts(entry, target)
                 config: dict[str, Any] = {"required": True, "retrieved": True}
                 remote_id = self.cm.links.facts[target].cluster_id
                 if remote_id:
                     config["cluster-id"] = remote_id
-                if self.cm.settings.cluster(target).kvstoremesh:
+                if via_kvm:
                     config["kvstoremesh"] = True
                 config["sync-canaries"] = True
                 entry["config"] = config
@@ -124,12 +127,35 @@ class AgentState:
             entry["status"] = WAITING
         else:
             entry["status"] = health.text
+            if held:
+                self._counts(entry, target)
         failures = link.failures(now, settings.retry_interval)
         if failures:
             entry["num-failures"] = failures
             last = link.last_failure(now, settings.retry_interval)
             entry["last-failure"] = rfc3339(last if last is not None else link.since)
         return entry
+
+    def _counts(self, entry: dict[str, Any], target: str) -> None:
+        nodes, endpoints, identities, shared = self.remote_counts(target)
+        frozen = self.cm.frozen.get((self.cluster, target))
+        if frozen is not None:
+            shared = sum(1 for record in frozen.values() if record is not None)
+        for field, value in (
+            ("num-nodes", nodes),
+            ("num-endpoints", endpoints),
+            ("num-identities", identities),
+            ("num-shared-services", shared),
+        ):
+            if value:
+                entry[field] = value
+
+    def kvstoremesh_status(self) -> list[dict[str, Any]]:
+        """``kvstoremesh-dbg status -o json``: KVStoreMesh's links of this cluster."""
+        return [
+            self.remote_entry(link, kvstoremesh_side=True)
+            for link in self.cm.links.kvstoremesh_links(self.cluster)
+        ]
 
     def cluster_mesh(self) -> dict[str, Any]:
         links = self.cm.links.configured(self.cluster)
@@ -426,7 +452,7 @@ class AgentState:
             key = (id(record), port.name)
             backends = cache.get(key)
             if backends is None:
-                backends = cache[key] = self._backends(record, port.name, modern)
+                backends = cache[key] = self._backends(record, port.name, modern, port.protocol)
             spec = {
                 "backend-addresses": backends,
                 "flags": {
@@ -437,12 +463,11 @@ class AgentState:
                     "trafficPolicy": "Cluster",
                     "type": kind,
                 },
-                "frontend-address": {
-                    "ip": ip,
-                    "port": number,
-                    "protocol": port.protocol,
-                    "scope": "external",
-                },
+                "frontend-address": (
+                    {"ip": ip, "port": number, "protocol": port.protocol, "scope": "external"}
+                    if modern
+                    else {"ip": ip, "port": number, "scope": "external"}
+                ),
                 "id": ident,
             }
             yield {"spec": spec, "status": {"realized": spec}}
@@ -451,25 +476,31 @@ class AgentState:
         """``cilium service list -o json``: one entry per frontend, sorted by ID."""
         return [entry for entry in self.iter_service_list() if entry is not None]
 
-    def _backends(self, record: ServiceRecord, port_name: str, modern: bool) -> list[dict[str, Any]]:
+    def _backends(
+        self, record: ServiceRecord, port_name: str, modern: bool, protocol: str
+    ) -> list[dict[str, Any]]:
+        """``backend-addresses``: the ``BackendAddress`` model as the version fills it — 1.14–1.17
+        ``GetBackendModel`` (ip, nodeName, port, preferred, state, weight) over every merged
+        backend; 1.18+ ``frontend.go`` (ip, protocol, port, nodeName, state, preferred: true,
+        weight) over the backends ``SelectBackends`` kept. ``weight`` is always there (100)."""
         cm = self.cm
         services, usable = cm.dataplane.merged(self.cluster, record, port_name)
         selection = select_backends(record.key, self.cluster, services, self.version, connected=usable)
         out = []
         for choice in selection.choices:
             backend = choice.backend
-            present = backend.active or (backend.terminating and backend.serving)
-            if not choice.merged or not present:
-                continue
-            if modern and not choice.selected:
+            if not choice.listed:
                 continue
             item: dict[str, Any] = {"ip": backend.ip}
-            if choice.local and backend.node:
+            if modern:
+                item["protocol"] = protocol
+            if backend.node:
                 item["nodeName"] = backend.node
             item["port"] = backend.port
             if modern or choice.preferred:
                 item["preferred"] = True
             item["state"] = "active" if backend.active else "terminating"
+            item["weight"] = 100
             out.append(item)
         return out
 
@@ -483,7 +514,7 @@ class AgentState:
                 continue
             spec = entry["status"]["realized"]
             frontend = spec["frontend-address"]
-            protocol = frontend["protocol"] if suffix else ""
+            protocol = frontend.get("protocol", "") if suffix else ""
             address = _address(frontend["ip"], frontend["port"], protocol)
             backends = []
             for index, backend in enumerate(spec["backend-addresses"], start=1):
@@ -677,45 +708,11 @@ def _run(state: AgentState, argv: list[str]) -> str | Iterator[str]:
     )
 
 
-async def cilium_agent_cli(request: ExecRequest, io: ExecIO) -> int:
-    """The agent container's commands (named without "program": tests count shell programs)."""
-    mesh = request.extras.get("mesh")
-    cm: CiliumMesh | None = getattr(mesh, "cilium", None)
-    argv = list(request.command)
-    name = posixpath.basename(argv[0]) if argv else ""
-    if name in ("sh", "bash") and len(argv) >= 3 and argv[1] == "-c":
-        try:
-            argv = shlex.split(argv[2])
-        except ValueError:
-            argv = []
-        if any(token in (";", "|", "&&", "||", ">", "<") for token in argv):
-            argv = []
-        name = posixpath.basename(argv[0]) if argv else ""
-        if name not in ("cilium", "cilium-dbg"):
-            await io.write(
-                STDERR,
-                f"{posixpath.basename(request.command[0])}: "
-                "the simulated agent container only runs cilium commands\n".encode(),
-            )
-            return 127
-    if name not in ("cilium", "cilium-dbg") or cm is None or request.cluster not in cm.views:
-        await io.write(
-            STDERR,
-            f'exec: "{argv[0] if argv else ""}": executable file not found in $PATH\n'.encode(),
-        )
-        return 127
-    state = AgentState(cm, request.cluster, request.pod)
-    try:
-        output = _run(state, argv)
-    except _Exit as done:
-        if done.stdout:
-            await io.write(STDOUT, done.stdout.encode())
-        if done.stderr:
-            await io.write(STDERR, done.stderr.encode())
-        return done.code
+async def _emit(io: ExecIO, output: str | Iterator[str]) -> None:
+    """Write a command's output (chunks: let the loop run between them)."""
     if isinstance(output, str):
         await io.write(STDOUT, output.encode())
-        return 0
+        return
     buffer: list[str] = []
     size = 0
     for chunk in output:
@@ -728,10 +725,123 @@ async def cilium_agent_cli(request: ExecRequest, io: ExecIO) -> int:
                 buffer, size = [], 0
             await asyncio.sleep(0)  # a long listing must not stall the API servers
             if io.closed:
-                return 0
+                return
     if buffer:
         await io.write(STDOUT, "".join(buffer).encode())
+
+
+def _cilium_command(cm: CiliumMesh, cluster: str, pod: dict[str, Any]) -> Any:
+    """``cilium`` / ``cilium-dbg`` as a command of the simulated shell in the agent container."""
+
+    async def command(proc: Any, argv: list[str]) -> int:
+        state = AgentState(cm, cluster, pod)
+        try:
+            output = _run(state, argv)
+        except _Exit as done:
+            if done.stdout:
+                await proc.fds.stdout.write(done.stdout.encode())
+            if done.stderr:
+                await proc.fds.stderr.write(done.stderr.encode())
+            return done.code
+        text = output if isinstance(output, str) else "".join(output)
+        await proc.fds.stdout.write(text.encode())
+        return 0
+
+    return command
+
+
+async def cilium_agent_cli(request: ExecRequest, io: ExecIO) -> int:
+    """The agent container's commands (named without "program": tests count shell programs).
+
+    The image has ``cilium`` (1.14) or ``cilium-dbg`` with a ``cilium`` link (1.15+; a scenario
+    may drop the link), and ``sh``/``bash``: the simulated shell, with those commands on its
+    path. Anything else is what containerd answers for a missing binary — a failed exec with no
+    exit code (:class:`~tui.sim.programs.ExecStartFailed`), not a 127.
+    """
+    mesh = request.extras.get("mesh")
+    cm: CiliumMesh | None = getattr(mesh, "cilium", None)
+    argv = list(request.command)
+    name = posixpath.basename(argv[0]) if argv else ""
+    if cm is None or request.cluster not in cm.views:
+        raise oci_not_found(argv[0] if argv else "")
+    binaries = cm.settings.cluster(request.cluster).binaries
+    if name in ("sh", "bash"):
+        from tui.sim.shell import default_commands, shell_program
+
+        table = {k: v for k, v in default_commands().items() if k != "curl"}
+        command = _cilium_command(cm, request.cluster, request.pod)
+        table.update(dict.fromkeys(binaries, command))
+        shell_request = dataclasses.replace(request, extras={**request.extras, "commands": table})
+        return await shell_program(shell_request, io)
+    if name not in binaries:
+        raise oci_not_found(argv[0] if argv else "")
+    state = AgentState(cm, request.cluster, request.pod)
+    try:
+        output = _run(state, argv)
+    except _Exit as done:
+        if done.stdout:
+            await io.write(STDOUT, done.stdout.encode())
+        if done.stderr:
+            await io.write(STDERR, done.stderr.encode())
+        return done.code
+    await _emit(io, output)
     return 0
+
+
+KVSTOREMESH_USAGE = """Run the ClusterMesh apiserver
+
+Usage:
+  clustermesh-apiserver [command]
+
+Available Commands:
+  clustermesh     Run ClusterMesh
+  kvstoremesh     Run KVStoreMesh
+  kvstoremesh-dbg CLI for interacting with KVStoreMesh
+"""
+
+
+async def kvstoremesh_cli(request: ExecRequest, io: ExecIO) -> int:
+    """``/usr/bin/clustermesh-apiserver kvstoremesh-dbg status [-o json]`` in the ``kvstoremesh``
+    container of a clustermesh-apiserver pod (what cilium-cli runs). Before 1.16 the image has
+    no ``kvstoremesh-dbg status`` [assumed: cilium-cli expects "Usage:" / "unknown command"]."""
+    mesh = request.extras.get("mesh")
+    cm: CiliumMesh | None = getattr(mesh, "cilium", None)
+    argv = list(request.command)
+    if not argv or posixpath.basename(argv[0]) != "clustermesh-apiserver":
+        raise oci_not_found(argv[0] if argv else "")
+    if cm is None or request.cluster not in cm.views:
+        raise oci_not_found(argv[0])
+    cluster = cm.settings.cluster(request.cluster)
+    args = argv[1:]
+    if args[:2] != ["kvstoremesh-dbg", "status"] or not _at_least(cluster.version, 1, 16):
+        await io.write(STDERR, f'Error: unknown command "{" ".join(args[:2])}"\n{KVSTOREMESH_USAGE}'.encode())
+        return 1
+    try:
+        fmt, rest = _output_format(args[2:])
+        _flags(rest, set(), "kvstoremesh-dbg status")
+    except _Exit as done:
+        await io.write(STDERR, done.stderr.encode())
+        return done.code
+    state = AgentState(cm, request.cluster, request.pod)
+    entries = state.kvstoremesh_status()
+    if fmt is not None:
+        await io.write(STDOUT, _dump(entries, fmt).encode())
+        return 0
+    lines = [f"{len([e for e in entries if e.get('ready')])}/{len(entries)} remote clusters ready"]
+    for entry in entries:
+        lines.append(f"   {entry['name']}: {'ready' if entry.get('ready') else 'not-ready'}")
+        lines.append(f"   └  {entry.get('status', '')}")
+    await io.write(STDOUT, ("\n".join(lines) + "\n").encode())
+    return 0
+
+
+def _kvstoremesh_matcher(request: ExecRequest) -> Any:
+    if request.container != "kvstoremesh":
+        return None
+    cm = getattr(request.extras.get("mesh"), "cilium", None)
+    if cm is None or request.cluster not in cm.views:
+        return None
+    return kvstoremesh_cli
 
 
 def _agent_matcher(request: ExecRequest) -> Any:
@@ -745,3 +855,4 @@ def _agent_matcher(request: ExecRequest) -> Any:
 
 
 register_program("cilium-agent", _agent_matcher, first=True)
+register_program("kvstoremesh", _kvstoremesh_matcher, first=True)

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from tui.sim.cluster import SimCluster
 
 SERVICES, PODS = "services", "pods"
+MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
+MESH_CONTROLLER = "endpointslice-mesh-controller.cilium.io"
+"""Agents list EndpointSlices with ``managed-by!=endpointslice-mesh-controller.cilium.io``
+(cilium/cilium ``pkg/k8s/utils/utils.go``): the mirrors of remote endpoints are not backends."""
 _ANNOTATIONS = re.compile(rb'"annotations":(\{[^{}]*\})')
 _NO_FLAGS = service_flags({})
 
@@ -168,6 +172,9 @@ class ServiceRecord:
         for item in slices:
             if item.get("addressType", "IPv4") == "FQDN":
                 continue
+            labels = (item.get("metadata") or {}).get("labels") or {}
+            if labels.get(MANAGED_BY) == MESH_CONTROLLER:
+                continue  # Cilium's mirror of remote endpoints: never a local backend
             for port in item.get("ports") or []:
                 if port.get("port") is not None:
                     slice_ports.setdefault(str(port.get("name") or ""), int(port["port"]))

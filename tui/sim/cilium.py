@@ -25,8 +25,11 @@ cluster-level ones)::
       retryInterval: 5.0           # seconds between an agent's reconnection attempts
       synTimeout: 127              # the kernel's connect timeout on a black-holed path
       agentNotReady: false
-      kvstoremesh: false
+      kvstoremesh: false           # default: on from 1.16 (Helm's default), off before
       maxConnectedClusters: 255
+      ipam: cluster-pool           # cluster-pool (pods from cilium-config's pool) | kubernetes
+      ciliumLink: true             # false: the agent image has cilium-dbg only (no cilium link)
+      imageDigestOnly: false       # true: agent image by digest, no version tag
 
 Nothing here prints or logs key material: the CA key only lives in the ``cilium-ca`` Secret.
 """
@@ -35,12 +38,21 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from tui.mesh.version import parse_version
+from tui.sim.resources import ResourceType, register_type
 from tui.sim.scenario import ClusterSpec, Scenario, ScenarioError
+
+CILIUM_NODE = register_type(
+    ResourceType(
+        "cilium.io", "v2", "ciliumnodes", "ciliumnode", "CiliumNode", False, short_names=("cn", "ciliumn")
+    )
+)
+"""Cilium's CRD of a node's IPAM state, served by every simulated cluster."""
 
 NAMESPACE = "kube-system"
 DEFAULT_VERSION = "1.14.1"
@@ -49,6 +61,11 @@ APISERVER_PORT = 2379
 ETCD_VERSION = "3.5.4"
 AGENT_CONTAINER = "cilium-agent"
 CLUSTERMESH_SECRET = "cilium-clustermesh"
+KVSTOREMESH_SECRET = "cilium-kvstoremesh"
+LOCAL_ENDPOINT = f"clustermesh-apiserver.{NAMESPACE}.svc:2379"
+"""What the Helm chart writes into ``cilium-clustermesh`` for every remote when KVStoreMesh is on:
+the agents read all remotes from their own cluster's clustermesh-apiserver
+(``install/kubernetes/cilium/templates/clustermesh-config/clustermesh-secret.yaml``)."""
 CA_SECRET = "cilium-ca"
 CONFIG_MAP = "cilium-config"
 APISERVER = "clustermesh-apiserver"
@@ -76,10 +93,31 @@ class ClusterCilium:
     agent_not_ready: bool = False
     kvstoremesh: bool = False
     max_connected_clusters: int = 255
+    ipam: str = "cluster-pool"
+    cilium_link: bool = True
+    """The image has ``cilium`` beside ``cilium-dbg`` (a symlink since 1.15; 1.14 has only
+    ``cilium``)."""
+    digest_only: bool = False
 
     @property
     def image_tag(self) -> str:
         return f"v{self.version}"
+
+    def image(self, repository: str) -> str:
+        """``quay.io/cilium/cilium:v1.14.1`` (or ``…@sha256:…`` when only a digest is given)."""
+        if self.digest_only:
+            digest = hashlib.sha256(f"{repository}:{self.version}".encode()).hexdigest()
+            return f"{repository}@sha256:{digest}"
+        return f"{repository}:{self.image_tag}"
+
+    @property
+    def binaries(self) -> frozenset[str]:
+        """The agent CLI names in the image: ``cilium`` (1.14), ``cilium-dbg`` (1.15+, with a
+        ``cilium`` link unless the scenario removes it)."""
+        parsed = parse_version(self.version)
+        if parsed is not None and (parsed.major, parsed.minor) < (1, 15):
+            return frozenset({"cilium"})
+        return frozenset({"cilium-dbg", "cilium"} if self.cilium_link else {"cilium-dbg"})
 
     @property
     def commit(self) -> str:
@@ -141,8 +179,15 @@ def _float(raw: Mapping[str, Any], key: str, default: float) -> float:
 def _cluster_settings(base: Mapping[str, Any], own: Mapping[str, Any], name: str) -> ClusterCilium:
     merged = {**base, **own}
     version = str(merged.get("version") or DEFAULT_VERSION).lstrip("v")
-    if parse_version(version) is None:
+    parsed = parse_version(version)
+    if parsed is None:
         raise ScenarioError(f"cluster {name}: cilium.version {version!r} is not a Cilium version")
+    ipam = str(merged.get("ipam") or "cluster-pool")
+    if ipam not in ("cluster-pool", "kubernetes"):
+        raise ScenarioError(f"cluster {name}: cilium.ipam must be cluster-pool or kubernetes")
+    kvstoremesh = merged.get("kvstoremesh")
+    if kvstoremesh is None:  # Helm's default since 1.16
+        kvstoremesh = (parsed.major, parsed.minor) >= (1, 16)
     service_type = str(merged.get("clustermeshService") or "NodePort")
     if service_type not in SERVICE_TYPES:
         raise ScenarioError(
@@ -155,8 +200,11 @@ def _cluster_settings(base: Mapping[str, Any], own: Mapping[str, Any], name: str
         node_port=int(merged.get("nodePort") or DEFAULT_NODE_PORT),
         ca_group=str(merged.get("ca") or "shared"),
         agent_not_ready=bool(merged.get("agentNotReady", False)),
-        kvstoremesh=bool(merged.get("kvstoremesh", False)),
+        kvstoremesh=bool(kvstoremesh),
         max_connected_clusters=int(merged.get("maxConnectedClusters") or 255),
+        ipam=ipam,
+        cilium_link=bool(merged.get("ciliumLink", True)),
+        digest_only=bool(merged.get("imageDigestOnly", False)),
     )
 
 
@@ -269,6 +317,11 @@ def cilium_objects(spec: ClusterSpec, cilium: ClusterCilium, ca: CiliumCA) -> li
     """The kube-system objects of Cilium with ClusterMesh enabled in one cluster."""
     tag = cilium.image_tag
     pod_cidr = spec.pod_cidr
+    pool = (
+        {"cluster-pool-ipv4-cidr": pod_cidr, "cluster-pool-ipv4-mask-size": "24"}
+        if cilium.ipam == "cluster-pool"
+        else {}
+    )
     config = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -278,9 +331,8 @@ def cilium_objects(spec: ClusterSpec, cilium: ClusterCilium, ca: CiliumCA) -> li
             "cluster-id": str(spec.id),
             "max-connected-clusters": str(cilium.max_connected_clusters),
             "identity-allocation-mode": "crd",
-            "cluster-pool-ipv4-cidr": pod_cidr,
-            "cluster-pool-ipv4-mask-size": "24",
-            "ipam": "cluster-pool",
+            **pool,
+            "ipam": cilium.ipam,
             "kube-proxy-replacement": "true",
             "enable-ipv4": "true",
             "enable-ipv6": "false",
@@ -310,7 +362,7 @@ def cilium_objects(spec: ClusterSpec, cilium: ClusterCilium, ca: CiliumCA) -> li
                     "containers": [
                         {
                             "name": AGENT_CONTAINER,
-                            "image": f"quay.io/cilium/cilium:{tag}",
+                            "image": cilium.image("quay.io/cilium/cilium"),
                             "command": ["cilium-agent"],
                             "args": ["--config-dir=/tmp/cilium/config-map"],
                         }
@@ -395,7 +447,29 @@ def cilium_objects(spec: ClusterSpec, cilium: ClusterCilium, ca: CiliumCA) -> li
         "type": "Opaque",
         "data": {},
     }
-    return [config, ca_secret, mesh_secret, service, apiserver, operator, agent]
+    objects = [config, ca_secret, mesh_secret, service, apiserver, operator, agent]
+    if cilium.kvstoremesh:
+        objects.insert(3, {**mesh_secret, "metadata": {"name": KVSTOREMESH_SECRET, "namespace": NAMESPACE}})
+    objects += [cilium_node(spec, node) for node in spec.nodes]
+    return objects
+
+
+def cilium_node(spec: ClusterSpec, node: Any) -> dict[str, Any]:
+    """The CiliumNode of one node: the pod range Cilium's IPAM handed it (``spec.ipam.podCIDRs``)
+    — under cluster-pool a slice of ``cluster-pool-ipv4-cidr``, not the Node's ``podCIDR``."""
+    return {
+        "apiVersion": "cilium.io/v2",
+        "kind": "CiliumNode",
+        "metadata": {
+            "name": node.name,
+            "labels": {"kubernetes.io/hostname": node.name, "kubernetes.io/os": "linux"},
+        },
+        "spec": {
+            "addresses": [{"type": "InternalIP", "ip": node.internal_ip}],
+            "ipam": {"podCIDRs": [node.pod_cidr]},
+        },
+        "status": {"ipam": {"operator-status": {}}},
+    }
 
 
 def remote_config(remote: str, address: str) -> str:

@@ -24,6 +24,8 @@ from tui.sim.cilium import (
     CA_SECRET,
     CLUSTERMESH_SECRET,
     CONFIG_MAP,
+    KVSTOREMESH_SECRET,
+    LOCAL_ENDPOINT,
     NAMESPACE,
     CiliumCA,
     CiliumSettings,
@@ -48,6 +50,7 @@ FACT_OBJECTS = {
     ("configmaps", CONFIG_MAP),
     ("secrets", CA_SECRET),
     ("secrets", CLUSTERMESH_SECRET),
+    ("secrets", KVSTOREMESH_SECRET),
     ("deployments.apps", APISERVER),
     ("services", APISERVER),
 }
@@ -102,6 +105,10 @@ class CiliumMesh:
         self._stale_facts: set[str] = set()
         self._facts_scheduled = False
         self.frontend_ids: dict[str, dict[tuple[str, int, str], int]] = {}
+        self.frozen: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
+        """(local, remote) → the remote's exported services as they were when the link broke:
+        what the agents of ``local`` keep using (never revoked, cilium/cilium#20729)."""
+        self.links.listeners.append(self._freeze)
         self._counts: dict[str, tuple[Any, tuple[int, int, int, int]]] = {}
         self._globals: dict[str, tuple[Any, int]] = {}
         self._exporters: tuple[tuple[int, ...], dict[tuple[str, str], set[str]]] | None = None
@@ -191,6 +198,33 @@ class CiliumMesh:
         else:
             self.links.refresh()
 
+    def _freeze(self) -> None:
+        """Keep a copy of a remote's exported services from the moment the agents lose it (the
+        links call this after every refresh, synchronously with the fault or change)."""
+        if not self.views:
+            return
+        now = self.links.clock()
+        keep: set[tuple[str, str]] = set()
+        for local in self.views:
+            for remote in self.links.stale(local, now):
+                key = (local, remote)
+                keep.add(key)
+                if key not in self.frozen and remote in self.views:
+                    view = self.views[remote]
+                    self.frozen[key] = {k: view.record(k) for k in view.exported_keys()}
+        for key in [k for k in self.frozen if k not in keep]:
+            del self.frozen[key]
+
+    def remote_record(self, local: str, remote: str, key: tuple[str, str]) -> Any:
+        """What the agents of ``local`` hold of ``remote``'s service ``key``: its live realized
+        record, or the copy frozen when the link broke (``None``: not exported then)."""
+        frozen = self.frozen.get((local, remote))
+        if frozen is not None:
+            if remote in self.links.stale(local):
+                return frozen.get(key)
+            del self.frozen[(local, remote)]  # reconnected since: the live state again
+        return self.views[remote].record(key)
+
     # -- lookups the data plane and the agent need ---------------------------------------------
 
     def sim(self, cluster: str) -> SimCluster:
@@ -272,14 +306,31 @@ class CiliumMesh:
         return addresses[0] if addresses else None
 
     def _write_remotes(self, local: SimCluster, remotes: dict[str, SimCluster | None]) -> None:
-        """Set (cluster) or remove (``None``) remotes in ``local``'s ``cilium-clustermesh``."""
+        """Set (cluster) or remove (``None``) remotes in ``local``'s ``cilium-clustermesh`` — and,
+        with KVStoreMesh, in ``cilium-kvstoremesh``, the agents' entries then pointing at the
+        local clustermesh-apiserver (what the Helm chart writes)."""
+        addresses: dict[str, str | None] = {}
+        for remote_name, remote in remotes.items():
+            if remote is None:
+                addresses[remote_name] = None
+                continue
+            address = self.access_address(remote)
+            if address is None:
+                raise MeshError(f"{remote_name}: clustermesh-apiserver has no access address")
+            addresses[remote_name] = address
+        if self.settings.cluster(local.name).kvstoremesh:
+            self._write_secret(local, KVSTOREMESH_SECRET, addresses)
+            addresses = {k: (None if v is None else LOCAL_ENDPOINT) for k, v in addresses.items()}
+        self._write_secret(local, CLUSTERMESH_SECRET, addresses)
+
+    def _write_secret(self, local: SimCluster, name: str, addresses: dict[str, str | None]) -> None:
         rtype = local.registry.by_key("secrets")
-        entry = local.store.get("secrets", NAMESPACE, CLUSTERMESH_SECRET)
+        entry = local.store.get("secrets", NAMESPACE, name)
         if entry is None:
             obj: dict[str, Any] = {
                 "apiVersion": "v1",
                 "kind": "Secret",
-                "metadata": {"name": CLUSTERMESH_SECRET, "namespace": NAMESPACE},
+                "metadata": {"name": name, "namespace": NAMESPACE},
                 "type": "Opaque",
                 "data": {},
             }
@@ -287,18 +338,15 @@ class CiliumMesh:
             obj = entry.copy()
         data = obj.get("data") or {}
         obj["data"] = data
-        for remote_name, remote in remotes.items():
-            if remote is None:
-                data.pop(remote_name, None)
-                continue
-            address = self.access_address(remote)
+        for remote_name, address in addresses.items():
             if address is None:
-                raise MeshError(f"{remote_name}: clustermesh-apiserver has no access address")
-            data[remote_name] = encode_secret_value(remote_config(remote_name, address))
+                data.pop(remote_name, None)
+            else:
+                data[remote_name] = encode_secret_value(remote_config(remote_name, address))
         if entry is None:
             local.create(rtype, obj, NAMESPACE)
         else:
-            local.update(rtype, obj, NAMESPACE, CLUSTERMESH_SECRET)
+            local.update(rtype, obj, NAMESPACE, name)
 
     def _pair(self, a: str, b: str) -> tuple[SimCluster, SimCluster]:
         try:

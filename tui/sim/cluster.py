@@ -183,7 +183,10 @@ class SimCluster:
             "apiVersion": "v1",
             "kind": "Node",
             "metadata": {"name": node.name, "labels": labels},
-            "spec": {"podCIDR": node.pod_cidr, "podCIDRs": [node.pod_cidr]},
+            "spec": {
+                "podCIDR": node.k8s_pod_cidr or node.pod_cidr,
+                "podCIDRs": [node.k8s_pod_cidr or node.pod_cidr],
+            },
             "status": {
                 "addresses": addresses,
                 "conditions": [

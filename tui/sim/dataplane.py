@@ -263,7 +263,7 @@ class DataPlane:
         usable = mesh.links.usable(cluster)
         services: dict[str, Any] = {cluster: record.frontend(port_name)}
         for remote in sorted(usable):
-            remote_record = mesh.views[remote].record(record.key)
+            remote_record = mesh.remote_record(cluster, remote, record.key)
             if remote_record is not None and remote_record.exported:
                 services[remote] = remote_record.frontend(port_name)
             else:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from tui.sim.errors import ApiError, bad_request, not_found
-from tui.sim.programs import ERROR, STDIN, ExecRequest, program_for
+from tui.sim.programs import ERROR, STDIN, ExecRequest, ExecStartFailed, program_for
 
 if TYPE_CHECKING:
     from tui.sim.cluster import SimCluster
@@ -78,6 +78,18 @@ def exit_status(code: int, command: list[str]) -> dict[str, Any]:
     }
 
 
+def start_failed_status(message: str) -> dict[str, Any]:
+    """The channel-3 Status of a command the runtime could not start: no ExitCode cause."""
+    return {
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": "InternalError",
+        "details": {"causes": [{"message": message}]},
+        "code": 500,
+    }
+
+
 def _bool(request: web.Request, name: str) -> bool:
     return request.query.get(name, "").lower() in ("true", "1")
 
@@ -123,16 +135,18 @@ async def handle_exec(
     try:
         await asyncio.wait({program_task, reader_task}, return_when=asyncio.FIRST_COMPLETED)
         if program_task.done():
+            status: dict[str, Any]
             try:
                 code = program_task.result()
+                status = exit_status(int(code), exec_request.command)
+            except ExecStartFailed as exc:
+                status = start_failed_status(str(exc))
             except Exception as exc:
                 await io.write(2, f"{type(exc).__name__}: {exc}\n".encode())
-                code = 126
+                status = exit_status(126, exec_request.command)
             if not io.closed:
                 with contextlib.suppress(ConnectionError, RuntimeError):
-                    await ws.send_bytes(
-                        bytes([ERROR]) + json.dumps(exit_status(int(code), exec_request.command)).encode()
-                    )
+                    await ws.send_bytes(bytes([ERROR]) + json.dumps(status).encode())
                     await ws.close()
     finally:
         for task in (program_task, reader_task):

@@ -117,9 +117,12 @@ def agent_exec(kubectl: Kubectl, context: str, *command: str) -> Any:
 
 
 class ExecResult(NamedTuple):
-    code: int
+    code: int | None
+    """The exit code; ``None`` when the runtime could not start the command (no ExitCode)."""
     stdout: str
     stderr: str
+    status: dict[str, Any] | None = None
+    """The channel-3 Status as sent."""
 
 
 class Http:
@@ -192,7 +195,9 @@ class Http:
         query = [("command", c) for c in command] + [("stdout", "true"), ("stderr", "true")]
         if container:
             query.append(("container", container))
-        out, err, code = bytearray(), bytearray(), -1
+        out, err = bytearray(), bytearray()
+        code: int | None = -1
+        status: dict[str, Any] | None = None
         async with self._session(context).ws_connect(
             f"/api/v1/namespaces/{namespace}/pods/{pod}/exec", params=query, protocols=("v5.channel.k8s.io",)
         ) as ws:
@@ -210,8 +215,9 @@ class Http:
                         code = 0
                     else:
                         causes = (status.get("details") or {}).get("causes") or []
-                        code = int(next((c["message"] for c in causes if c.get("reason") == "ExitCode"), 1))
-        return ExecResult(code, out.decode(), err.decode())
+                        found = next((c["message"] for c in causes if c.get("reason") == "ExitCode"), None)
+                        code = int(found) if found is not None else None
+        return ExecResult(code, out.decode(), err.decode(), status)
 
     async def sh(
         self, context: str, script: str, namespace: str = "song", selector: str = "app=curltest"

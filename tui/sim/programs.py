@@ -67,6 +67,24 @@ class ExecRequest:
 Program = Callable[[ExecRequest, ExecIO], Awaitable[int]]
 
 
+class ExecStartFailed(Exception):
+    """The container runtime could not start the command (containerd / CRI-O): the exec ends
+    with a ``Failure`` status that carries the runtime's message and *no* exit code, which is
+    how a real cluster answers ``kubectl exec`` of a binary missing from the image."""
+
+
+def oci_not_found(name: str) -> ExecStartFailed:
+    """containerd's words for a command missing from ``$PATH`` (or a missing absolute path)."""
+    detail = (
+        f"exec: {name}: stat {name}: no such file or directory"
+        if "/" in name
+        else f'exec: "{name}": executable file not found in $PATH'
+    )
+    return ExecStartFailed(
+        f"OCI runtime exec failed: exec failed: unable to start container process: {detail}: unknown"
+    )
+
+
 # -- which program runs ---------------------------------------------------------------------------
 
 ProgramMatcher = Callable[[ExecRequest], "Program | None"]

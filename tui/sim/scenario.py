@@ -29,7 +29,12 @@ class NodeSpec:
     internal_ip: str
     external_ip: str = ""
     pod_cidr: str = ""
-    """Filled from the cluster's pod CIDR (one /24 per node) when not given."""
+    """Where the node's pods get their IPs (Cilium's CiliumNode ``spec.ipam.podCIDRs``); filled
+    from the cluster's pod CIDR (one /24 per node) when not given."""
+    k8s_pod_cidr: str = ""
+    """The Node's own ``spec.podCIDR`` (kube-controller-manager's ``--cluster-cidr`` slice).
+    Under Cilium's cluster-pool IPAM it is unrelated to the pods' IPs; ``""``: same as
+    :attr:`pod_cidr`."""
     labels: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -45,6 +50,9 @@ class ClusterSpec:
     service_cidr: str = "10.96.0.0/16"
     load_balancer_cidr: str = ""
     """Where LoadBalancer services get their ingress IP (default ``198.18.<n>.0/24``)."""
+    kubernetes_pod_cidr: str = ""
+    """kube-controller-manager's ``--cluster-cidr`` (kubeadm's ``10.244.0.0/16``): the Nodes'
+    ``spec.podCIDR`` come from it (``""``: the Nodes carry their Cilium pod CIDR)."""
     nodes: list[NodeSpec] = field(default_factory=list)
     objects: list[dict[str, Any]] = field(default_factory=list)
     """Initial objects (manifests), created in order after the scenario-wide ones."""
@@ -77,10 +85,14 @@ class Scenario:
 def _fill_nodes(spec: ClusterSpec) -> None:
     network = ipaddress.ip_network(spec.pod_cidr, strict=False)
     subnets = network.subnets(new_prefix=24) if network.prefixlen <= 24 else iter([network])
+    k8s = ipaddress.ip_network(spec.kubernetes_pod_cidr, strict=False) if spec.kubernetes_pod_cidr else None
+    k8s_subnets = (k8s.subnets(new_prefix=24) if k8s.prefixlen <= 24 else iter([k8s])) if k8s else None
     for node in spec.nodes:
         subnet = next(subnets, network)
         if not node.pod_cidr:
             node.pod_cidr = str(subnet)
+        if not node.k8s_pod_cidr and k8s_subnets is not None:
+            node.k8s_pod_cidr = str(next(k8s_subnets, k8s))
 
 
 _NODE_KEYS = {"name", "internalIP", "externalIP", "podCIDR", "labels"}
@@ -95,6 +107,7 @@ _CLUSTER_KEYS = {
     "objects",
     "bulkServices",
     "loadBalancerCIDR",
+    "kubernetesPodCIDR",
 }
 _SCENARIO_KEYS = {"name", "clusters", "readyDelay", "terminationGrace", "objects", "seed"}
 
@@ -128,6 +141,7 @@ def from_dict(data: dict[str, Any], default_name: str = "scenario") -> Scenario:
             pod_cidr=str(raw.get("podCIDR") or f"10.{n}.0.0/16"),
             service_cidr=str(raw.get("serviceCIDR") or f"10.{95 + n}.0.0/16"),
             load_balancer_cidr=str(raw.get("loadBalancerCIDR") or f"198.18.{n % 256}.0/24"),
+            kubernetes_pod_cidr=str(raw.get("kubernetesPodCIDR") or ""),
             nodes=nodes,
             objects=list(raw.get("objects") or []),
             bulk_services=int(raw.get("bulkServices") or 0),
@@ -147,6 +161,19 @@ def from_dict(data: dict[str, Any], default_name: str = "scenario") -> Scenario:
         seed=int(data.get("seed", 0)),
         extra={k: v for k, v in data.items() if k not in _SCENARIO_KEYS},
     )
+
+
+def builtin_descriptions() -> dict[str, str]:
+    """Built-in scenario name → its first comment line (for ``--help``), read without yaml."""
+    folder = resources.files("tui.sim") / "scenarios"
+    out: dict[str, str] = {}
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not path.name.endswith(".yaml"):
+            continue
+        first = path.read_text().splitlines()[:1]
+        text = first[0].lstrip("# ").strip() if first and first[0].startswith("#") else ""
+        out[path.name[:-5]] = text
+    return out
 
 
 def builtin_names() -> list[str]:

@@ -1741,6 +1741,7 @@ async def shell_program(request: ExecRequest, io: ExecIO) -> int:
     shell = Shell(
         hostname=request.pod_name,
         env=env,
+        commands=request.extras.get("commands"),
         stdout=stdout,
         stderr=stderr,
         stdin=stdin,
