@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -99,12 +100,73 @@ class Subcommands(argparse._SubParsersAction):
         return sorted(self._choices_actions, key=lambda a: order.get(a.dest, len(order)))
 
 
+def builtin_scenarios() -> list[tuple[str, str]]:
+    """(name, first comment line) of each built-in scenario, from the files alone: ``--help``
+    must not import the simulator or yaml."""
+    import tui.sim  # the package only: its ``__init__`` imports nothing
+
+    out: dict[str, str] = {}
+    for folder in tui.sim.__path__:
+        directory = os.path.join(folder, "scenarios")
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(".yaml"):
+                continue
+            out.setdefault(name[:-5], _first_sentence(os.path.join(directory, name)))
+    return sorted(out.items())
+
+
+def _first_sentence(path: str, limit: int = 400) -> str:
+    """The first sentence of a scenario file's leading comment, at most ``limit`` characters."""
+    words: list[str] = []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if not line.startswith("#"):
+                    break
+                words.append(line.lstrip("#").strip())
+    except OSError:
+        return ""
+    text = " ".join(w for w in words if w)
+    end = text.find(". ")
+    text = text[: end + 1] if end >= 0 else text
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class MeshtuiParser(argparse.ArgumentParser):
+    """The top-level parser: ``--help`` ends with the built-in ``--demo --scenario`` names."""
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        scenarios = builtin_scenarios()
+        if not scenarios:
+            return text
+        import textwrap
+
+        width = max(len(name) for name, _ in scenarios)
+        indent = " " * (width + 4)
+        lines = [
+            textwrap.fill(
+                about or "-",
+                100,
+                initial_indent=f"  {name:<{width}}  ",
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+            )
+            for name, about in scenarios
+        ]
+        return text + "\nbuilt-in scenarios (meshtui --demo --scenario NAME):\n" + "\n".join(lines) + "\n"
+
+
 def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
     """The full parser: TUI options at the top level, one subparser per subcommand.
 
     ``lazy=False`` registers every subcommand up front (tests compare the two).
     """
-    parser = argparse.ArgumentParser(
+    parser = MeshtuiParser(
         prog="meshtui",
         description=(
             "A terminal UI for Cilium ClusterMesh operators: every kube context, the mesh's health, "
@@ -122,7 +184,7 @@ def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
     parser.add_argument(
         "--scenario",
         default="seed",
-        help="with --demo: built-in scenario name or a scenario YAML file (default: seed)",
+        help="with --demo: built-in scenario name (listed below) or a scenario YAML file (default: seed)",
     )
     parser.add_argument(
         "--read-only", action="store_true", help="never write to a cluster: write actions are removed"

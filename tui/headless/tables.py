@@ -169,7 +169,20 @@ def perspective_block(view: BackendsPerspective) -> RenderableType:
     if not view.known:
         return Group(title, Text(f"  {view.note}", style="red"), Text(""))
     title.append(f"  affinity {view.affinity}")
-    lines: list[RenderableType] = [title, Text(f"  {_share_text(view)}")]
+    lines: list[RenderableType] = [title]
+    if view.rule is not None:
+        rule = Text(f"  rules: {view.rule.version_text} · {view.rule.family_label} ({view.rule.source})")
+        if view.bug:
+            rule.append(f" · known bug {view.bug} applies", style="red")
+        lines.append(rule)
+        if view.rule.assumed:
+            lines.append(Text(f"  {view.rule.assumed}", style="yellow"))
+    if not view.headless:
+        lines.append(Text(f"  {_share_text(view)}"))
+    for text in view.lost_remotes:
+        lines.append(Text(f"  cached: {text}", style="yellow"))
+    if view.terminating_fallback:
+        lines.append(Text("  no active backend left: the terminating ones are used", style="yellow"))
     for cluster, reason in view.excluded:
         lines.append(Text(f"  excluded {cluster}: {reason}", style="yellow"))
     for cluster, phase in view.unknown:

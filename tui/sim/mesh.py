@@ -85,6 +85,8 @@ class SimMesh:
         """Part 2's data plane: ``(cluster, pod) -> Network`` for exec programs (curl)."""
         self.faults = Faults(self)
         """Runtime faults (:mod:`tui.sim.faults`): ``await mesh.faults.link_down("cluster1", "cluster2")``."""
+        self.initial_faults = initial_faults(self.scenario)
+        """The scenario's ``faults:``, set once the mesh is up (links established first)."""
         self.started = False
 
     def cluster(self, name_or_context: str) -> SimCluster:
@@ -106,6 +108,8 @@ class SimMesh:
         await self.cilium.start()
         for name in self.cilium.agents_not_ready:
             self.faults.adopt_agent_not_ready(name)
+        for kind, clusters, params in self.initial_faults:
+            await self.faults.apply(kind, list(clusters), params)
         if self.kubeconfig_path is not None:
             self.write_kubeconfig(self.kubeconfig_path, self.user)
         self.started = True
@@ -118,6 +122,29 @@ class SimMesh:
     def write_kubeconfig(self, path: str | Path, user: UserKind | Mapping[str, UserKind] = "admin") -> Path:
         """Write a kubeconfig for every cluster: admin or read-only users (one kind or per context)."""
         return write_kubeconfig(path, self.clusters.values(), user)
+
+
+def initial_faults(scenario: Scenario) -> list[tuple[str, tuple[str, ...], dict[str, Any]]]:
+    """``faults: [{kind: link-down, clusters: [cluster1, cluster2]}, ...]`` of a scenario, checked:
+    each is set once the mesh is up, as if an operator set it after the links were established
+    (so the agents hold what the lost remotes had)."""
+    from tui.sim.faults import KINDS
+    from tui.sim.scenario import ScenarioError
+
+    raw = scenario.extra.get("faults") or []
+    if not isinstance(raw, list):
+        raise ScenarioError("'faults' must be a list")
+    names = {name for spec in scenario.clusters for name in (spec.name, spec.context)}
+    out = []
+    for item in raw:
+        if not isinstance(item, dict) or item.get("kind") not in KINDS:
+            raise ScenarioError(f"faults: {item!r} needs a kind out of {', '.join(KINDS)}")
+        clusters = item.get("clusters") or []
+        if not isinstance(clusters, list) or not all(str(c) in names for c in clusters):
+            raise ScenarioError(f"faults: {item!r} names unknown clusters")
+        params = item.get("params") or {}
+        out.append((str(item["kind"]), tuple(str(c) for c in clusters), dict(params)))
+    return out
 
 
 class SimThread:
