@@ -174,7 +174,8 @@ def stale_remotes(state: ClusterState, now: float | None = None) -> tuple[StaleR
     found: list[tuple[str, str, float | None]] = []
     for lost in status.lost_remotes():
         if lost.cached:
-            found.append((lost.cluster, "unreachable", failure_time(lost.last_failure)))
+            cause = "not ready (synchronizing)" if lost.connected else "unreachable"
+            found.append((lost.cluster, cause, failure_time(lost.last_failure)))
     kvm = kvstoremesh_view(state.cilium)
     if kvm is not None:
         ready = status.connected_remotes

@@ -124,6 +124,8 @@ class LostRemote:
     """The newest ``last-failure`` (RFC 3339) any agent reports, ``""`` when none."""
     error: str = ""
     shared_services: int = 0
+    connected: bool = False
+    """Connected but not ready (still synchronizing): not lost, its data is partly there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +224,7 @@ class ClusterMeshStatus:
                     failures[-1] if failures else "",
                     first.error if first is not None else stats.first_error,
                     max((link.num_shared_services for link in links), default=0),
+                    any(link.connected for link in links),
                 )
             )
         return tuple(out)
