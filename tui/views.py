@@ -1234,7 +1234,7 @@ class BackendsPerspective:
             return f"affinity {self.affinity} · {self.family_label}" if self.family_label else ""
         text = f"affinity {self.affinity} · {self.rule.version_text} · {self.rule.family_label}"
         if self.bug:
-            text += f" · bug {self.bug.rsplit('/', 1)[-1]} applies"
+            text += f" · bug #{self.bug.rsplit('#', 1)[-1]} applies"
         return text
 
     @property

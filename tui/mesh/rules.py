@@ -124,7 +124,7 @@ class CiliumRule:
     def footer(self) -> str:
         """``Cilium 1.18.3 · rules 1.18+ · bug #46623`` for the Backends pane."""
         parts = [self.version_text, self.family_label]
-        parts += [f"bug {bug.id.split('/')[-1]}" for bug in self.bugs if bug is AFFINITY_NONE_BUG]
+        parts += [f"bug #{bug.id.rsplit('#', 1)[-1]}" for bug in self.bugs if bug is AFFINITY_NONE_BUG]
         return " · ".join(parts)
 
     def to_json(self) -> dict[str, object]:
