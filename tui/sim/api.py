@@ -34,7 +34,8 @@ from tui.sim.httpkit import (
     wants_table,
     with_warnings,
 )
-from tui.sim.openapi import group_document, root_document
+from tui.sim.openapi import group_document, root_document, v2_document
+from tui.sim.openapi_v2 import PROTOBUF_CT, protobuf_document
 from tui.sim.resources import ResourceType
 from tui.sim.store import dumps
 from tui.sim.subresources import access_review, rules_review, scale_of, scale_patch, scale_update
@@ -109,6 +110,11 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         return json_response(cluster.registry.api_group_list())
     if path == "/openapi/v3":
         return json_response(root_document(cluster.registry))
+    if path == "/openapi/v2":
+        document = v2_document(cluster.registry)
+        if "protobuf" in request.headers.get("Accept", ""):
+            return web.Response(body=protobuf_document(document), headers={"Content-Type": PROTOBUF_CT})
+        return json_response(document)
     if parts[:2] == ["openapi", "v3"] and len(parts) >= 4:
         sub = parts[2:]
         group, version = ("", sub[1]) if sub[0] == "api" else (sub[1], sub[2] if len(sub) > 2 else "")

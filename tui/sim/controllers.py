@@ -21,6 +21,8 @@ from tui.sim.names import IPPool, pod_template_hash, random_suffix
 from tui.sim.selectors import map_matcher, selector_matcher
 from tui.sim.store import ADDED, DELETED, SERVICE_NAME_LABEL, SLICES, Entry, Event
 
+ENDPOINTS = "endpoints"
+
 if TYPE_CHECKING:
     from tui.sim.cluster import SimCluster
     from tui.sim.resources import ResourceType
@@ -593,8 +595,11 @@ class Controllers:
         if entry is None or not selector:
             for s in slices:
                 self.store.delete(self.rtype(SLICES), ns, s.name)
+            if self.store.get(ENDPOINTS, ns, name) is not None:
+                self.store.delete(self.rtype(ENDPOINTS), ns, name)
             return
         body = self.slice_body(entry.obj)
+        self._sync_endpoints(entry.obj, body)
         if not slices:
             slice_obj = {
                 "metadata": {
@@ -615,6 +620,51 @@ class Controllers:
             new = first.copy()
             new.update(_json_copy(body))
             self.store.update(self.rtype(SLICES), new)
+
+    def _sync_endpoints(self, service: dict[str, Any], body: dict[str, Any]) -> None:
+        """The legacy Endpoints of a service (the endpoints controller's rules: ready addresses,
+        not-ready ones apart, terminating ones left out), from the same pods as its slice."""
+        meta = service["metadata"]
+        ready, not_ready = [], []
+        for endpoint in body.get("endpoints") or []:
+            conditions = endpoint.get("conditions") or {}
+            if conditions.get("terminating"):
+                continue
+            for ip in endpoint.get("addresses") or []:
+                address: dict[str, Any] = {"ip": ip}
+                if endpoint.get("nodeName"):
+                    address["nodeName"] = endpoint["nodeName"]
+                if endpoint.get("targetRef"):
+                    address["targetRef"] = endpoint["targetRef"]
+                (ready if conditions.get("ready") else not_ready).append(address)
+        subset: dict[str, Any] = {}
+        if ready:
+            subset["addresses"] = ready
+        if not_ready:
+            subset["notReadyAddresses"] = not_ready
+        if subset:
+            subset["ports"] = [
+                {k: v for k, v in port.items() if k in ("name", "port", "protocol", "appProtocol")}
+                for port in body.get("ports") or []
+            ]
+        subsets = [subset] if subset else []
+        current = self.store.get(ENDPOINTS, meta["namespace"], meta["name"])
+        if current is None:
+            obj = {
+                "apiVersion": "v1",
+                "kind": "Endpoints",
+                "metadata": {
+                    "name": meta["name"],
+                    "namespace": meta["namespace"],
+                    "labels": dict(meta.get("labels") or {}),
+                },
+                "subsets": subsets,
+            }
+            self.store.create(self.rtype(ENDPOINTS), obj)
+        elif (current.obj.get("subsets") or []) != subsets:
+            new = current.copy()
+            new["subsets"] = subsets
+            self.store.update(self.rtype(ENDPOINTS), new)
 
     def _sync_load_balancer(self, entry: Entry) -> Entry:
         """The cloud's load-balancer controller: an ingress IP for each LoadBalancer service.

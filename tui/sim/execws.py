@@ -113,7 +113,16 @@ async def handle_exec(
     command = request.query.getall("command", [])
     if not command:
         raise bad_request("you must specify at least 1 command")
-    if request.headers.get("Upgrade", "").lower() != "websocket":
+    upgrade = request.headers.get("Upgrade", "").lower()
+    if upgrade.startswith("spdy"):
+        raise ApiError(
+            400,
+            "Upgrade request required: this simulated API server runs exec over WebSocket only "
+            "(v5.channel.k8s.io); kubectl 1.30+ uses it, kubectl 1.29 with "
+            "KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true; kubectl 1.27-1.28 only speak SPDY/3.1",
+            "BadRequest",
+        )
+    if upgrade != "websocket":
         raise ApiError(400, "Upgrade request required", "BadRequest")
     ws = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, max_msg_size=16 * 1024 * 1024)
     await ws.prepare(request)

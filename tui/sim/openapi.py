@@ -1,9 +1,11 @@
-"""A minimal OpenAPI v3 so that ``kubectl create -f`` / ``apply -f`` validate against the simulator.
+"""OpenAPI v3 (and the model of v2) so that kubectl's ``create``/``apply``/``diff``/``explain`` work.
 
 kubectl looks for each kind's ``x-kubernetes-group-version-kind`` in the group document and for a
 ``fieldValidation`` query parameter on its operations; when both are there it sends
-``fieldValidation=Strict`` and lets the server decide. Schemas are open objects: the server's
-own validation (:mod:`tui.sim.validation`) is what rejects bad values.
+``fieldValidation=Strict`` and lets the server decide (:mod:`tui.sim.validation` rejects bad
+values). The schemas are field-complete for the built-in kinds
+(:mod:`tui.sim.openapi_schema`), so ``kubectl explain pod.spec.containers`` walks them and
+client-side apply finds the lists' merge keys.
 """
 
 from __future__ import annotations
@@ -12,19 +14,11 @@ import hashlib
 import json
 from typing import Any
 
-from tui.sim.resources import Registry, ResourceType
+from tui.sim.openapi_schema import definitions, kind_schema
+from tui.sim.resources import Registry
 
-_GO_PACKAGES = {
-    "": "io.k8s.api.core",
-    "apps": "io.k8s.api.apps",
-    "discovery.k8s.io": "io.k8s.api.discovery",
-    "authorization.k8s.io": "io.k8s.api.authorization",
-}
-
-
-def _schema_name(rtype: ResourceType) -> str:
-    package = _GO_PACKAGES.get(rtype.group) or ".".join(reversed(rtype.group.split(".")))
-    return f"{package}.{rtype.version}.{rtype.kind}"
+V3_PREFIX = "#/components/schemas/"
+V2_PREFIX = "#/definitions/"
 
 
 def group_path(group: str, version: str) -> str:
@@ -47,7 +41,7 @@ def group_document(registry: Registry, group: str, version: str) -> dict[str, An
     ]
     for rtype in registry.in_group_version(group, version):
         gvk = {"group": group, "version": version, "kind": rtype.kind}
-        ref = {"$ref": f"#/components/schemas/{_schema_name(rtype)}"}
+        ref = {"$ref": f"{V3_PREFIX}{kind_schema(group, version, rtype.kind, V3_PREFIX)[0]}"}
         body = {"content": {"application/json": {"schema": ref}, "*/*": {"schema": ref}}}
 
         def op(
@@ -77,18 +71,10 @@ def group_document(registry: Registry, group: str, version: str) -> dict[str, An
             "patch": op("patch", with_body=True, extra=params),
             "delete": op("delete"),
         }
-        schemas[_schema_name(rtype)] = {
-            "type": "object",
-            "x-kubernetes-group-version-kind": [gvk],
-            "properties": {
-                "apiVersion": {"type": "string"},
-                "kind": {"type": "string"},
-                "metadata": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-                "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-            },
-            "x-kubernetes-preserve-unknown-fields": True,
-        }
+        name, schema = kind_schema(group, version, rtype.kind, V3_PREFIX)
+        schemas[name] = schema
+    for name, schema in definitions(V3_PREFIX).items():
+        schemas.setdefault(name, schema)
     return {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "v1.32.2"},
@@ -105,3 +91,19 @@ def root_document(registry: Registry) -> dict[str, Any]:
         path = group_path(group, version)
         paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={digest}"}
     return {"paths": paths}
+
+
+def v2_document(registry: Registry) -> dict[str, Any]:
+    """Swagger 2.0 as ``/openapi/v2`` serves it: kubectl 1.27–1.29 read its definitions (and
+    their ``x-kubernetes-group-version-kind``) for ``apply``, ``diff`` and ``explain``."""
+    defs = dict(definitions(V2_PREFIX))
+    for group, version in registry.group_versions():
+        for rtype in registry.in_group_version(group, version):
+            name, schema = kind_schema(group, version, rtype.kind, V2_PREFIX)
+            defs[name] = schema
+    return {
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": "v1.32.2"},
+        "paths": {},
+        "definitions": dict(sorted(defs.items())),
+    }

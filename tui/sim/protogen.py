@@ -22,7 +22,7 @@ ROOTS = [
     "k8s.io.api.core.v1.ConfigMap", "k8s.io.api.core.v1.Secret", "k8s.io.api.core.v1.Node",
     "k8s.io.api.core.v1.Event", "k8s.io.api.apps.v1.Deployment", "k8s.io.api.apps.v1.ReplicaSet",
     "k8s.io.api.apps.v1.DaemonSet", "k8s.io.api.discovery.v1.EndpointSlice",
-    "k8s.io.api.authorization.v1.SelfSubjectAccessReview",
+    "k8s.io.api.core.v1.Endpoints", "k8s.io.api.authorization.v1.SelfSubjectAccessReview",
     "k8s.io.api.authorization.v1.SelfSubjectRulesReview",
     "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
 ]  # fmt: skip

@@ -289,6 +289,7 @@ def default_registry() -> Registry:
         )
     )
     add(ResourceType("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice"))
+    add(ResourceType("", "v1", "endpoints", "endpoints", "Endpoints", short_names=("ep",)))
     add(
         ResourceType(
             "authorization.k8s.io",

@@ -228,6 +228,18 @@ def _slice_row(obj: dict[str, Any], now: float) -> Row:
     return [obj["metadata"]["name"], obj.get("addressType", ""), ports, shown or "<unset>", age(obj, now)]
 
 
+def _endpoints_row(obj: dict[str, Any], now: float) -> Row:
+    """``kubectl get endpoints``: ``10.1.0.12:8181`` pairs of ready addresses and ports."""
+    pairs = [
+        f"{address.get('ip')}:{port.get('port')}"
+        for subset in obj.get("subsets") or []
+        for address in subset.get("addresses") or []
+        for port in subset.get("ports") or [{}]
+    ]
+    shown = ",".join(pairs[:3]) + (f" + {len(pairs) - 3} more..." if len(pairs) > 3 else "")
+    return [obj["metadata"]["name"], shown or "<none>", age(obj, now)]
+
+
 def _event_row(obj: dict[str, Any], now: float) -> Row:
     involved = obj.get("involvedObject") or {}
     last = parse_rfc3339(
@@ -340,6 +352,7 @@ PRINTERS: dict[str, Printer] = {
         (Column("Last Seen"), Column("Type"), Column("Reason"), Column("Object"), Column("Message")),
         _event_row,
     ),
+    "endpoints": Printer((NAME, Column("Endpoints"), AGE), _endpoints_row),
     "endpointslices.discovery.k8s.io": Printer(
         (NAME, Column("AddressType"), Column("Ports"), Column("Endpoints"), AGE), _slice_row
     ),

@@ -251,6 +251,14 @@ def immutable_errors(key: str, new: dict[str, Any], old: dict[str, Any]) -> list
         errors.append(
             FieldError("spec.selector", "FieldValueInvalid", "field is immutable", _selector_repr(new))
         )
+    if key == "nodes":
+        # ValidateNodeUpdate: spec.podCIDR(s) may go from "" to a value once, never change after
+        old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
+        old_cidrs = old_spec.get("podCIDRs") or ([old_spec["podCIDR"]] if old_spec.get("podCIDR") else [])
+        new_cidrs = new_spec.get("podCIDRs") or ([new_spec["podCIDR"]] if new_spec.get("podCIDR") else [])
+        if old_cidrs and new_cidrs != old_cidrs:
+            detail = 'node updates may not change podCIDR except from "" to valid'
+            errors.append(FieldError("spec.podCIDRs", "FieldValueForbidden", detail))
     if key == "services":
         old_ip = (old.get("spec") or {}).get("clusterIP")
         new_ip = (new.get("spec") or {}).get("clusterIP")
