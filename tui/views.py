@@ -824,7 +824,26 @@ def _warnings(
     clusters its agents are not connected to).
     """
     global_clusters = [c for c, cell in cells.items() if cell.is_global]
-    out: list[str] = []
+    lead: list[str] = []  # the version matrix's warnings come first: they explain a dead service
+    for cluster, rule in (buggy or {}).items():
+        service = services.get(cluster)
+        if service is None or cells.get(cluster) is None or not cells[cluster].is_global:
+            continue
+        flags = flags_of(service)
+        if affinity_mode(rule, flags.affinity, flags.affinity_raw, True) != "local-only":
+            continue
+        word = repr(flags.affinity_raw)
+        if service.ready_endpoints == 0:
+            lead.append(
+                f"{cluster}: affinity {word} on {rule.version_text}: connections from {cluster} fail "
+                "(cilium/cilium#46623)"
+            )
+        else:
+            lead.append(
+                f"{cluster}: affinity {word} on {rule.version_text} uses local backends only "
+                "(cilium/cilium#46623)"
+            )
+    out: list[str] = lead
     seen: set[str] = set()
     problems = [c for c, cell in cells.items() if not _exports(cell)]
     if global_clusters and len(services) > 1 and problems:
@@ -849,24 +868,6 @@ def _warnings(
                     out.append(f"{client}: {gone}, its cached backends are still used")
                 else:
                     out.append(f"{client}: not connected to {remote}")
-    for cluster, rule in (buggy or {}).items():
-        service = services.get(cluster)
-        if service is None or cells.get(cluster) is None or not cells[cluster].is_global:
-            continue
-        flags = flags_of(service)
-        if affinity_mode(rule, flags.affinity, flags.affinity_raw, True) != "local-only":
-            continue
-        word = repr(flags.affinity_raw)
-        if service.ready_endpoints == 0:
-            out.append(
-                f"{cluster}: affinity {word} on {rule.version_text}: connections from {cluster} fail "
-                "(cilium/cilium#46623)"
-            )
-        else:
-            out.append(
-                f"{cluster}: affinity {word} on {rule.version_text} uses local backends only "
-                "(cilium/cilium#46623)"
-            )
     if any(is_headless(svc) for svc in services.values()):
         out.append("headless (clusterIP: None): no load-balancing, affinity and shares do not apply")
     for cluster, state in unknown:
