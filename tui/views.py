@@ -868,6 +868,12 @@ def _warnings(
                     out.append(f"{client}: {gone}, its cached backends are still used")
                 else:
                     out.append(f"{client}: not connected to {remote}")
+        for remote, cached in sorted((lost or {}).get(client, {}).items()):
+            cell = cells.get(remote)
+            if remote in missing.get(client, ()) or remote in seen or cell is None or not _exports(cell):
+                continue
+            gone = f"{remote} {cached.cause}{cached.since_text()}"
+            out.append(f"{client}: {gone}, its cached backends are still used")
     if any(is_headless(svc) for svc in services.values()):
         out.append("headless (clusterIP: None): no load-balancing, affinity and shares do not apply")
     for cluster, state in unknown:
@@ -936,7 +942,7 @@ class ServicesViewBuilder:
             if links is not None and (gone := names - links - {cluster}):
                 missing[cluster] = gone
         unknown = tuple((s.cluster, s.phase) for s in states if s.phase not in USABLE_PHASES)
-        lost = {s.cluster: {r.cluster: r for r in stale_remotes(s)} for s in usable if s.cluster in missing}
+        lost = {s.cluster: found for s in usable if (found := {r.cluster: r for r in stale_remotes(s)})}
         rules = {s.cluster: cilium_rule(s.cilium.version) for s in usable}
         buggy = {c: r for c, r in rules.items() if r.affinity_word_local_only}
         signature = (
