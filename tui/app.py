@@ -35,6 +35,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
+from tui.compat.textual_private import event_loop, on_app_thread
 from tui.mesh.actions import InvalidAction, Scale, SetAnnotation, WriteAction, WriteResult
 from tui.mesh.model import ClusterState, MeshSnapshot, Service, ServiceKey
 from tui.source import AgentServiceReader, MeshSource
@@ -392,10 +393,10 @@ class MeshtuiApp(App[int]):
         """
         with self._lock:
             self._incoming = snapshot
-        loop = self._loop
+        loop = event_loop(self)
         if loop is None or loop.is_closed():
             return
-        if threading.get_ident() == self._thread_id:
+        if on_app_thread(self):
             self._schedule_apply()
         else:
             loop.call_soon_threadsafe(self._schedule_apply)
@@ -1113,7 +1114,8 @@ class MeshtuiApp(App[int]):
     # --- palette and help ---------------------------------------------------------------
 
     def key_display(self, binding_id: str, default: str) -> str:
-        keys = self._keymap.get(binding_id, default)
+        # the keymap this app handed to Textual (its only source: MESHTUI_KEYMAP at start)
+        keys = self.initial_keymap.get(binding_id, default)
         return " ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
 
     def key_help(self) -> list[tuple[str, str, str, str]]:

@@ -22,6 +22,7 @@ from apphelpers import (
 from textual.widgets import Static
 
 from tui.app import MeshtuiApp
+from tui.compat.textual_private import notifications
 from tui.fixtures import (
     GLOBAL,
     SHARED,
@@ -413,5 +414,5 @@ async def test_curl_without_exec_says_why() -> None:
         assert str(placeholder.content).startswith("no curl loops: this source cannot exec into pods")
         await pilot.press("c")
         await pilot.pause()
-        messages = [n.message for n in app._notifications]
+        messages = [n.message for n in notifications(app)]
         assert any(m.startswith("no curl loops: this source cannot exec") for m in messages)
