@@ -1237,22 +1237,6 @@ def quiet_logging() -> None:
     root.addHandler(handler)
 
 
-def is_builtin_scenario(name: str) -> bool:
-    """``name`` is one of the simulator's built-in scenarios (``tui/sim/scenarios/NAME.yaml``,
-    the names :func:`tui.sim.scenario.builtin_names` lists, which ``load`` prefers to a file).
-
-    Answered from the folder alone, without importing the scenario loader and yaml (~40 ms):
-    ``--demo`` hands a built-in name to the simulator, which loads it after the first frame.
-    """
-    import tui.sim  # the package only: its ``__init__`` imports nothing
-
-    for folder in tui.sim.__path__:
-        with contextlib.suppress(OSError):
-            if f"{name}.yaml" in os.listdir(os.path.join(folder, "scenarios")):
-                return True
-    return False
-
-
 def make_source(args: argparse.Namespace) -> tuple[MeshSource, str] | str:
     """The source and header label for ``args``, or an error message (bad ``--scenario``).
 
@@ -1261,18 +1245,14 @@ def make_source(args: argparse.Namespace) -> tuple[MeshSource, str] | str:
     """
     read_only = bool(getattr(args, "read_only", False))
     if getattr(args, "demo", False):
-        scenario: Any = getattr(args, "scenario", None) or "seed"
-        if not is_builtin_scenario(scenario):
-            # A file (or a typo) is read and checked now, so a bad one exits with its reason.
-            from tui.sim.scenario import ScenarioError, load
+        from tui.demo import DemoError, DemoSource, demo_scenario
 
-            try:
-                scenario = load(scenario)
-            except ScenarioError as exc:
-                return str(exc)
+        try:
+            scenario = demo_scenario(getattr(args, "scenario", None) or "seed")
+        except DemoError as exc:
+            return str(exc)
         if getattr(args, "kubeconfig", None) or getattr(args, "contexts", None):
             return "--demo uses the simulator's own kubeconfig: drop --kubeconfig/--context"
-        from tui.demo import DemoSource
 
         demo = DemoSource(scenario, read_only=read_only)
         return demo, demo.kubeconfig_label
