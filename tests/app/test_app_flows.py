@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import time
 
+import pytest
 from apphelpers import (
     activity,
     backends_rows,
@@ -209,6 +210,7 @@ async def test_filter_and_show_all() -> None:
         await wait_for(pilot, lambda: list(services_rows(app)) == ["song/rebel-base"])
 
 
+@pytest.mark.smoke
 async def test_help_screen_lists_remapped_keys_and_closes() -> None:
     # Ids of dialog bindings remap too (README: Keys): the affinity menu's "local" moves to o.
     app, _ = make_app(keymap={"affinity": "f", "affinity.local": "o"})

@@ -103,6 +103,7 @@ CASES = [
 @pytest.mark.parametrize(
     ("version", "annotations", "local", "remote", "shares"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
+@pytest.mark.smoke
 def test_selection_rules(
     version: str, annotations: dict[str, str], local: list, remote: list | None, shares: dict[str, float]
 ) -> None:
