@@ -193,6 +193,7 @@ async def measure_in_process(
     from textual import events as tevents
 
     from tui.app import MeshtuiApp
+    from tui.compat.textual_private import driver
     from tui.kube.source import KubeSource
     from widgets.backends import BackendsPane
     from widgets.services import ServicesPane
@@ -283,8 +284,7 @@ async def measure_in_process(
                 event = tevents.Key(key_name, key_name if len(key_name) == 1 else None)
                 event.set_sender(app)
                 started = time.monotonic()
-                assert app._driver is not None
-                app._driver.send_message(event)
+                driver(app).send_message(event)  # as a terminal's key arrives
                 try:
                     await wait_until(lambda b=before_title: backends.border_title != b)
                 except TimeoutError:

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from tui import __version__
 
 
@@ -10,6 +12,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.smoke
 def test_version_prints_package_version() -> None:
     result = run_cli("--version")
     assert result.returncode == 0

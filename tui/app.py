@@ -35,6 +35,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
+from tui.compat.textual_private import event_loop, on_app_thread
 from tui.mesh.actions import (
     NONE_WRITE_NOTE,
     InvalidAction,
@@ -401,10 +402,10 @@ class MeshtuiApp(App[int]):
         """
         with self._lock:
             self._incoming = snapshot
-        loop = self._loop
+        loop = event_loop(self)
         if loop is None or loop.is_closed():
             return
-        if threading.get_ident() == self._thread_id:
+        if on_app_thread(self):
             self._schedule_apply()
         else:
             loop.call_soon_threadsafe(self._schedule_apply)
@@ -1121,7 +1122,8 @@ class MeshtuiApp(App[int]):
     # --- palette and help ---------------------------------------------------------------
 
     def key_display(self, binding_id: str, default: str) -> str:
-        keys = self._keymap.get(binding_id, default)
+        # the keymap this app handed to Textual (its only source: MESHTUI_KEYMAP at start)
+        keys = self.initial_keymap.get(binding_id, default)
         return " ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
 
     def key_help(self) -> list[tuple[str, str, str, str]]:
@@ -1243,22 +1245,6 @@ def quiet_logging() -> None:
     root.addHandler(handler)
 
 
-def is_builtin_scenario(name: str) -> bool:
-    """``name`` is one of the simulator's built-in scenarios (``tui/sim/scenarios/NAME.yaml``,
-    the names :func:`tui.sim.scenario.builtin_names` lists, which ``load`` prefers to a file).
-
-    Answered from the folder alone, without importing the scenario loader and yaml (~40 ms):
-    ``--demo`` hands a built-in name to the simulator, which loads it after the first frame.
-    """
-    import tui.sim  # the package only: its ``__init__`` imports nothing
-
-    for folder in tui.sim.__path__:
-        with contextlib.suppress(OSError):
-            if f"{name}.yaml" in os.listdir(os.path.join(folder, "scenarios")):
-                return True
-    return False
-
-
 def make_source(args: argparse.Namespace) -> tuple[MeshSource, str] | str:
     """The source and header label for ``args``, or an error message (bad ``--scenario``).
 
@@ -1267,18 +1253,14 @@ def make_source(args: argparse.Namespace) -> tuple[MeshSource, str] | str:
     """
     read_only = bool(getattr(args, "read_only", False))
     if getattr(args, "demo", False):
-        scenario: Any = getattr(args, "scenario", None) or "seed"
-        if not is_builtin_scenario(scenario):
-            # A file (or a typo) is read and checked now, so a bad one exits with its reason.
-            from tui.sim.scenario import ScenarioError, load
+        from tui.demo import DemoError, DemoSource, demo_scenario
 
-            try:
-                scenario = load(scenario)
-            except ScenarioError as exc:
-                return str(exc)
+        try:
+            scenario = demo_scenario(getattr(args, "scenario", None) or "seed")
+        except DemoError as exc:
+            return str(exc)
         if getattr(args, "kubeconfig", None) or getattr(args, "contexts", None):
             return "--demo uses the simulator's own kubeconfig: drop --kubeconfig/--context"
-        from tui.demo import DemoSource
 
         demo = DemoSource(scenario, read_only=read_only)
         return demo, demo.kubeconfig_label

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -100,47 +99,13 @@ class Subcommands(argparse._SubParsersAction):
         return sorted(self._choices_actions, key=lambda a: order.get(a.dest, len(order)))
 
 
-def builtin_scenarios() -> list[tuple[str, str]]:
-    """(name, first comment line) of each built-in scenario, from the files alone: ``--help``
-    must not import the simulator or yaml."""
-    import tui.sim  # the package only: its ``__init__`` imports nothing
-
-    out: dict[str, str] = {}
-    for folder in tui.sim.__path__:
-        directory = os.path.join(folder, "scenarios")
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            continue
-        for name in names:
-            if not name.endswith(".yaml"):
-                continue
-            out.setdefault(name[:-5], _first_sentence(os.path.join(directory, name)))
-    return sorted(out.items())
-
-
-def _first_sentence(path: str, limit: int = 400) -> str:
-    """The first sentence of a scenario file's leading comment, at most ``limit`` characters."""
-    words: list[str] = []
-    try:
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                if not line.startswith("#"):
-                    break
-                words.append(line.lstrip("#").strip())
-    except OSError:
-        return ""
-    text = " ".join(w for w in words if w)
-    end = text.find(". ")
-    text = text[: end + 1] if end >= 0 else text
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 class MeshtuiParser(argparse.ArgumentParser):
     """The top-level parser: ``--help`` ends with the built-in ``--demo --scenario`` names."""
 
     def format_help(self) -> str:
         text = super().format_help()
+        from tui.demo import builtin_scenarios
+
         scenarios = builtin_scenarios()
         if not scenarios:
             return text

@@ -20,6 +20,8 @@ from typing import Any
 from textual.geometry import Region
 from textual.widgets import DataTable
 
+from tui.compat.textual_private import write_cells
+
 MAX_REMOVALS = 32
 """More removals than this rebuild the table (each removal renumbers every row)."""
 
@@ -109,18 +111,22 @@ class KeyedTable(DataTable):
         Why not ``update_cell``: it repaints the whole table, so every watch event that changed
         a cell re-rendered every visible row (64 glyphs each at 64 clusters: a third of the
         UI thread while clusters stream changes), though most changed rows of 2,000 are off
-        screen. This writes the cells as ``update_cell`` does (the data, then the update
-        counter that keys DataTable's render caches, so any row drawn later is drawn anew)
-        and refreshes the row's own region. Columns have fixed widths (no re-measuring).
+        screen. This writes the cells as ``update_cell`` does (private: see
+        :func:`tui.compat.textual_private.write_cells`) and refreshes the row's own region.
+
+        Why not the public ``refresh_row``: it finds the row's place by adding up the heights of
+        every row above it, after rebuilding the ordered row list that the cell write just
+        invalidated, so a sync that changes many rows of 2,000 costs O(rows²). Here rows have
+        one height and columns fixed widths, so the region is computed directly, then clipped
+        to the visible window and refreshed with public API only.
         """
-        row = self._data[key]  # keyed by RowKey/ColumnKey, which compare equal to their strings
-        for column_key, value in changed:
-            row[column_key] = value
-        self._update_count += 1
+        write_cells(self, key, changed)
         index = self.get_row_index(key)
         top = index * self.row_height + (self.header_height if self.show_header else 0)
         width = max(self.size.width, self.virtual_size.width)
-        self._refresh_region(Region(0, top, width, self.row_height))
+        region = Region(0, top, width, self.row_height)
+        if self.window_region.overlaps(region):
+            self.refresh(region.translate(-self.scroll_offset))
 
     def sync_rows(self, rows: Sequence[Row], *, height: int = 1) -> SyncStats:
         """Make the table show ``rows`` (key, cells aligned with the columns)."""

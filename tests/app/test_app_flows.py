@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import time
 
+import pytest
 from apphelpers import (
     activity,
     backends_rows,
@@ -22,6 +23,7 @@ from apphelpers import (
 from textual.widgets import Static
 
 from tui.app import MeshtuiApp
+from tui.compat.textual_private import notifications
 from tui.fixtures import (
     GLOBAL,
     SHARED,
@@ -208,6 +210,7 @@ async def test_filter_and_show_all() -> None:
         await wait_for(pilot, lambda: list(services_rows(app)) == ["song/rebel-base"])
 
 
+@pytest.mark.smoke
 async def test_help_screen_lists_remapped_keys_and_closes() -> None:
     # Ids of dialog bindings remap too (README: Keys): the affinity menu's "local" moves to o.
     app, _ = make_app(keymap={"affinity": "f", "affinity.local": "o"})
@@ -413,5 +416,5 @@ async def test_curl_without_exec_says_why() -> None:
         assert str(placeholder.content).startswith("no curl loops: this source cannot exec into pods")
         await pilot.press("c")
         await pilot.pause()
-        messages = [n.message for n in app._notifications]
+        messages = [n.message for n in notifications(app)]
         assert any(m.startswith("no curl loops: this source cannot exec") for m in messages)

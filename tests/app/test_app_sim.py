@@ -70,6 +70,7 @@ def synced(app) -> bool:
     return "song/userlist-svc" in rows and len(backends_rows(app)) == 2 and "agrees" in backends_summary(app)
 
 
+@pytest.mark.smoke
 async def test_first_sync_shows_every_pane_from_the_simulator(sim: SimThread) -> None:
     app, source = kube_app(sim)
     async with app.run_test(size=SIZE) as pilot:

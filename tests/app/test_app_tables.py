@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.app import App, ComposeResult
 
 from widgets.tables import Column, KeyedTable
@@ -42,6 +43,7 @@ def _screen_text(app: App[None]) -> str:
     return app.export_screenshot()
 
 
+@pytest.mark.smoke
 async def test_cell_updates_repaint_their_row_only_and_show_when_scrolled_to() -> None:
     app = TableApp()
     async with app.run_test(size=(40, 12)) as pilot:

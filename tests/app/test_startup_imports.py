@@ -21,7 +21,7 @@ import pytest
 
 from tui import app as appmod
 from tui.cli import SUBCOMMANDS, Subcommands, build_parser
-from tui.demo import DemoSource
+from tui.demo import DemoSource, is_builtin_scenario
 from tui.sim.scenario import Scenario, builtin_names
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,9 +109,9 @@ def test_demo_start_imports_nothing_heavy_before_the_first_frame() -> None:
 
 def test_builtin_scenario_by_name_matches_the_loader() -> None:
     for name in builtin_names():
-        assert appmod.is_builtin_scenario(name), name
+        assert is_builtin_scenario(name), name
     for name in ("", "nope", "seed.yaml", "../seed", "scenarios/seed", "./seed", "SEED"):
-        assert not appmod.is_builtin_scenario(name), name
+        assert not is_builtin_scenario(name), name
 
 
 def demo_args(*argv: str) -> argparse.Namespace:

@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from tui.app import MeshtuiApp
+from tui.compat.textual_private import notifications
 from tui.kube.source import KubeSource
 from tui.sim.mesh import SimThread
 from widgets.curl_pane import CurlPane, CurlRow, install_curl_pane
@@ -189,6 +190,6 @@ async def test_palette_commands_and_read_only_samples(sim: SimThread) -> None:
                 assert titles <= {command.title for command in app.get_system_commands(app.screen)}
             pane.sample("userlist", delete=False)
             await pilot.pause(0.2)
-            assert any("read-only" in str(n.message) for n in app._notifications)
+            assert any("read-only" in str(n.message) for n in notifications(app))
     finally:
         await source.stop()

@@ -88,6 +88,7 @@ async def test_scaling_cluster1_to_zero_sends_everything_to_cluster2(source: Kub
         assert done.stats[context].expected == {"cluster2": 1.0}
 
 
+@pytest.mark.smoke
 async def test_every_answer_is_identified_correctly(sim: SimThread, source: KubeSource) -> None:
     """Pods of both clusters (three backends): every answer names the pod that really answered."""
     assert (await source.write(Scale(C2, "song", "userlist", 2))).ok

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 TIMEOUT = 90
 
 
@@ -25,6 +27,7 @@ def meshtui(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.smoke
 def test_status_demo_json_exit_0() -> None:
     result = meshtui("status", "--demo", "-o", "json")
     assert result.returncode == 0, result.stderr

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from kubehelp import Hubs, LogCapture, is_layer_task
 
+from tui.compat import kubernetes_private
 from tui.sim.mesh import SimThread
 
 
@@ -46,7 +47,7 @@ async def hubs() -> AsyncIterator[Hubs]:
         for hub in made.hubs:
             for cluster in hub.clusters.values():
                 if cluster.client is not None:
-                    session = cluster.client.api.rest_client.pool_manager
+                    session = kubernetes_private.open_session(cluster.client.api.rest_client)
                     assert session is None or session.closed
 
 

@@ -118,6 +118,7 @@ def exec_plugin(tmp_path: Path, body: str) -> Path:
     return script
 
 
+@pytest.mark.smoke
 async def test_exec_credential_plugin_and_token_file(
     kubeconfig_doc: dict[str, Any], tmp_path: Path, hubs: Hubs
 ) -> None:

@@ -9,6 +9,7 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from aiohttp import web
 from kubehelp import FAST, Hubs, add_hook, sim_cluster, sim_patch, wait_snapshot
 
@@ -27,6 +28,7 @@ def sim_objects(sim: SimThread, context: str, key: str, namespace: str | None = 
     return sim.call(lambda: [json.loads(e.raw) for e in cluster.store.items(key, namespace)])
 
 
+@pytest.mark.smoke
 async def test_snapshot_matches_the_simulators_objects(sim: SimThread, hubs: Hubs) -> None:
     hub = await hubs.start(sim.kubeconfig_path)
     snapshot = hub.snapshot()

@@ -100,6 +100,7 @@ WORDS = [
 ]
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("version", ALL)
 @pytest.mark.parametrize(
     ("source", "annotations", "local", "remote", "shares"),

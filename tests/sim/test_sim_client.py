@@ -47,6 +47,7 @@ def test_list_with_selectors_and_pages(api: client.ApiClient) -> None:
     assert rest.metadata._continue is None
 
 
+@pytest.mark.smoke
 def test_watch_resumes_from_resource_version(api: client.ApiClient) -> None:
     core = client.CoreV1Api(api)
     listed = core.list_namespaced_service("song")
@@ -147,6 +148,7 @@ def test_scale_subresource(api: client.ApiClient, sim: SimThread) -> None:
     assert "spec.replicas: Invalid value: -1: must be greater than or equal to 0" in caught.value.body
 
 
+@pytest.mark.smoke
 def test_exec_returns_exit_code_and_stderr(api: client.ApiClient) -> None:
     core = client.CoreV1Api(api)
     pod = core.list_namespaced_pod("song", label_selector="app=userlist").items[0].metadata.name

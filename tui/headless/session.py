@@ -33,9 +33,9 @@ from tui.mesh.model import ClusterState, MeshSnapshot
 from tui.views import USABLE_PHASES, phase_text
 
 if TYPE_CHECKING:
+    from tui.demo import SimThread
     from tui.kube.settings import HubSettings
     from tui.kube.source import KubeSource
-    from tui.sim.mesh import SimThread
 
 SETTINGS: HubSettings | None = None
 """Hub settings for every command (``None``: the layer's defaults); set it to shrink the waits."""
@@ -146,22 +146,14 @@ def configure_logging(verbose: bool) -> Callable[[], None]:
 
 def start_demo(args: argparse.Namespace) -> SimThread:
     """The in-process simulator for ``--demo`` (its scenario checked before anything starts)."""
-    from tui.sim.cilium import settings_of
-    from tui.sim.mesh import SimThread
-    from tui.sim.scenario import ScenarioError, load
+    from tui.demo import DemoError, start_simulator
 
     if option(args, "kubeconfig"):
         raise UsageError("--demo and --kubeconfig exclude each other (--demo writes its own kubeconfig)")
-    name = option(args, "scenario", "seed")
     try:
-        scenario = load(name)
-        settings_of(scenario)
-    except ScenarioError as exc:
-        raise UsageError(f"--scenario: {exc}") from None
-    try:
-        return SimThread(scenario).start()
-    except (RuntimeError, TimeoutError, OSError) as exc:
-        raise UsageError(f"the simulator did not start: {exc}") from None
+        return start_simulator(option(args, "scenario", "seed"))
+    except DemoError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def execute(

@@ -23,6 +23,8 @@ import aiohttp
 from kubernetes.aio.client import ApiClient, Configuration
 
 from tui import __version__
+from tui.compat import kubernetes_private
+from tui.compat.asyncio_private import lower_tls_read_buffer
 from tui.kube.errors import KubeError, from_exception, http_error
 from tui.kube.redact import register
 
@@ -34,17 +36,10 @@ def limit_tls_read_buffer(size: int) -> None:
 
     A hub holds about eight long-lived connections per cluster (watches), so at 64 clusters the
     default buffers alone take ~130 MiB. TLS records are at most 16 KiB, so 64 KiB reads lose
-    nothing. This is process-wide (``asyncio.sslproto.SSLProtocol.max_size`` is a class
-    attribute read when a connection is made) and only ever lowers the value.
+    nothing. Process-wide, only ever lowers the value; asyncio has no public setting for it
+    (:func:`tui.compat.asyncio_private.lower_tls_read_buffer`).
     """
-    try:
-        from asyncio import sslproto
-
-        current = getattr(sslproto.SSLProtocol, "max_size", None)
-        if isinstance(current, int) and size >= 16 * 1024 and current > size:
-            sslproto.SSLProtocol.max_size = size
-    except (ImportError, AttributeError, TypeError):  # another Python: keep its default
-        pass
+    lower_tls_read_buffer(size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +142,9 @@ class KubeClient:
         headers = await self._headers(accept, content_type or "application/json")
         t = self.timeouts
         try:
-            response = await self.api.rest_client.request(
-                method, self.url(path, query), headers=headers, body=body, _request_timeout=timeout
+            url = self.url(path, query)
+            sent = await kubernetes_private.send(
+                self.api.rest_client, method, url, headers=headers, body=body, timeout=timeout
             )
         except KubeError:
             raise
@@ -156,7 +152,7 @@ class KubeClient:
             raise from_exception(
                 exc, connect_timeout=t.connect, read_timeout=timeout.sock_read or t.read
             ) from None
-        return response.response
+        return kubernetes_private.open_response(sent)  # outside the try: a client change is no network error
 
     async def request(
         self,
@@ -234,10 +230,7 @@ class KubeClient:
 
     def _session(self) -> aiohttp.ClientSession:
         """The REST layer's own session (kubernetes' WsApiClient does the same for exec)."""
-        rest = self.api.rest_client
-        if rest.pool_manager is None:
-            rest.pool_manager = rest._create_pool_manager()
-        return rest.pool_manager
+        return kubernetes_private.session(self.api.rest_client)
 
     async def ws_connect(
         self, path: str, query: Iterable[tuple[str, str]], *, protocols: Sequence[str], action: Action
@@ -276,7 +269,7 @@ class KubeClient:
         if self.closed:
             return
         self.closed = True
-        session = self.api.rest_client.pool_manager
+        session = kubernetes_private.open_session(self.api.rest_client)
         if session is not None and session.connector is not None and not session.closed:
             # abort TLS connections rather than wait for close handshakes that may never end
             await session.connector.close(abort_ssl=True)

@@ -30,9 +30,9 @@ from kubernetes.aio.config.kube_config import (
     ConfigNode,
     KubeConfigLoader,
     KubeConfigMerger,
-    _is_expired,
 )
 
+from tui.compat import kubernetes_private as loader_internals
 from tui.kube.redact import register, register_user_secrets, scrub
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
@@ -258,7 +258,7 @@ async def load_configuration(kubeconfig: Kubeconfig, entry: ContextEntry) -> Con
     finally:
         _loading_context.reset(token)
     _register_loaded(loader, configuration)
-    user = loader._user
+    user = loader_internals.loader_user(loader)
     if user is not None and "exec" in user and not _has_credentials(loader, configuration):
         detail = "; ".join(sink) or "no token or client certificate in its output"
         command = user["exec"].safe_get("command") or "?"
@@ -272,12 +272,14 @@ async def load_configuration(kubeconfig: Kubeconfig, entry: ContextEntry) -> Con
 
 
 def _has_credentials(loader: KubeConfigLoader, configuration: Configuration) -> bool:
-    return bool(configuration.api_key.get("BearerToken") or getattr(loader, "cert_file", None))
+    return bool(
+        configuration.api_key.get("BearerToken") or loader_internals.loader_has_client_certificate(loader)
+    )
 
 
 def _register_loaded(loader: KubeConfigLoader, configuration: Configuration) -> None:
     """Secrets only known after loading: a token file's content, an exec plugin's token."""
-    register(configuration.api_key.get("BearerToken"), getattr(loader, "token", None))
+    register(configuration.api_key.get("BearerToken"), loader_internals.loader_token(loader))
 
 
 EXEC_REFRESH_MIN_INTERVAL = 30.0
@@ -296,8 +298,7 @@ def _exec_refresher(loader: KubeConfigLoader):
     last_run = [time.monotonic()]
 
     async def refresh(configuration: Configuration) -> None:
-        expiry = getattr(loader, "exec_plugin_expiry", None)
-        if expiry is None or not _is_expired(expiry):
+        if not loader_internals.exec_token_expired(loader):
             return
         if time.monotonic() - last_run[0] < EXEC_REFRESH_MIN_INTERVAL:
             return
@@ -305,8 +306,8 @@ def _exec_refresher(loader: KubeConfigLoader):
             if time.monotonic() - last_run[0] < EXEC_REFRESH_MIN_INTERVAL:
                 return  # another request refreshed it while this one waited
             last_run[0] = time.monotonic()
-            if await loader.load_from_exec_plugin():
-                token = getattr(loader, "token", None)
+            if await loader_internals.rerun_exec_plugin(loader):
+                token = loader_internals.loader_token(loader)
                 if token:
                     register(token)
                     configuration.api_key["BearerToken"] = token

@@ -127,9 +127,7 @@ class SimCluster:
         except BaseException:
             await runner.cleanup()
             raise
-        server = site._server  # the only way aiohttp exposes the bound port
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = runner.addresses[0][1]  # the bound port (``bind`` may be 0)
         self._runner = runner
 
     async def stop_listening(self) -> None:

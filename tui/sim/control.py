@@ -68,9 +68,7 @@ class ControlServer:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server  # aiohttp exposes the bound port only here
-        assert server is not None and server.sockets
-        port = server.sockets[0].getsockname()[1]
+        port = runner.addresses[0][1]  # the port the system chose
         self._runner = runner
         self.url = f"http://127.0.0.1:{port}"
         self._write_state()

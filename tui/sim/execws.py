@@ -138,6 +138,8 @@ async def handle_exec(
         network=cluster.mesh.network_for(cluster, pod) if cluster.mesh is not None else None,
         extras={"mesh": cluster.mesh, "sim_cluster": cluster},
     )
+    import tui.sim.shell  # noqa: F401  (registers the shell program; ~0.1 s, so with the first exec)
+
     program = program_for(exec_request)
     program_task = asyncio.create_task(program(exec_request, io))
     reader_task = asyncio.create_task(_read_frames(ws, io))

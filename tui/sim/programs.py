@@ -92,7 +92,8 @@ ProgramMatcher = Callable[[ExecRequest], "Program | None"]
 
 _MATCHERS: list[tuple[str, ProgramMatcher]] = []
 SHELL_LABEL = "meshtui.sim/shell"
-"""Pod label that gives any container the simulated shell (value ``"true"``)."""
+"""Pod label that gives any container the simulated shell (value ``"true"``; the shell's own
+matcher, registered by :mod:`tui.sim.shell`, reads it)."""
 
 
 def register_program(name: str, matcher: ProgramMatcher, *, first: bool = False) -> None:
@@ -116,32 +117,6 @@ def program_for(request: ExecRequest) -> Program:
         if program is not None:
             return program
     return minimal_container
-
-
-def _image_name(image: str) -> str:
-    """``docker.io/curlimages/curl:8.5.0`` -> ``curlimages/curl``."""
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)
-    if ":" in last[-1]:
-        name = name.rsplit(":", 1)[0]
-    for registry in ("docker.io/", "index.docker.io/"):
-        if name.startswith(registry):
-            name = name[len(registry) :]
-    return name.removeprefix("library/")
-
-
-def _shell_matcher(request: ExecRequest) -> Program | None:
-    labels = request.pod.get("metadata", {}).get("labels") or {}
-    if _image_name(request.image()) != "curlimages/curl" and labels.get(SHELL_LABEL) != "true":
-        return None
-    try:
-        from tui.sim.shell import shell_program
-    except ImportError:  # the shell is another part's; without it the pod is a minimal container
-        return None
-    return shell_program
-
-
-register_program("shell", _shell_matcher)
 
 
 async def minimal_container(request: ExecRequest, io: ExecIO) -> int:

@@ -20,8 +20,10 @@ Design points, each for a reason:
 
 Public API: :func:`shell_program` (a :data:`~tui.sim.programs.Program`), :class:`Shell`,
 :class:`Proc` and :data:`Command` (the signature of commands in a command table),
-:func:`default_commands`. Which pods get this program is decided in
-:func:`tui.sim.programs.program_for` (curl images, or pods labelled ``meshtui.sim/shell``).
+:func:`default_commands`. Which pods get this program: curl images, or pods labelled
+``meshtui.sim/shell`` (this module registers that matcher with :mod:`tui.sim.programs` when it
+is imported; the exec endpoint imports it with the first exec, so the registry never imports
+its programs).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from tui.sim.curl import curl_command
-from tui.sim.programs import STDERR, STDOUT, ExecIO, ExecRequest
+from tui.sim.programs import SHELL_LABEL, STDERR, STDOUT, ExecIO, ExecRequest, Program, register_program
 from tui.sim.shell_arith import ArithError, evaluate
 from tui.sim.shell_commands import COMMANDS
 from tui.sim.shell_io import (
@@ -1790,3 +1792,25 @@ async def run_container_command(shell: Shell, argv: list[str]) -> int:
         except ExitShell as exc:
             return exc.status
     return await shell.run_argv(argv)
+
+
+def _image_name(image: str) -> str:
+    """``docker.io/curlimages/curl:8.5.0`` -> ``curlimages/curl``."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)
+    if ":" in last[-1]:
+        name = name.rsplit(":", 1)[0]
+    for registry in ("docker.io/", "index.docker.io/"):
+        if name.startswith(registry):
+            name = name[len(registry) :]
+    return name.removeprefix("library/")
+
+
+def _shell_matcher(request: ExecRequest) -> Program | None:
+    labels = request.pod.get("metadata", {}).get("labels") or {}
+    if _image_name(request.image()) != "curlimages/curl" and labels.get(SHELL_LABEL) != "true":
+        return None
+    return shell_program
+
+
+register_program("shell", _shell_matcher)

@@ -1,0 +1,59 @@
+"""Textual's private parts used by meshtui: a DataTable's cell store and update counter.
+
+Why: :meth:`DataTable.update_cell` repaints the whole table. The services table receives
+watch events for thousands of rows, most of them off screen, so it writes the cells itself
+and refreshes only the changed rows that are in view (``widgets/tables.py``). The writing
+half has no public API: it is exactly what ``update_cell`` does before its ``refresh()``.
+
+The app takes snapshots from the cluster-access thread without ever blocking it: it needs the
+app's event loop and thread (``App.call_from_thread`` waits for the answer). Tests read the
+notifications an app showed, and the app benchmark feeds keys through the driver (as a
+terminal does); none of these has a public accessor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from textual.app import App
+from textual.driver import Driver
+from textual.notifications import Notification
+from textual.widgets import DataTable
+
+
+def write_cells(table: DataTable, row_key: str, cells: Iterable[tuple[str, Any]]) -> None:
+    """Set cells of one row (column key, value) without repainting anything.
+
+    The caller refreshes the row's region. Bumping the update counter is what makes every
+    row drawn later be drawn anew: DataTable keys its render caches by it.
+    """
+    row = table._data[row_key]  # keyed by RowKey/ColumnKey, which compare equal to their strings
+    for column_key, value in cells:
+        row[column_key] = value
+    table._update_count += 1
+
+
+def event_loop(app: App[Any]) -> asyncio.AbstractEventLoop | None:
+    """The loop ``app`` runs on (``None`` before it runs and after it stopped)."""
+    return app._loop
+
+
+def on_app_thread(app: App[Any]) -> bool:
+    """Whether the caller runs on ``app``'s own thread (then no thread hop is needed)."""
+    return threading.get_ident() == app._thread_id
+
+
+def notifications(app: App[Any]) -> list[Notification]:
+    """The notifications ``app`` currently shows (oldest first)."""
+    return list(app._notifications)
+
+
+def driver(app: App[Any]) -> Driver:
+    """The running app's driver (``send_message`` delivers an event as the terminal would)."""
+    running = app._driver
+    if running is None:
+        raise RuntimeError("the app is not running: it has no driver")
+    return running
