@@ -20,6 +20,8 @@ from typing import Any
 from textual.geometry import Region
 from textual.widgets import DataTable
 
+from tui.safetext import safe_text
+
 MAX_REMOVALS = 32
 """More removals than this rebuild the table (each removal renumbers every row)."""
 
@@ -67,7 +69,8 @@ class KeyedTable(DataTable):
             return False
         self.clear(columns=True)
         for column in spec:
-            self.add_column(column.label, key=column.key, width=column.width)
+            # A Text, never a str: DataTable parses a str label as markup (cluster names).
+            self.add_column(safe_text(column.label), key=column.key, width=column.width)
         self._column_spec = spec
         self.shown = {}
         return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,6 +17,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+
+from tui.safetext import safe_text
 
 CHOICES = (
     ("local", "local", "l", "prefer this cluster's backends"),
@@ -60,19 +63,20 @@ class AffinityMenu(ModalScreen["tuple[str | None, bool] | None"]):
     def compose(self) -> ComposeResult:
         with Vertical():
             now = "not set (none)" if self.current == "remove" else self.current
-            yield Static(f"Affinity of {self.service} in {self.cluster}  (now: {now})", id="affinity-title")
+            title = safe_text(f"Affinity of {self.service} in {self.cluster}  (now: {now})")
+            yield Static(title, id="affinity-title")
             options = []
             for ident, _value, key, help_text in CHOICES:
                 mark = "●" if ident == self.current else " "
-                options.append(Option(f"{mark} {key}  {ident:<7} {help_text}", id=ident))
+                options.append(Option(Text(f"{mark} {key}  {ident:<7} {help_text}"), id=ident))
             yield OptionList(*options, id="affinity-options")
             yield Static(self._scope_text(), id="affinity-scope")
             yield Static("enter/key picks · * toggles every cluster · escape cancels", id="affinity-hint")
 
-    def _scope_text(self) -> str:
+    def _scope_text(self) -> Text:
         if self.everywhere:
-            return f"[*] in every cluster that has the service ({self.clusters_with_service})"
-        return "[ ] in this cluster only (* for every cluster that has the service)"
+            return Text(f"[*] in every cluster that has the service ({self.clusters_with_service})")
+        return Text("[ ] in this cluster only (* for every cluster that has the service)")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
