@@ -37,7 +37,7 @@ from textual.widgets import Footer, Static
 
 from tui.mesh.actions import InvalidAction, Scale, SetAnnotation, WriteAction, WriteResult
 from tui.mesh.model import ClusterState, MeshSnapshot, Service, ServiceKey
-from tui.safetext import markup_escaped, safe_block, safe_line
+from tui.safetext import SafeLogFormatter, markup_escaped, safe_block, safe_line
 from tui.source import AgentServiceReader, MeshSource
 from tui.views import (
     BackendsPerspective,
@@ -1307,7 +1307,9 @@ def quiet_logging() -> None:
     path = os.environ.get("MESHTUI_LOG")
     if path:
         handler: logging.Handler = logging.FileHandler(path)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        # One safe line per record: a cluster's text cannot forge records or reach a terminal
+        # that tails the file (tui.safetext).
+        handler.setFormatter(SafeLogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.setLevel(logging.INFO)
     else:
         handler = logging.NullHandler()

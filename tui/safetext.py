@@ -27,6 +27,7 @@ Imports nothing of meshtui's, so every layer (cluster access, headless, widgets)
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +127,15 @@ def safe_text(value: Any, style: str | Style = "", *, block: bool = False, limit
     return Text(clean, style=style)
 
 
+def clean_str(text: str, *, block: bool = True) -> str:
+    """``text`` with every control character replaced one for one (a newline kept with
+    ``block``, a tab a space): lengths and offsets stay as they were, for text already laid out
+    (rendered segments, a ``Text`` with styles). Prefer :func:`safe_line` / :func:`safe_block`."""
+    if (_UNSAFE_BLOCK if block else _UNSAFE).search(text) is None:
+        return text
+    return _SURROGATES.sub(REPLACEMENT, text).translate(_BLOCK | {0x09: " "} if block else _LINE)
+
+
 def clean_text(text: Text, *, block: bool = True) -> Text:
     """The last line of defence at a widget's sink: ``text`` with any control character left in
     it replaced in place, one character for one (its styles stay where they were).
@@ -134,7 +144,27 @@ def clean_text(text: Text, *, block: bool = True) -> Text:
     controls: a Text built from an unsanitized value still carries those. Returns ``text``.
     """
     plain = text.plain
-    if (_UNSAFE_BLOCK if block else _UNSAFE).search(plain) is not None:
-        table = _BLOCK | {0x09: " "} if block else _LINE
-        text.plain = _SURROGATES.sub(REPLACEMENT, plain).translate(table)
+    clean = clean_str(plain, block=block)
+    if clean is not plain:
+        text.plain = clean
     return text
+
+
+class SafeLogFormatter(logging.Formatter):
+    """A log formatter whose lines carry no control character: a message is one line
+    (:func:`safe_line`: a cluster's text cannot forge a second record or reach a terminal
+    that tails the log), a traceback keeps its lines (:func:`safe_block`). For ``-v`` on
+    stderr and the ``MESHTUI_LOG`` file."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        out = safe_line(self.formatMessage(record))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            out += "\n" + safe_block(record.exc_text)
+        if record.stack_info:
+            out += "\n" + safe_block(self.formatStack(record.stack_info))
+        return out

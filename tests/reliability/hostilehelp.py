@@ -13,9 +13,14 @@ import dataclasses
 import re
 from typing import Any
 
+from kubehelp import sim_patch
+from simapp import sim_objects
+
 from tui.fixtures import SEED_TIME, agent_document, remote_status, seed_snapshot
 from tui.mesh.model import AgentStatus, ClusterState, MeshSnapshot, frozen_map
 from tui.safetext import safe_line
+from tui.sim.apps import ANNOTATION_RESPONSE
+from tui.sim.mesh import SimThread
 
 PAYLOAD = (
     "x[/][bold red]R"
@@ -104,3 +109,22 @@ def strip_sgr(text: str) -> str:
 
 def rendered(*values: Any) -> str:
     return "\n".join(str(v) for v in values)
+
+
+def hostile_cluster(sim: SimThread) -> None:
+    """bastion03 says its Cilium cluster is called PAYLOAD, annotates with it, answers with it."""
+    sim_patch(
+        sim, "bastion03", "configmaps", "kube-system", "cilium-config", {"data": {"cluster-name": PAYLOAD}}
+    )
+    sim_patch(
+        sim,
+        "bastion03",
+        "services",
+        "song",
+        "userlist-svc",
+        {"metadata": {"annotations": {"note.example/evil": PAYLOAD, "service.cilium.io/affinity": PAYLOAD}}},
+    )
+    for pod in sim_objects(sim, "bastion03", "pods", "song"):
+        if pod["metadata"].get("labels", {}).get("app") == "userlist":
+            body = {"metadata": {"annotations": {ANNOTATION_RESPONSE: f"{PAYLOAD}\n"}}}
+            sim_patch(sim, "bastion03", "pods", "song", pod["metadata"]["name"], body)

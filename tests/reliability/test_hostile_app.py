@@ -21,15 +21,21 @@ from collections.abc import Iterator
 
 import pytest
 from apphelpers import make_app, mesh_text, settle, wait_for
-from hostilehelp import CLEAR, MARKUP, MARKUP_WORD, PAYLOAD, SHOWN, hostile_snapshot, raw_controls
-from kubehelp import sim_patch
+from hostilehelp import (
+    CLEAR,
+    MARKUP,
+    MARKUP_WORD,
+    PAYLOAD,
+    SHOWN,
+    hostile_cluster,
+    hostile_snapshot,
+    raw_controls,
+)
 from reliabilityhelp import REL_HUB, seed_sim, until
-from simapp import sim_objects
 
 from tui.app import MeshtuiApp
 from tui.kube.source import KubeSource
 from tui.mesh.actions import WriteAction, WriteResult
-from tui.sim.apps import ANNOTATION_RESPONSE
 from tui.sim.mesh import SimThread
 from widgets.activity import ActivityLog
 from widgets.services import ServicesPane
@@ -155,25 +161,6 @@ async def test_a_failing_apply_is_shown_and_the_panes_keep_updating() -> None:
 def sim() -> Iterator[SimThread]:
     with seed_sim() as running:
         yield running
-
-
-def hostile_cluster(sim: SimThread) -> None:
-    """bastion03 says its Cilium cluster is called PAYLOAD, annotates with it, answers with it."""
-    sim_patch(
-        sim, "bastion03", "configmaps", "kube-system", "cilium-config", {"data": {"cluster-name": PAYLOAD}}
-    )
-    sim_patch(
-        sim,
-        "bastion03",
-        "services",
-        "song",
-        "userlist-svc",
-        {"metadata": {"annotations": {"note.example/evil": PAYLOAD, "service.cilium.io/affinity": PAYLOAD}}},
-    )
-    for pod in sim_objects(sim, "bastion03", "pods", "song"):
-        if pod["metadata"].get("labels", {}).get("app") == "userlist":
-            body = {"metadata": {"annotations": {ANNOTATION_RESPONSE: f"{PAYLOAD}\n"}}}
-            sim_patch(sim, "bastion03", "pods", "song", pod["metadata"]["name"], body)
 
 
 async def test_payloads_sent_by_a_cluster_through_the_api(sim: SimThread) -> None:

@@ -123,9 +123,11 @@ def configure_logging(verbose: bool) -> Callable[[], None]:
     root = logging.getLogger()
     if verbose:
         from tui.kube.redact import RedactingFilter
+        from tui.safetext import SafeLogFormatter
 
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        # No control character from a cluster reaches the terminal through a log line either.
+        handler.setFormatter(SafeLogFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         handler.addFilter(RedactingFilter())
         logger = logging.getLogger("tui")
         old_level = logger.level
