@@ -120,6 +120,14 @@ def http_error(
     return KubeError(message, kind="http", status=status, reason=reason, server_message=server_message)
 
 
+def not_json(data: bytes, what: str) -> KubeError:
+    """An answer that does not decode: ``bad JSON <what>``, or says so when it is an HTML page
+    (a proxy, a login page or a load balancer in front of the API, not the API itself)."""
+    if data.lstrip()[:1] == b"<":
+        return KubeError(f"HTML instead of JSON {what} (a proxy or a login page?)", kind="invalid")
+    return KubeError(f"bad JSON {what}", kind="invalid")
+
+
 def from_exception(exc: BaseException, *, connect_timeout: float, read_timeout: float) -> KubeError:
     """A transport failure (aiohttp, ssl, asyncio timeouts) as a short, redacted reason."""
     if isinstance(exc, KubeError):
