@@ -638,31 +638,29 @@ class CurlPane(Vertical):
             )
 
     def sample(self, app_name: str, *, delete: bool) -> None:
-        """Deploy / delete a sample app in every usable context (delete asks first)."""
-        from tui.samples import DEFAULT_NAMESPACE
+        """Deploy / delete a sample app in every usable context, once confirmed in a dialog that
+        names every context and every object (a write like the others)."""
+        from tui.samples import DEFAULT_NAMESPACE, confirmation_text
 
         if getattr(self.app, "read_only", False) or getattr(self.source, "read_only", False):
             self.app.notify("read-only mode: the sample is not deployed or deleted", severity="warning")
             return
         snapshot: MeshSnapshot = self.source.snapshot()
-        contexts = [s.context for s in snapshot.clusters if s.phase in ("ok", "stale")]
-        if not contexts:
+        usable = [s for s in snapshot.clusters if s.phase in ("ok", "stale")]
+        if not usable:
             self.app.notify("no cluster can be written right now", severity="warning")
             return
+        contexts = [s.context for s in usable]
         namespace = DEFAULT_NAMESPACE
-        if not delete:
-            self._run(self._sample(app_name, namespace, contexts, delete=False))
-            return
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._run(self._sample(app_name, namespace, contexts, delete=True))
+                self._run(self._sample(app_name, namespace, contexts, delete=delete))
 
-        question = (
-            f"Delete the {app_name} sample (deployments, service, client) from namespace {namespace} in "
-            f"{', '.join(contexts)}? The namespace itself is kept."
-        )
-        self.app.push_screen(YesNoDialog("Delete sample", question), answered)
+        where = [f"{s.context} ({s.cluster})" for s in usable]
+        question = confirmation_text(app_name, namespace, where, delete=delete) + "\nApply?"
+        title = f"{'Delete' if delete else 'Deploy'} the {app_name} sample"
+        self.app.push_screen(YesNoDialog(title, question), answered)
 
     async def _sample(self, app_name: str, namespace: str, contexts: list[str], *, delete: bool) -> None:
         from tui.samples import apply_sample, summary_text
