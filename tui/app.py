@@ -19,6 +19,7 @@ import dataclasses
 import gc
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -240,8 +241,12 @@ class MeshtuiApp(App[int]):
         curl_handler: Callable[[ServiceKey, str], None] | None = None,
         refresh_interval: float = REFRESH_INTERVAL,
         theme: str | None = None,
+        handle_signals: bool = False,
     ) -> None:
         super().__init__()
+        self.handle_signals = handle_signals
+        """Stop on SIGTERM / SIGHUP as on ``q`` (``meshtui`` sets it; tests under Pilot do not)."""
+        self.stopped_by_signal: int | None = None
         self.refresh_interval = refresh_interval
         self.initial_theme = theme
         self.source = source
@@ -337,6 +342,8 @@ class MeshtuiApp(App[int]):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
+        if self.handle_signals:
+            self._install_signal_handlers()
         if self.initial_theme:
             self.theme = self.initial_theme
         if self.initial_keymap:
@@ -354,6 +361,32 @@ class MeshtuiApp(App[int]):
         # first frame, not the pane mounted after it, and the clusters are asked for sooner.
         self.call_after_refresh(self._begin_start)
         self.call_after_refresh(self._mount_curl_pane)  # widgets/curl_pane.py
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM (a kill, a service manager) and SIGHUP (the SSH session to the bastion
+        closed): stop the curl loops in the pods and quit as ``q`` does, so the terminal is
+        restored (alternate screen, mouse, cursor) and nothing keeps curling in a pod."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
+                loop.add_signal_handler(signum, self._signalled, signum)
+
+    def _signalled(self, signum: int) -> None:
+        if self.stopped_by_signal is not None:
+            return
+        self.stopped_by_signal = signum
+        log.info("signal %d: stopping the curl loops and quitting", signum)
+        task = asyncio.get_running_loop().create_task(self._quit_for_signal(signum))
+        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    async def _quit_for_signal(self, signum: int) -> None:
+        session = getattr(self.curl_pane, "session", None)
+        if session is not None:
+            # Before the screen goes: the same stop as q (close each loop's exec, kill the
+            # shell in the pod if it outlives it), bounded so a dead cluster cannot hold the exit.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(session.stop(), 15.0)
+        self.exit(return_code=128 + signum)
 
     @property
     def starting_note(self) -> str:
@@ -1380,6 +1413,7 @@ def run(args: argparse.Namespace) -> int:
         read_only=bool(getattr(args, "read_only", False)),
         theme=os.environ.get("MESHTUI_THEME") or None,
         keymap=parse_keymap(os.environ.get("MESHTUI_KEYMAP", "")),
+        handle_signals=True,
     )
     app.run()
     return app.return_code or 0

@@ -339,7 +339,7 @@ class Printer:
         try:
             self.console.print(renderable)
             self.console.file.flush()
-        except (BrokenPipeError, SystemExit):  # rich turns a broken pipe into SystemExit(1)
+        except (OSError, SystemExit):  # rich turns a broken pipe into SystemExit(1); EIO: terminal gone
             self.broken = True
             if self.on_broken is not None:
                 self.on_broken()
