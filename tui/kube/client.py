@@ -163,6 +163,15 @@ class KubeClient:
         auth = (await self.configuration.auth_settings()).get("BearerToken")
         if auth and auth.get("value"):
             headers["authorization"] = auth["value"]
+        for name, value in headers.items():
+            if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+                # aiohttp would refuse it as a ValueError, read as a bad answer from the server:
+                # the request was never sent, and what is wrong is on this side.
+                raise KubeError(
+                    f"cannot send the request: its {name} header holds a line break or a control "
+                    "character (the context's token?)",
+                    kind="invalid",
+                )
         return headers
 
     def url(self, path: str, query: Query = ()) -> str:
