@@ -53,7 +53,7 @@ REPORTED = {
     "short-pages": "list of services did not end after 20 pages",
     "huge-body": "answer larger than 16 MB",
     "garbage-watch": "malformed watch event",
-    "slowloris": "timeout after",
+    "slowloris": "(sent too slowly)",
 }
 """The cluster's reason for each misbehaviour of its API."""
 AGENT_ERRORS = {"exec-hang": "cilium status: timeout after 2 s", "exec-flood": "output larger than 2 MB"}

@@ -235,7 +235,10 @@ class KubeClient:
         except Exception as exc:
             _drop(response)
             raise from_exception(
-                exc, connect_timeout=t.connect, read_timeout=timeout.sock_read or t.read
+                exc,
+                connect_timeout=t.connect,
+                read_timeout=timeout.sock_read or t.read,
+                total_timeout=timeout.total,
             ) from None
         if failed:
             _drop(response)  # the rest of a long error body is not read: no reuse

@@ -128,10 +128,19 @@ def not_json(data: bytes, what: str) -> KubeError:
     return KubeError(f"bad JSON {what}", kind="invalid")
 
 
-def from_exception(exc: BaseException, *, connect_timeout: float, read_timeout: float) -> KubeError:
-    """A transport failure (aiohttp, ssl, asyncio timeouts) as a short, redacted reason."""
+def from_exception(
+    exc: BaseException, *, connect_timeout: float, read_timeout: float, total_timeout: float | None = None
+) -> KubeError:
+    """A transport failure (aiohttp, ssl, asyncio timeouts) as a short, redacted reason.
+
+    ``total_timeout``: the whole request's bound; a plain timeout then means the answer kept
+    coming too slowly (a byte now and then), not silence."""
     if isinstance(exc, KubeError):
         return exc
+    if total_timeout and type(exc) in (TimeoutError, asyncio.TimeoutError):
+        return KubeError(
+            f"no complete answer within {total_timeout:g} s (sent too slowly)", kind="unreachable"
+        )
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         detail = getattr(exc.certificate_error, "verify_message", "") or ""
         text = "TLS: certificate verify failed" + (f" ({detail})" if detail else "")

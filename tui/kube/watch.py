@@ -131,8 +131,9 @@ class WatchSettings:
     timeout: float = 300.0
     """Server-side ``timeoutSeconds`` base; each watch asks for 1–1.5× this."""
     page_size: int = 500
-    max_pages: int = 1000
-    """A list that has not ended after this many pages fails ("did not end after 1000 pages")."""
+    max_pages: int = 200
+    """A list that has not ended after this many pages fails ("did not end after 200 pages"):
+    twice what ``max_items`` takes in full pages, room for the short pages selectors give."""
     max_items: int = 50_000
     """A list of more objects than this fails. Kubernetes' own scalability limit is 10,000
     services per cluster, and pods are listed per namespace that holds a global service."""
