@@ -54,6 +54,7 @@ RUNS: dict[str, dict[str, Any]] = {
     "repeated-continue": {"seconds": 10},
     "short-pages": {"seconds": 60},
     "huge-body": {"seconds": 30, "server": {"body_mb": 600}},
+    "huge-body-chunked": {"mode": "huge-body", "seconds": 30, "server": {"body_mb": 600, "chunked": 1}},
     "silent-watch": {"seconds": 20},
     "garbage-watch": {"seconds": 10},
     "slowloris": {"seconds": 100, "server": {"trickle": 0.5}},
@@ -122,14 +123,15 @@ def child(args: argparse.Namespace) -> int:
 # -- the runner -----------------------------------------------------------------------------------
 
 
-def run_mode(mode: str, spec: dict[str, Any], args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+def run_mode(label: str, spec: dict[str, Any], args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    mode = spec.get("mode", label)
     seconds = spec["seconds"] * args.scale
-    simulator = Simulator(["--seed", "1"], folder / mode, 60) if spec.get("sim") else None
+    simulator = Simulator(["--seed", "1"], folder / label, 60) if spec.get("sim") else None
     server = HostileServer(mode, lifetime=seconds + 60, **spec.get("server", {}))
     try:
         server.start()
         base = simulator.kubeconfig if simulator is not None else None
-        kubeconfig = kubeconfig_beside(base, {"evil": server.url}, folder / f"{mode}.yaml")
+        kubeconfig = kubeconfig_beside(base, {"evil": server.url}, folder / f"{label}.yaml")
         command = [sys.executable, __file__, "--child", str(kubeconfig), "--seconds", str(seconds)]
         command += ["--interval", str(args.interval if spec.get("sim") else 8.0)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 90, cwd=ROOT)

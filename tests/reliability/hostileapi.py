@@ -98,9 +98,18 @@ STATUS_DOC = json.dumps({"cilium": {"state": "Ok"}, "cluster-mesh": {}, "kvstore
 
 class Hostile:
     def __init__(
-        self, mode: str, *, max_bytes: int, body_bytes: int, trickle: float, lifetime: float, frame: int
+        self,
+        mode: str,
+        *,
+        max_bytes: int,
+        body_bytes: int,
+        trickle: float,
+        lifetime: float,
+        frame: int,
+        chunked: bool = False,
     ) -> None:
         self.mode = mode
+        self.chunked = chunked
         self.frame = frame
         self.max_bytes = max_bytes
         self.body_bytes = min(body_bytes, max_bytes)
@@ -171,14 +180,16 @@ class Hostile:
         return await self.send(request, body.encode())
 
     async def huge(self, request: web.Request) -> web.StreamResponse:
-        """A valid JSON list of ``body_bytes``, made as it is sent (Content-Length given)."""
+        """A valid JSON list of ``body_bytes``, made as it is sent (Content-Length given unless
+        ``--chunked``)."""
         head, tail = b'{"kind": "List", "metadata": {"resourceVersion": "1"}, "items": [', b"]}"
         item = json.dumps(_service(0)).encode()
         count = max(1, (self.body_bytes - len(head) - len(tail)) // (len(item) + 1))
         length = len(head) + len(tail) + count * len(item) + (count - 1)
-        response = web.StreamResponse(
-            headers={"Content-Type": "application/json", "Content-Length": str(length)}
-        )
+        headers = {"Content-Type": "application/json"}
+        if not self.chunked:
+            headers["Content-Length"] = str(length)  # else sent chunked: no size known in advance
+        response = web.StreamResponse(headers=headers)
         await response.prepare(request)
         await response.write(head)
         batch = b",".join([item] * 256)
@@ -246,6 +257,7 @@ async def serve(args: argparse.Namespace) -> None:
         trickle=args.trickle,
         lifetime=args.lifetime,
         frame=args.frame,
+        chunked=bool(args.chunked),
     )
     app = web.Application(client_max_size=2**20)
     app.router.add_route("*", "/{tail:.*}", hostile.handle)
@@ -267,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lifetime", type=float, default=60.0, help="seconds before it exits by itself")
     parser.add_argument("--max-mb", type=float, default=1024.0, help="most MB one answer sends")
     parser.add_argument("--body-mb", type=float, default=600.0, help="huge-body: the list's size in MB")
+    parser.add_argument("--chunked", type=int, default=0, help="huge-body: 1 sends no Content-Length")
     parser.add_argument("--frame", type=int, default=65_000, help="exec-flood: bytes per stdout frame")
     parser.add_argument("--trickle", type=float, default=0.5, help="slowloris: seconds between bytes")
     args = parser.parse_args(argv)

@@ -93,6 +93,25 @@ async def test_a_misbehaving_api_is_reported_on_its_context(mode: str, tmp_path:
         assert took >= 19 * HUB.watch.misbehaving_pause
 
 
+async def test_a_refused_answer_is_not_kept_in_memory(tmp_path: Path) -> None:
+    """A 40 MB answer sent without a length, over the 16 MB cap: each list fails, and what it had
+    read is freed (the errors kept for the reason carry no traceback: 8 lists × the cap stayed
+    alive through their tracebacks, 600 MB with the default cap)."""
+    with hostile_server("huge-body", lifetime=40, body_mb=40, chunked=1) as server:
+        kubeconfig = kubeconfig_beside(None, {"evil": server.url}, tmp_path / "kubeconfig")
+        hub = MeshHub(str(kubeconfig), settings=HUB)
+        await hub.start()
+        try:
+            await until(
+                lambda: "answer larger than 16 MB" in reason(hub.snapshot().by_context("evil")), WITHIN
+            )
+            reflectors = hub.clusters["evil"].reflectors.values()
+            await until(lambda: all(r.error is not None for r in reflectors), WITHIN)
+            assert all(r.error.__traceback__ is None for r in reflectors)
+        finally:
+            await asyncio.wait_for(hub.stop(), 5.0)
+
+
 @pytest.mark.parametrize("mode", sorted(AGENT_ERRORS))
 async def test_a_misbehaving_exec_is_reported_on_its_agents(mode: str, tmp_path: Path) -> None:
     with hostile_server(mode, lifetime=40, frame=4000) as server:

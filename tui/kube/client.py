@@ -125,6 +125,7 @@ async def read_bounded(
         if len(data) > limit:
             if cut:
                 return bytes(data[:limit])
+            data.clear()  # the error's traceback keeps this frame (and would keep the buffer)
             raise too_large(limit, action)
     return bytes(data)
 

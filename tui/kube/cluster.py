@@ -715,7 +715,7 @@ class ClusterWatcher:
             changed = self._probe_error is None or str(self._probe_error) != str(exc)
             if self._probe_failing_since is None:
                 self._probe_failing_since = time.time()
-            self._probe_error = exc
+            self._probe_error = exc.with_traceback(None)  # kept: not the frames it failed in
             if changed:
                 log.info("%s: probe failed: %s", self.context, exc)
                 self._changed()

@@ -270,6 +270,9 @@ class Reflector:
             self._on_state(self)
 
     def _failed(self, error: KubeError) -> None:
+        # Kept until the next success: without its traceback, which holds the failed request's
+        # frames and so what it had read (up to a whole answer).
+        error = error.with_traceback(None)
         changed = self.error is None or str(self.error) != str(error)
         if self.failing_since is None:
             self.failing_since = time.time()
