@@ -22,7 +22,6 @@ import yaml
 from hostilehelp import CLEAR, MARKUP, MARKUP_WORD, PAYLOAD, hostile_cluster, raw_controls, strip_sgr
 from reliabilityhelp import seed_sim
 
-from tui.app import quiet_logging
 from tui.cli import main
 from tui.headless import writes
 from tui.sim.mesh import SimThread
@@ -95,25 +94,14 @@ def test_the_write_prompt_shows_the_old_value_safely(sim: SimThread, monkeypatch
     assert "not confirmed; nothing was written" in plain
 
 
-def test_the_app_log_file_has_no_control_character(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "meshtui.log"
-    monkeypatch.setenv("MESHTUI_LOG", str(path))
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    quiet_logging()
+def test_the_app_log_file_has_no_control_character(app_log: Path) -> None:
+    logger = logging.getLogger("tui.kube")
+    logger.warning("bastion03 services: HTTP 500: %s", PAYLOAD)
     try:
-        logger = logging.getLogger("tui.kube")
-        logger.warning("bastion03 services: HTTP 500: %s", PAYLOAD)
-        try:
-            raise ValueError(PAYLOAD)
-        except ValueError:
-            logger.exception("unexpected failure")
-    finally:
-        for handler in [h for h in root.handlers if h not in handlers]:
-            root.removeHandler(handler)
-            handler.close()
-        root.setLevel(level)
-    text = path.read_text()
+        raise ValueError(PAYLOAD)
+    except ValueError:
+        logger.exception("unexpected failure")
+    text = app_log.read_text()
     assert raw_controls(text) == [], raw_controls(text)
     lines = text.splitlines()
     assert f"HTTP 500: {MARKUP}" in lines[0] and CLEAR in lines[0]

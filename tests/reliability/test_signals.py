@@ -22,12 +22,11 @@ import termios
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from curlhelp import programs_running
-from reliabilityhelp import seed_sim
+from reliabilityhelp import exec_recorder, seed_sim
 
 from tui.sim.mesh import SimThread
 
@@ -42,24 +41,6 @@ MOUSE_OFF = b"\x1b[?1000l"
 def sim() -> Iterator[SimThread]:
     with seed_sim() as running:
         yield running
-
-
-@contextmanager
-def exec_recorder(sim: SimThread) -> Iterator[list[str]]:
-    """The command of every exec any simulated API server receives."""
-    assert sim.mesh is not None
-    seen: list[str] = []
-
-    async def hook(request: Any) -> None:
-        if request.path.endswith("/exec"):
-            seen.append(" ".join(request.query.getall("command", [])))
-
-    clusters = list(sim.mesh.clusters.values())
-    sim.call(lambda: [c.request_hooks.insert(0, hook) for c in clusters])
-    try:
-        yield seen
-    finally:
-        sim.call(lambda: [c.request_hooks.remove(hook) for c in clusters if hook in c.request_hooks])
 
 
 def wait(predicate: Any, timeout: float, what: str) -> None:

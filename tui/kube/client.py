@@ -23,7 +23,7 @@ import aiohttp
 from kubernetes.aio.client import ApiClient, Configuration
 
 from tui import __version__
-from tui.kube.errors import KubeError, from_exception, http_error, not_json
+from tui.kube.errors import KubeError, from_exception, http_error, not_json, size_text
 from tui.kube.redact import register
 
 Query = Sequence[tuple[str, str]]
@@ -131,8 +131,9 @@ async def read_bounded(
 
 
 def too_large(limit: int, action: Action) -> KubeError:
-    size = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit // 1024} KB"
-    return KubeError(f"{action.verb} {action.resource}: answer larger than {size}", kind="invalid")
+    return KubeError(
+        f"{action.verb} {action.resource}: answer larger than {size_text(limit)}", kind="invalid"
+    )
 
 
 class KubeClient:

@@ -120,6 +120,13 @@ def http_error(
     return KubeError(message, kind="http", status=status, reason=reason, server_message=server_message)
 
 
+def size_text(size: int) -> str:
+    """``8 MB`` / ``512 KB``: a cap as the operator reads it."""
+    if size >= 2**20:
+        return f"{size / 2**20:g} MB"
+    return f"{size / 2**10:g} KB" if size >= 2**10 else f"{size} bytes"
+
+
 def not_json(data: bytes, what: str) -> KubeError:
     """An answer that does not decode: ``bad JSON <what>``, or says so when it is an HTML page
     (a proxy, a login page or a load balancer in front of the API, not the API itself)."""

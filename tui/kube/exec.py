@@ -27,7 +27,7 @@ from typing import Literal
 import aiohttp
 
 from tui.kube.client import Action, KubeClient
-from tui.kube.errors import KubeError, from_exception
+from tui.kube.errors import KubeError, from_exception, size_text
 from tui.kube.redact import log, scrub
 from tui.kube.tasks import cancel_and_wait
 
@@ -71,13 +71,6 @@ def _abort(transport: asyncio.BaseTransport | None) -> None:
         abort = getattr(transport, "abort", None)
         if callable(abort):
             abort()
-
-
-def size_text(size: int) -> str:
-    """``8 MB`` / ``512 KB``: a cap as the operator reads it."""
-    if size >= 2**20:
-        return f"{size / 2**20:g} MB"
-    return f"{size / 2**10:g} KB" if size >= 2**10 else f"{size} bytes"
 
 
 def exec_query(

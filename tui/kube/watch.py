@@ -28,7 +28,7 @@ from typing import Any
 
 from tui.kube.backoff import Backoff, BackoffPolicy
 from tui.kube.client import Action, KubeClient
-from tui.kube.errors import KubeError, from_exception, not_json
+from tui.kube.errors import KubeError, from_exception, not_json, size_text
 from tui.kube.parse import object_key, resource_version
 from tui.kube.redact import log
 from tui.kube.tasks import cancel_and_wait
@@ -325,7 +325,7 @@ class Reflector:
                 )
             if received > settings.max_list_bytes:
                 raise KubeError(
-                    f"list of {spec.plural} is larger than {settings.max_list_bytes // 2**20} MB",
+                    f"list of {spec.plural} is larger than {size_text(settings.max_list_bytes)}",
                     kind="invalid",
                 )
             if pages >= settings.max_pages:
@@ -415,7 +415,7 @@ class Reflector:
             if b"\n" not in chunk:
                 if len(buffer) > limit:
                     raise KubeError(
-                        f"watch event of {self.spec.name} larger than {limit // 2**20} MB", kind="invalid"
+                        f"watch event of {self.spec.name} larger than {size_text(limit)}", kind="invalid"
                     )
                 continue
             lines = buffer.split(b"\n")
