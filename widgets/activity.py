@@ -79,7 +79,7 @@ class ActivityLog(OptionList):
             self.remove_option(oldest)
         self.highlighted = self.option_count - 1
         count = len(self.entries)
-        self.border_subtitle = f"{count} entr{'y' if count == 1 else 'ies'}"
+        self.border_subtitle = Text(f"{count} entr{'y' if count == 1 else 'ies'}")
         self._tick()
         return entry_id
 

@@ -152,7 +152,7 @@ class ContextList(OptionList):
                 self.highlighted = index
                 self._quiet = False
         ok = sum(1 for c in status.clusters if c.phase == "ok")
-        self.border_subtitle = f"{ok}/{len(status.clusters)} ok"
+        self.border_subtitle = Text(f"{ok}/{len(status.clusters)} ok")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()

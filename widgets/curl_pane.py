@@ -34,7 +34,7 @@ from textual.widgets.option_list import Option
 
 from tui.curl.target import CurlTarget, InvalidInput, check_interval, check_path, default_target
 from tui.mesh.model import MeshSnapshot, ServiceKey
-from tui.safetext import clean_text, safe_line, safe_text
+from tui.safetext import clean_text, markup_escaped, safe_line, safe_text
 from widgets.palette import Palette, palette
 
 if TYPE_CHECKING:
@@ -627,12 +627,12 @@ class CurlPane(Vertical):
         yield SystemCommand("Curl: learn again", "probe every backend again", self.action_relearn)
         for app_name in ("userlist", "rebel-base"):
             yield SystemCommand(
-                f"Sample: deploy {app_name}",
+                markup_escaped(f"Sample: deploy {app_name}"),
                 "namespace, backend, global+shared service and curl client in every cluster",
                 lambda a=app_name: self.sample(a, delete=False),
             )
             yield SystemCommand(
-                f"Sample: delete {app_name}",
+                markup_escaped(f"Sample: delete {app_name}"),
                 "remove the sample from every cluster (asks first)",
                 lambda a=app_name: self.sample(a, delete=True),
             )

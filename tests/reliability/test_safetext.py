@@ -3,6 +3,9 @@ clean text as the same object (the panes' caches compare by identity)."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 from hostilehelp import PAYLOAD, RAW_CONTROL
 from rich.text import Text
 
@@ -52,3 +55,39 @@ def test_clean_text_fixes_a_text_in_place_keeping_styles() -> None:
     assert clean_text(text) is text
     assert text.plain == "ok ␛[2Jred"
     assert [(s.start, s.end, s.style) for s in text.spans] == [(3, 10, "red")]
+
+
+MARKUP_SINKS = {"Static", "Option", "Label", "update", "add_column", "add_option", "SystemCommand"}
+"""Calls whose first argument Textual parses as markup when it is a ``str``."""
+
+
+def _markup_from_data(path: Path) -> list[str]:
+    """f-strings and ``+``/``%`` built strings given to a markup-parsing call or title, in one file."""
+    tree = ast.parse(path.read_text())
+    found = []
+
+    def built(node: ast.AST) -> bool:
+        return isinstance(node, ast.JoinedStr) or (
+            isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Mod)
+        )
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args:
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in MARKUP_SINKS and built(node.args[0]):
+                found.append(f"{path.name}:{node.lineno} {name}(f'...')")
+        if isinstance(node, ast.Assign) and built(node.value):
+            for target in node.targets:
+                if isinstance(target, ast.Attribute) and target.attr in ("border_title", "border_subtitle"):
+                    found.append(f"{path.name}:{node.lineno} .{target.attr} = f'...'")
+    return found
+
+
+def test_no_markup_is_built_from_values_in_the_widgets() -> None:
+    """A string built from values (a cluster's, mostly) and handed to a call that parses markup
+    is how ``cluster2[/]`` crashed the app: every such place passes ``safe_text(...)`` instead."""
+    root = Path(__file__).resolve().parents[2]
+    files = [*root.glob("widgets/*.py"), *root.glob("tui/screens/*.py"), root / "tui" / "app.py"]
+    assert len(files) > 10
+    found = [hit for path in files for hit in _markup_from_data(path)]
+    assert found == [], found

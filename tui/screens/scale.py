@@ -45,7 +45,7 @@ class ScaleDialog(ModalScreen[int | None]):
                 safe_text(f"Scale deployment {self.namespace}/{self.deployment} in {self.context}"),
                 id="scale-title",
             )
-            yield Static(f"replicas now: {self.current}")
+            yield Static(safe_text(f"replicas now: {self.current}"))
             yield Input(
                 str(self.current),
                 id="scale-replicas",
