@@ -19,6 +19,7 @@ import dataclasses
 import gc
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -47,6 +48,7 @@ from tui.mesh.actions import (
 )
 from tui.mesh.annotations import flags_of
 from tui.mesh.model import ClusterState, MeshSnapshot, Service, ServiceKey
+from tui.safetext import SafeLogFormatter, markup_escaped, safe_block, safe_line
 from tui.source import AgentServiceReader, MeshSource
 from tui.views import (
     BackendsPerspective,
@@ -88,6 +90,8 @@ backend: 30 MB of JSON at 64 × 2,000) is read only on request (``r``), never au
 AGENT_RETRIES = 3
 """Reads again (every AGENT_MIN_INTERVAL) while the agent's list still differs after a change."""
 
+
+log = logging.getLogger("tui.app")
 
 BIG_MESH_SERVICES = 20_000
 """Services across the contexts from which the collector is tuned for a big heap."""
@@ -247,8 +251,12 @@ class MeshtuiApp(App[int]):
         curl_handler: Callable[[ServiceKey, str], None] | None = None,
         refresh_interval: float = REFRESH_INTERVAL,
         theme: str | None = None,
+        handle_signals: bool = False,
     ) -> None:
         super().__init__()
+        self.handle_signals = handle_signals
+        """Stop on SIGTERM / SIGHUP as on ``q`` (``meshtui`` sets it; tests under Pilot do not)."""
+        self.stopped_by_signal: int | None = None
         self.refresh_interval = refresh_interval
         self.initial_theme = theme
         self.source = source
@@ -304,6 +312,26 @@ class MeshtuiApp(App[int]):
         """Whole-view computations (status, services, backends) so far: keys must not add any."""
         self.selection_draws = 0
         """Backends pane redraws for a selection change made on the UI thread (tests)."""
+        self.view_error = ""
+        """Why the last computation or drawing of the panes failed (``""``: the last one worked).
+        Shown in the header and a notification: a failure never freezes the panes silently."""
+        self.view_failures = 0
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification is plain, display-safe text: its words are often a cluster's
+        (names, server messages, paths typed by the user), so never markup, never a control
+        character (:mod:`tui.safetext`), unless a caller asks for markup explicitly."""
+        if not markup:
+            message, title = safe_block(message, 2000), safe_line(title, 200)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # --- layout -------------------------------------------------------------------------
 
@@ -324,6 +352,8 @@ class MeshtuiApp(App[int]):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
+        if self.handle_signals:
+            self._install_signal_handlers()
         if self.initial_theme:
             self.theme = self.initial_theme
         if self.initial_keymap:
@@ -341,6 +371,32 @@ class MeshtuiApp(App[int]):
         # first frame, not the pane mounted after it, and the clusters are asked for sooner.
         self.call_after_refresh(self._begin_start)
         self.call_after_refresh(self._mount_curl_pane)  # widgets/curl_pane.py
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM (a kill, a service manager) and SIGHUP (the SSH session to the bastion
+        closed): stop the curl loops in the pods and quit as ``q`` does, so the terminal is
+        restored (alternate screen, mouse, cursor) and nothing keeps curling in a pod."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
+                loop.add_signal_handler(signum, self._signalled, signum)
+
+    def _signalled(self, signum: int) -> None:
+        if self.stopped_by_signal is not None:
+            return
+        self.stopped_by_signal = signum
+        log.info("signal %d: stopping the curl loops and quitting", signum)
+        task = asyncio.get_running_loop().create_task(self._quit_for_signal(signum))
+        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    async def _quit_for_signal(self, signum: int) -> None:
+        session = getattr(self.curl_pane, "session", None)
+        if session is not None:
+            # Before the screen goes: the same stop as q (close each loop's exec, kill the
+            # shell in the pod if it outlives it), bounded so a dead cluster cannot hold the exit.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(session.stop(), 15.0)
+        self.exit(return_code=128 + signum)
 
     @property
     def starting_note(self) -> str:
@@ -438,27 +494,66 @@ class MeshtuiApp(App[int]):
 
     @work(thread=True, group="views", exit_on_error=False, name="views")
     def _compute_worker(self) -> None:
-        while True:
-            with self._lock:
-                if not self._dirty:
-                    self._computing = False
+        """Compute until nothing is dirty. Whatever fails, the loop goes on with the next
+        snapshot and ``_computing`` is released: a failure is shown, never a frozen screen."""
+        finished = False
+        try:
+            while True:
+                with self._lock:
+                    if not self._dirty:
+                        self._computing = False  # under the lock: a request now starts a new run
+                        finished = True
+                        return
+                    self._dirty = False
+                    snapshot = self._incoming or self.snapshot
+                    show_all, service, viewing = self.show_all, self.service, self.viewing
+                started = time.thread_time()
+                try:
+                    views = self._compute(snapshot, show_all, service, viewing)
+                except Exception as exc:
+                    log.exception("computing the views failed")
+                    if not self._call_ui(self._view_failed, "computing the views", exc):
+                        return
+                    continue
+                self._compute_cost = time.thread_time() - started
+                if not self._call_ui(self._show, views):
                     return
-                self._dirty = False
-                snapshot = self._incoming or self.snapshot
-                show_all, service, viewing = self.show_all, self.service, self.viewing
-            started = time.thread_time()
-            try:
-                views = self._compute(snapshot, show_all, service, viewing)
-            except Exception as exc:
-                self.call_from_thread(self.notify, f"view error: {exc!r}", severity="error")
-                continue
-            self._compute_cost = time.thread_time() - started
-            try:
-                self.call_from_thread(self._show, views)
-            except RuntimeError:
+        finally:
+            if not finished:
                 with self._lock:
                     self._computing = False
-                return
+
+    def _call_ui(self, callback: Callable[..., Any], *args: Any) -> bool:
+        """``callback(*args)`` on the UI thread; ``False`` when the app is no longer running."""
+        try:
+            self.call_from_thread(callback, *args)
+        except RuntimeError:
+            if not self.is_running:
+                return False
+            raise
+        return True
+
+    def _view_failed(self, stage: str, exc: BaseException) -> None:
+        """A computation or drawing of the panes raised (UI thread): say so and keep going.
+
+        The header shows an alert until a later apply succeeds, and a notification names the
+        error once (not on every snapshot that fails the same way); the log has the trace.
+        """
+        self.view_failures += 1
+        message = f"display error while {stage}: {type(exc).__name__}: {exc}"
+        first = message != self.view_error
+        self.view_error = message
+        with contextlib.suppress(Exception):
+            header = self.query_one(MeshHeader)
+            header.problems = "  ".join(p for p in (problems_text(self.snapshot), "display error") if p)
+        if first:
+            with contextlib.suppress(Exception):
+                self.notify(
+                    f"{message}\nThe panes may be out of date; meshtui keeps going.",
+                    title="display error",
+                    severity="error",
+                    timeout=10,
+                )
 
     def _compute(
         self, snapshot: MeshSnapshot, show_all: bool, service: ServiceKey | None, viewing: str | None
@@ -476,8 +571,15 @@ class MeshtuiApp(App[int]):
     def _show(self, views: Views) -> None:
         """Apply computed views to the widgets (UI thread)."""
         started = time.thread_time()
+        if not self.query(MeshHeader):
+            return  # the app is closing: its panes are gone
         try:
             self._apply_views(views)
+        except Exception as exc:
+            log.exception("drawing the panes failed")
+            self._view_failed("drawing the panes", exc)
+        else:
+            self.view_error = ""
         finally:
             self._apply_cost = self._compute_cost + time.thread_time() - started
 
@@ -655,6 +757,13 @@ class MeshtuiApp(App[int]):
         waits behind a computation of them in the worker (which held the key for as long as
         a whole-mesh recompute took while clusters streamed events).
         """
+        try:
+            self._draw_selection_now()
+        except Exception as exc:  # a key must never end the app: show it, keep going
+            log.exception("drawing the selection failed")
+            self._view_failed("drawing the selection", exc)
+
+    def _draw_selection_now(self) -> None:
         views = self.views
         if views is None or self.viewing is None or self.snapshot.by_context(self.viewing) is None:
             self._request_compute()  # nothing drawn yet: the first computation draws it
@@ -1162,24 +1271,27 @@ class MeshtuiApp(App[int]):
                 continue
             reason = self.write_block_reason(name) if k.write else ""
             title = k.title[0].upper() + k.title[1:]
-            help_text = f"({self.key_display(k.id, k.key)}) {k.help}"
+            help_text = markup_escaped(f"({self.key_display(k.id, k.key)}) {k.help}")
             if reason:
+                # The palette parses titles and help as markup: data in them is escaped.
                 yield SystemCommand(
-                    title, f"disabled: {reason}", lambda r=reason: self.notify(r, severity="warning")
+                    title,
+                    markup_escaped(f"disabled: {reason}"),
+                    lambda r=reason: self.notify(r, severity="warning"),
                 )
             else:
                 yield SystemCommand(title, help_text, lambda a=k.action: self.run_action(a))
         for index, state in enumerate(self.snapshot.clusters, start=1):
             yield SystemCommand(
-                f"View from {state.context} ({state.cluster})",
-                f"viewing cluster {index}: {phase_text(state)}",
+                markup_escaped(f"View from {state.context} ({state.cluster})"),
+                markup_escaped(f"viewing cluster {index}: {phase_text(state)}"),
                 lambda c=state.context: self.set_viewing(c),
             )
         if self.views is not None:
             for row in self.views.services.rows:
                 yield SystemCommand(
-                    f"Service {row.key_text}",
-                    "; ".join(row.warnings) or "select it",
+                    markup_escaped(f"Service {row.key_text}"),
+                    markup_escaped("; ".join(row.warnings)) or "select it",
                     lambda key=row.key: self.select_service(key),
                 )
         if self.curl_pane is not None:  # curl and sample-app commands (widgets/curl_pane.py)
@@ -1238,7 +1350,9 @@ def quiet_logging() -> None:
     path = os.environ.get("MESHTUI_LOG")
     if path:
         handler: logging.Handler = logging.FileHandler(path)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        # One safe line per record: a cluster's text cannot forge records or reach a terminal
+        # that tails the file (tui.safetext).
+        handler.setFormatter(SafeLogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.setLevel(logging.INFO)
     else:
         handler = logging.NullHandler()
@@ -1289,6 +1403,7 @@ def run(args: argparse.Namespace) -> int:
         read_only=bool(getattr(args, "read_only", False)),
         theme=os.environ.get("MESHTUI_THEME") or None,
         keymap=parse_keymap(os.environ.get("MESHTUI_KEYMAP", "")),
+        handle_signals=True,
     )
     app.run()
     return app.return_code or 0

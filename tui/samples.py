@@ -16,7 +16,10 @@ palette offers the same (``Sample: deploy userlist`` ...).
 
 Deploying is idempotent: existing objects are left unchanged and reported so. Deleting removes
 the objects in reverse order; the namespace only with ``--with-namespace`` (it may hold other
-things), never ``default`` or ``kube-*``. Manifests are built here in Python from validated
+things), never ``default`` or ``kube-*``. Both are writes like the others: the app asks first in
+a dialog naming every context and object, and the command asks the same on a terminal and
+refuses without one unless ``--yes``; without ``--context`` it says that every context of the
+kubeconfig is used. Manifests are built here in Python from validated
 names, never from text the user typed.
 """
 
@@ -29,6 +32,7 @@ from typing import Any
 
 from tui.curl.target import InvalidInput, check_label
 from tui.mesh.annotations import ANNOTATION_GLOBAL, ANNOTATION_SHARED
+from tui.safetext import safe_block, safe_line
 
 APPS = ("userlist", "rebel-base")
 DEFAULT_NAMESPACE = "song"
@@ -187,6 +191,39 @@ async def apply_sample(
     return results
 
 
+def objects_text(app: str, namespace: str, *, delete: bool, with_namespace: bool = False) -> str:
+    """``namespace song, deployment song/userlist, service song/userlist-svc, ...``: what is
+    written, in the order it is written."""
+    docs = manifests(app, namespace, with_namespace=not delete or with_namespace)
+    if delete:
+        docs = list(reversed(docs))
+    names = []
+    for doc in docs:
+        kind, meta = doc["kind"].lower(), doc["metadata"]
+        names.append(
+            f"{kind} {meta['name']}" if kind == "namespace" else f"{kind} {namespace}/{meta['name']}"
+        )
+    return ", ".join(names)
+
+
+def confirmation_text(
+    app: str, namespace: str, where: Sequence[str], *, delete: bool, with_namespace: bool = False
+) -> str:
+    """What the app's dialog and the command's prompt ask: every context, every object."""
+    verb = "Delete" if delete else "Deploy"
+    lines = [
+        f"{verb} the {app} sample {'from' if delete else 'into'} {len(where)} "
+        f"context{'s' if len(where) != 1 else ''}: {', '.join(where)}",
+        f"{'deleting' if delete else 'creating'} in each: "
+        + objects_text(app, namespace, delete=delete, with_namespace=with_namespace),
+    ]
+    if delete and not with_namespace:
+        lines.append(f"The namespace {namespace} itself is kept.")
+    elif not delete:
+        lines.append("Objects that exist already are left unchanged.")
+    return "\n".join(lines)
+
+
 def result_counts(results: Sequence[Any]) -> dict[str, int]:
     """``{"created": 3, "already exists (left unchanged)": 1, "failed": 0}`` for a summary line."""
     counts: dict[str, int] = {}
@@ -216,8 +253,9 @@ def register(subparsers: Any) -> None:
             "Create (deploy) or remove (delete) a sample app for the curl loops in every chosen "
             "cluster: namespace, backend Deployment, a Service annotated service.cilium.io/global "
             "and shared, and a client Deployment with curl. Deploy is idempotent (existing objects "
-            "are left unchanged and reported so); delete asks first (--yes to skip, required "
-            "without a terminal) and keeps the namespace unless --with-namespace. "
+            "are left unchanged and reported so); delete keeps the namespace unless "
+            "--with-namespace. Both ask first, naming every context and object (--yes to skip, "
+            "required without a terminal); without --context every context is used, and said so. "
             "Exit codes: 0 done, 1 something failed or not confirmed, 2 refused or bad input."
         ),
     )
@@ -226,7 +264,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "-n", "--namespace", default=DEFAULT_NAMESPACE, help=f"namespace (default: {DEFAULT_NAMESPACE})"
     )
-    parser.add_argument("-y", "--yes", action="store_true", help="delete without asking")
+    parser.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="deploy or delete without asking (required without a terminal)",
+    )
     parser.add_argument(
         "--with-namespace", action="store_true", help="delete: remove the namespace too (and all in it)"
     )
@@ -248,7 +291,7 @@ def register(subparsers: Any) -> None:
 
 
 def stdin_is_tty() -> bool:
-    """Whether a person can answer the delete prompt (tests replace this)."""
+    """Whether a person can answer the prompt (tests replace this)."""
     import sys
 
     isatty = getattr(sys.stdin, "isatty", None)
@@ -258,7 +301,7 @@ def stdin_is_tty() -> bool:
 def _err(text: str) -> None:
     import sys
 
-    print(text, file=sys.stderr, flush=True)
+    print(safe_block(text), file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -287,15 +330,18 @@ async def _run(args: argparse.Namespace) -> int:
     delete = args.action == "delete"
     verb = "delete" if delete else "deploy"
     try:
-        docs = manifests(args.app, args.namespace, with_namespace=not delete or args.with_namespace)
+        manifests(args.app, args.namespace, with_namespace=not delete or args.with_namespace)
     except InvalidInput as exc:
         _err(f"meshtui sample: {exc}")
         return EXIT_USAGE
     if getattr(args, "read_only", False):
         _err(f"meshtui sample: --read-only: refusing to {verb} the {args.app} sample (nothing was sent)")
         return EXIT_USAGE
-    if delete and not args.yes and not stdin_is_tty():
-        _err("meshtui sample: refusing to delete without a terminal to confirm on; pass --yes to confirm")
+    if not args.yes and not stdin_is_tty():
+        _err(
+            f"meshtui sample: refusing to {verb} without a terminal to confirm on; "
+            "pass --yes to confirm (nothing was sent)"
+        )
         return EXIT_USAGE
     if args.timeout <= 0:
         _err("meshtui sample: --timeout must be more than 0 seconds")
@@ -313,22 +359,30 @@ async def _run(args: argparse.Namespace) -> int:
         usable = [s.context for s in snapshot.clusters if s.phase in ("ok", "stale")]
         skipped = [s for s in snapshot.clusters if s.phase not in ("ok", "stale")]
         for state in skipped:
-            _err(f"meshtui sample: {state.context}: {state.phase} {state.reason}".rstrip() + "; skipped")
+            _err(
+                safe_line(
+                    f"meshtui sample: {state.context}: {state.phase} {state.reason}".rstrip() + "; skipped"
+                )
+            )
         if not usable:
             _err("meshtui sample: no cluster could be read; nothing was sent")
             return EXIT_USAGE
-        where = ", ".join(f"{c} ({snapshot.by_context(c).cluster})" for c in usable)  # type: ignore[union-attr]
-        if delete and not args.yes:
-            objects = ", ".join(f"{d['kind'].lower()} {d['metadata']['name']}" for d in docs)
-            _err(f"Delete the {args.app} sample from namespace {args.namespace} in {where}: {objects}.")
-            if not args.with_namespace:
-                _err(f"The namespace {args.namespace} is kept (--with-namespace deletes it).")
-            _err("Delete? [y/N] ")
+        where = [f"{c} ({snapshot.by_context(c).cluster})" for c in usable]  # type: ignore[union-attr]
+        if not getattr(args, "contexts", None):
+            every = ", ".join(where)
+            _err(f"meshtui sample: no --context given: every context of the kubeconfig is used: {every}")
+        if not args.yes:
+            _err(
+                confirmation_text(
+                    args.app, args.namespace, where, delete=delete, with_namespace=args.with_namespace
+                )
+            )
+            _err(f"{verb.capitalize()}? [y/N] ")
             import sys
 
             answer = await asyncio.to_thread(sys.stdin.readline)
             if answer.strip().lower() not in ("y", "yes"):
-                _err("meshtui sample: not confirmed; nothing was deleted")
+                _err(f"meshtui sample: not confirmed; nothing was {'deleted' if delete else 'deployed'}")
                 return EXIT_FAILED
         results = await apply_sample(
             source,
@@ -344,7 +398,7 @@ async def _run(args: argparse.Namespace) -> int:
     for context, items in results.items():
         for result in items:
             state = result.message if result.ok else f"FAILED: {result.message}"
-            print(f"{context:<16} {result.target:<44} {state}")
+            print(safe_line(f"{context:<16} {result.target:<44} {state}"))
             failed = failed or not result.ok
-        print(f"{context:<16} {verb}: {summary_text(items)}")
+        print(safe_line(f"{context:<16} {verb}: {summary_text(items)}"))
     return EXIT_FAILED if failed else EXIT_OK

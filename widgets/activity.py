@@ -18,6 +18,7 @@ from rich.text import Text
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.safetext import safe_line
 from widgets.palette import palette
 
 MAX_ENTRIES = 500
@@ -68,7 +69,8 @@ class ActivityLog(OptionList):
         self._next += 1
         entry_id = f"a{self._next}"
         stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
-        entry = [stamp, context, obj, change, outcome, kind]
+        # Server messages and cluster reasons: one display-safe line each (never markup).
+        entry = [stamp, *(safe_line(v) for v in (context, obj, change, outcome)), kind]
         self.entries[entry_id] = entry
         self.add_option(Option(self._prompt(entry), id=entry_id))
         while len(self.entries) > MAX_ENTRIES:
@@ -77,7 +79,7 @@ class ActivityLog(OptionList):
             self.remove_option(oldest)
         self.highlighted = self.option_count - 1
         count = len(self.entries)
-        self.border_subtitle = f"{count} entr{'y' if count == 1 else 'ies'}"
+        self.border_subtitle = Text(f"{count} entr{'y' if count == 1 else 'ies'}")
         self._tick()
         return entry_id
 
@@ -106,7 +108,7 @@ class ActivityLog(OptionList):
         entry = self.entries.get(entry_id)
         if entry is None:
             return
-        entry[4], entry[5] = outcome, kind
+        entry[4], entry[5] = safe_line(outcome), kind
         self.replace_option_prompt(entry_id, self._prompt(entry))
         if entry_id == next(reversed(self.entries)):
             self._tick()

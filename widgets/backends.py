@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
+from tui.safetext import safe_line, safe_text
 from tui.views import BackendsPerspective
 from widgets.palette import Palette, palette
 from widgets.tables import Column, KeyedTable
@@ -36,7 +37,7 @@ def share_bars(shares: dict[str, float] | None, colors: Palette, *, label: str =
         if index:
             out.append("   ")
         blocks = round(share * BAR_WIDTH)
-        out.append(f"{cluster} ")
+        out.append(f"{safe_line(cluster)} ")
         out.append("█" * blocks, style=colors.accent)
         out.append(f" {round(share * 100)}%")
     if len(ordered) > MAX_BARS:
@@ -121,52 +122,54 @@ class BackendsPane(Vertical):
             self.border_subtitle = ""
             text = Text("Select a service in Global services.", style=colors.muted)
             if service is not None and viewing:
-                text = Text(f"{service}: no view from {viewing}", style=colors.muted)
+                text = safe_text(f"{service}: no view from {viewing}", colors.muted)
             self._set_summary(summary_widget, text)
             table.set_columns([])
             table.sync_rows([])
             return
-        self.border_title = f"Backends  {service}  seen from {view.cluster} ({view.context})"
+        self.border_title = safe_text(f"Backends  {service}  seen from {view.cluster} ({view.context})")
         if view.known:
-            self.border_subtitle = view.footer
+            self.border_subtitle = safe_text(view.footer)
         else:
             self.border_subtitle = ""
         lines: list[Text] = []
         if not view.known:
-            lines.append(Text(view.note, style=colors.err if "unreachable" in view.note else colors.warn))
+            lines.append(safe_text(view.note, colors.err if "unreachable" in view.note else colors.warn))
         else:
             lines.append(share_bars(dict(view.expected_share), colors))
             if view.headless:
-                lines[-1] = Text(f"{'expected':<9} ", style="bold") + Text(view.note, style=colors.muted)
+                lines[-1] = Text(f"{'expected':<9} ", style="bold") + safe_text(view.note, colors.muted)
             if view.fallback:
                 lines[-1].append("  (fallback: preferred side has no active backend)", style=colors.warn)
             if view.terminating_fallback:
                 lines[-1].append("  (terminating backends: no active one left)", style=colors.warn)
             if view.rule is not None and view.rule.assumed:
-                lines.append(Text("rules     ", style="bold") + Text(view.rule.assumed, style=colors.warn))
+                lines.append(Text("rules     ", style="bold") + safe_text(view.rule.assumed, colors.warn))
             for text in view.lost_remotes:
-                lines.append(Text("cached    ", style="bold") + Text(text, style=colors.warn))
+                lines.append(Text("cached    ", style="bold") + safe_text(text, colors.warn))
             if view.headless:
                 pass
             elif view.note and view.expected_share:
-                lines.append(Text(view.note, style=colors.warn))
+                lines.append(safe_text(view.note, colors.warn))
             elif view.note:
-                lines[-1] = Text(f"{'expected':<9} ", style="bold") + Text(view.note, style=colors.err)
+                lines[-1] = Text(f"{'expected':<9} ", style="bold") + safe_text(view.note, colors.err)
             if view.excluded:
                 excluded = Text("excluded  ", style="bold")
-                excluded.append("; ".join(f"{c}: {r}" for c, r in view.excluded), style=colors.warn)
+                reasons = "; ".join(f"{c}: {r}" for c, r in view.excluded)
+                excluded.append(safe_line(reasons), style=colors.warn)
                 lines.append(excluded)
             if view.unknown:
                 unknown = Text("unknown   ", style="bold")
+                phases = "; ".join(f"{c}: {p}" for c, p in view.unknown)
                 unknown.append(
-                    "; ".join(f"{c}: {p}" for c, p in view.unknown) + " (its backends are not counted)",
+                    safe_line(phases) + " (its backends are not counted)",
                     style=colors.err,
                 )
                 lines.append(unknown)
             if view.stale:
                 stale = Text("stale     ", style="bold")
                 stale.append(
-                    "; ".join(f"{c}: {t}" for c, t in view.stale) + " (counted as last seen)",
+                    safe_line("; ".join(f"{c}: {t}" for c, t in view.stale)) + " (counted as last seen)",
                     style=colors.warn,
                 )
                 lines.append(stale)
@@ -189,9 +192,9 @@ class BackendsPane(Vertical):
                         agent.append(f"  (read {stamp})", style=colors.muted)
                 lines.append(agent)
             elif agent_note:
-                lines.append(Text("agent     ", style="bold") + Text(agent_note, style=colors.muted))
+                lines.append(Text("agent     ", style="bold") + safe_text(agent_note, colors.muted))
         if blocked:
-            lines.append(Text(f"writes    {blocked}", style=colors.err))
+            lines.append(safe_text(f"writes    {blocked}", colors.err))
         self._set_summary(summary_widget, Text("\n").join(lines))
         with_agent = view.agent_backends is not None
         width = max(60, (self.size.width or 100) - 4)
@@ -221,30 +224,30 @@ class BackendsPane(Vertical):
         rows = []
         for b, why in zip(view.backends, whys, strict=True):
             cells: list[Text] = [
-                Text(b.cluster, style="bold" if b.cluster == view.cluster else ""),
-                Text(b.pod or "—"),
-                Text(b.address),
+                safe_text(b.cluster, "bold" if b.cluster == view.cluster else ""),
+                safe_text(b.pod or "—"),
+                safe_text(b.address),
                 _yes(b.ready, colors),
                 _yes(b.selected, colors) if b.ready else Text("—", style=colors.muted),
             ]
             if with_agent:
                 style = colors.err if b.agent_differs else colors.muted
-                cells.append(Text(_agent_short(b.agent), style=style))
-            cells.append(Text(why, style="" if b.selected else colors.muted))
+                cells.append(safe_text(_agent_short(b.agent), style))
+            cells.append(safe_text(why, "" if b.selected else colors.muted))
             rows.append((b.address, tuple(cells)))
         extra_why = "only in the agent's list"
         if view.unknown:  # most likely a backend of a cluster the app cannot read
-            extra_why += f" (from {', '.join(c for c, _ in view.unknown)}?)"
+            extra_why += safe_line(f" (from {', '.join(c for c, _ in view.unknown)}?)")
         for extra in view.agent_backends or ():
             if any(b.address == f"{extra.ip}:{extra.port}" for b in view.backends):
                 continue
             cells = [
-                Text(extra.cluster or "?"),
+                safe_text(extra.cluster or "?"),
                 Text("—"),
-                Text(f"{extra.ip}:{extra.port}"),
+                safe_text(f"{extra.ip}:{extra.port}"),
                 Text("?"),
                 Text("—"),
-                Text(_agent_short(extra.state), style=colors.err),
+                safe_text(_agent_short(extra.state), colors.err),
                 Text(extra_why, style=colors.err),
             ]
             rows.append((f"agent:{extra.ip}:{extra.port}", tuple(cells)))

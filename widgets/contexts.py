@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from tui.safetext import clean_text, safe_line, safe_text
 from tui.views import ClusterView, StatusView
 from widgets.palette import Palette, palette
 from widgets.wrap import hanging
@@ -26,24 +27,25 @@ def context_prompt(index: int, view: ClusterView, colors: Palette, viewing: bool
     line.append(number, style=colors.muted)
     line.append("▸" if viewing else " ", style=f"bold {colors.accent}")
     line.append(PHASE_MARK.get(view.phase, "?") + " ", style=colors.phase(view.phase))
-    line.append(f"{view.context:<12} ", style="bold" if viewing else "")
-    ident = view.cluster if view.cluster_id is None else f"{view.cluster} #{view.cluster_id}"
+    line.append(f"{safe_line(view.context):<12} ", style="bold" if viewing else "")
+    cluster = safe_line(view.cluster)
+    ident = cluster if view.cluster_id is None else f"{cluster} #{view.cluster_id}"
     line.append(f"{ident:<13} ")
     state = Text(f" {view.phase}", style=colors.phase(view.phase))
-    version = Text(f"cilium {view.cilium_version or '?':<8}", style=colors.muted)
+    version = Text(f"cilium {safe_line(view.cilium_version or '?'):<8}", style=colors.muted)
     # Two lines exactly: the version goes first when the line would wrap (unreachable...).
     if width >= 50 and line.cell_len + version.cell_len + state.cell_len <= width:
         line.append_text(version)
     line.append_text(state)
     detail = Text("    ")
     if view.phase in ("unreachable", "forbidden", "error"):
-        detail.append(view.reason or view.state, style=colors.err)
+        detail.append(safe_line(view.reason or view.state), style=colors.err)
     elif view.phase == "syncing":
         detail.append("Synchronizing…", style=colors.warn)
     elif view.phase == "stale":
         # The data shown is the last known; say since when and why, nothing else fits.
         since = view.state.removeprefix("stale ")
-        detail.append(f"{since}: {view.reason}" if view.reason else since, style=colors.warn)
+        detail.append(safe_line(f"{since}: {view.reason}" if view.reason else since), style=colors.warn)
         detail.append("  (last known)", style=colors.muted)
     else:
         counts = f"nodes {view.nodes}  agents {view.agents_ready}/{view.agents_total}  "
@@ -52,9 +54,9 @@ def context_prompt(index: int, view: ClusterView, colors: Palette, viewing: bool
         detail.append(counts)
         good = sum(1 for r in view.remotes if r.ok)
         style = colors.ok if view.remotes and good == len(view.remotes) else colors.warn
-        detail.append(view.mesh_text, style=style)
+        detail.append(safe_line(view.mesh_text), style=style)
     # A long reason (a dial error) continues under itself, not under the context's number.
-    return Text("\n").join([line, hanging(detail, width, 4)])
+    return clean_text(Text("\n").join([line, hanging(detail, width, 4)]))
 
 
 class ContextList(OptionList):
@@ -119,9 +121,9 @@ class ContextList(OptionList):
             self._shown = {}
             if note:
                 style = colors.err if note.startswith("could not") else colors.warn
-                text = Text(note, style=style)
+                text = safe_text(note, style, block=True)
             else:
-                lines = ["No contexts.", *(f"✗ {error}" for error in status.config_errors)]
+                lines = ["No contexts.", *(f"✗ {safe_line(error)}" for error in status.config_errors)]
                 text = Text("\n".join(lines), style=colors.err)
             self.add_option(Option(text, disabled=True))
             self._quiet = False
@@ -150,7 +152,7 @@ class ContextList(OptionList):
                 self.highlighted = index
                 self._quiet = False
         ok = sum(1 for c in status.clusters if c.phase == "ok")
-        self.border_subtitle = f"{ok}/{len(status.clusters)} ok"
+        self.border_subtitle = Text(f"{ok}/{len(status.clusters)} ok")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()

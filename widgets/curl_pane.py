@@ -34,6 +34,7 @@ from textual.widgets.option_list import Option
 
 from tui.curl.target import CurlTarget, InvalidInput, check_interval, check_path, default_target
 from tui.mesh.model import MeshSnapshot, ServiceKey
+from tui.safetext import clean_text, markup_escaped, safe_line, safe_text
 from widgets.palette import Palette, palette
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def split_text(stats: LoopStats, colors: Palette) -> Text:
         blocks = round(share * BAR)
         expected = stats.expected.get(cluster, 0.0)
         off = counted >= 10 and abs(share - expected) > 0.25
-        out.append(f"{cluster} ", style="bold" if cluster == stats.from_cluster else "")
+        out.append(f"{safe_line(cluster)} ", style="bold" if cluster == stats.from_cluster else "")
         out.append("█" * blocks, style=colors.warn if off else colors.accent)
         out.append("░" * (BAR - blocks), style=colors.muted)
         out.append(f" {round(share * 100):>3}%", style=colors.warn if off else "")
@@ -116,32 +117,32 @@ def errors_text(stats: LoopStats, colors: Palette) -> Text:
     if not stats.errors:
         return Text("errors 0", style=colors.muted)
     parts = sorted(stats.errors.items(), key=lambda item: -item[1])[:3]
-    return Text(" ".join(f"{kind} {n}" for kind, n in parts), style=colors.err)
+    return safe_text(" ".join(f"{kind} {n}" for kind, n in parts), colors.err)
 
 
 def answer_line(answer: CurlAnswer, colors: Palette, *, width: int = 40) -> Text:
     """``12:00:01  cluster1 → cluster2  userlist-…-9kq2z  Maria Kim   14 ms``."""
     stamp = time.strftime("%H:%M:%S", time.localtime(answer.at))
     out = Text(f"{stamp}  ", style=colors.muted)
-    out.append(f"{answer.from_cluster} → ")
+    out.append(f"{safe_line(answer.from_cluster)} → ")
     if not answer.answered:
-        out.append(f"✗ {answer.error_kind or 'error'}", style=colors.err)
+        out.append(f"✗ {safe_line(answer.error_kind or 'error')}", style=colors.err)
         if answer.error:
-            out.append(f"  {answer.error[:80]}", style=colors.muted)
+            out.append(f"  {safe_line(answer.error, 80)}", style=colors.muted)
         out.append(f"  {ms_text(answer.ms)}", style=colors.muted)
         return out
     if answer.to_cluster is None:
         out.append("unknown", style=colors.warn)
         body = " ".join(answer.body.split())
-        out.append(f"  {body[: width * 2]}", style=colors.warn)
+        out.append(f"  {safe_line(body[: width * 2])}", style=colors.warn)
     else:
-        out.append(f"{answer.to_cluster:<9}", style="bold")
-        pod = answer.pod or "(pod unknown)"
+        out.append(f"{safe_line(answer.to_cluster):<9}", style="bold")
+        pod = safe_line(answer.pod or "(pod unknown)")
         pod = pod if len(pod) <= POD_WIDTH else pod[: POD_WIDTH - 1] + "…"
         out.append(f"  {pod:<{POD_WIDTH}}", style="" if answer.pod else colors.muted)
-        out.append(f"  {answer.label[:width]}")
+        out.append(f"  {safe_line(answer.label[:width])}")
     if answer.error_kind:
-        out.append(f"  {answer.error_kind}", style=colors.err)
+        out.append(f"  {safe_line(answer.error_kind)}", style=colors.err)
     out.append(f"  {ms_text(answer.ms)}", style=colors.muted)
     return out
 
@@ -150,10 +151,10 @@ def event_line(event: LoopEvent, clusters: dict[str, str], colors: Palette) -> T
     stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
     out = Text(f"{stamp}  ", style=colors.muted)
     if event.context:
-        out.append(f"{clusters.get(event.context, event.context)}  ")
+        out.append(f"{safe_line(clusters.get(event.context, event.context))}  ")
     mark = {"reattached": "⟳ ", "attached": "▶ ", "error": "✗ ", "waiting": "… ", "learned": "✓ "}
     style = colors.err if event.kind in ("error", "ended") else colors.primary
-    out.append(mark.get(event.kind, "• ") + event.text, style=style)
+    out.append(mark.get(event.kind, "• ") + safe_line(event.text), style=style)
     return out
 
 
@@ -177,7 +178,8 @@ class CurlRow(Horizontal):
         yield self.spark
 
     def show(self, summary: Text, latencies: Sequence[float]) -> None:
-        self.summary.update(summary, layout=False)  # one line, always: no layout pass needed
+        # One line, always: no layout pass needed.
+        self.summary.update(clean_text(summary, block=False), layout=False)
         data = list(latencies)
         if data != self.spark.data:
             self.spark.data = data
@@ -283,8 +285,9 @@ class CurlPane(Vertical):
         """Set the slot's border texts only when they change (each set repaints the slot)."""
         if (title, subtitle) != self._titles:
             self._titles = (title, subtitle)
-            slot.border_title = title
-            slot.border_subtitle = subtitle
+            # Text, never a str: a border title str is parsed as markup (a path holding [/]).
+            slot.border_title = safe_text(title)
+            slot.border_subtitle = safe_text(subtitle)
 
     # -- public: what the app's keys and commands call ------------------------------------------
 
@@ -445,17 +448,17 @@ class CurlPane(Vertical):
             if self.mode == "map"
             else self.log_text(session, colors, room)
         )
-        log.update(text, layout=resized)
+        log.update(clean_text(text), layout=resized)
 
     def summary(self, stats: LoopStats, loop: Any, colors: Palette, now: float) -> Text:
-        out = Text(f"{stats.from_cluster:<9}", style="bold")
+        out = Text(f"{safe_line(stats.from_cluster):<9}", style="bold")
         out.append(" → ")
         if not stats.total:
             state = loop.state if loop is not None else "stopped"
             last = loop.events[-1].text if loop is not None and loop.events else ""
-            out.append(f"{state}", style=colors.warn)
+            out.append(safe_line(state), style=colors.warn)
             if last:
-                out.append(f"  {last}", style=colors.muted)
+                out.append(f"  {safe_line(last)}", style=colors.muted)
             return out
         out.append(f"last {sum(stats.split().values()):<3} ", style=colors.muted)
         out.append_text(split_text(stats, colors))
@@ -501,15 +504,15 @@ class CurlPane(Vertical):
             return Text(text, style=colors.muted)
         lines = []
         for row in rows[:room]:
-            line = Text(f"{row.cluster:<9} ", style="bold")
-            line.append(f"{row.pod or '—':<32} {row.address:<21} ")
+            line = Text(f"{safe_line(row.cluster):<9} ", style="bold")
+            line.append(f"{safe_line(row.pod or '—'):<32} {safe_line(row.address):<21} ")
             if row.identifies == "error":
-                line.append(f"✗ {row.error}", style=colors.err)
+                line.append(f"✗ {safe_line(row.error)}", style=colors.err)
             else:
                 style = {"pod": colors.ok, "cluster": colors.primary}.get(row.identifies, colors.warn)
-                line.append(f"{row.label[:36]:<36} ")
+                line.append(f"{safe_line(row.label[:36]):<36} ")
                 line.append(f"→ {row.identifies}", style=style)
-            line.append(f"  via {row.via}", style=colors.muted)
+            line.append(f"  via {safe_line(row.via)}", style=colors.muted)
             lines.append(line)
         if len(rows) > room:
             lines[-1].append(f"   (+{len(rows) - room} more)", style=colors.muted)
@@ -624,42 +627,40 @@ class CurlPane(Vertical):
         yield SystemCommand("Curl: learn again", "probe every backend again", self.action_relearn)
         for app_name in ("userlist", "rebel-base"):
             yield SystemCommand(
-                f"Sample: deploy {app_name}",
+                markup_escaped(f"Sample: deploy {app_name}"),
                 "namespace, backend, global+shared service and curl client in every cluster",
                 lambda a=app_name: self.sample(a, delete=False),
             )
             yield SystemCommand(
-                f"Sample: delete {app_name}",
+                markup_escaped(f"Sample: delete {app_name}"),
                 "remove the sample from every cluster (asks first)",
                 lambda a=app_name: self.sample(a, delete=True),
             )
 
     def sample(self, app_name: str, *, delete: bool) -> None:
-        """Deploy / delete a sample app in every usable context (delete asks first)."""
-        from tui.samples import DEFAULT_NAMESPACE
+        """Deploy / delete a sample app in every usable context, once confirmed in a dialog that
+        names every context and every object (a write like the others)."""
+        from tui.samples import DEFAULT_NAMESPACE, confirmation_text
 
         if getattr(self.app, "read_only", False) or getattr(self.source, "read_only", False):
             self.app.notify("read-only mode: the sample is not deployed or deleted", severity="warning")
             return
         snapshot: MeshSnapshot = self.source.snapshot()
-        contexts = [s.context for s in snapshot.clusters if s.phase in ("ok", "stale")]
-        if not contexts:
+        usable = [s for s in snapshot.clusters if s.phase in ("ok", "stale")]
+        if not usable:
             self.app.notify("no cluster can be written right now", severity="warning")
             return
+        contexts = [s.context for s in usable]
         namespace = DEFAULT_NAMESPACE
-        if not delete:
-            self._run(self._sample(app_name, namespace, contexts, delete=False))
-            return
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._run(self._sample(app_name, namespace, contexts, delete=True))
+                self._run(self._sample(app_name, namespace, contexts, delete=delete))
 
-        question = (
-            f"Delete the {app_name} sample (deployments, service, client) from namespace {namespace} in "
-            f"{', '.join(contexts)}? The namespace itself is kept."
-        )
-        self.app.push_screen(YesNoDialog("Delete sample", question), answered)
+        where = [f"{s.context} ({s.cluster})" for s in usable]
+        question = confirmation_text(app_name, namespace, where, delete=delete) + "\nApply?"
+        title = f"{'Delete' if delete else 'Deploy'} the {app_name} sample"
+        self.app.push_screen(YesNoDialog(title, question), answered)
 
     async def _sample(self, app_name: str, namespace: str, contexts: list[str], *, delete: bool) -> None:
         from tui.samples import apply_sample, summary_text
@@ -709,17 +710,17 @@ class AskDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.title_text, classes="ask-title")
+            yield Static(safe_text(self.title_text), classes="ask-title")
             yield Input(self.value, id="ask-input")
             yield Static("", classes="ask-error")
-            yield Static(f"{self.hint} · enter: ok · escape: cancel", classes="ask-hint")
+            yield Static(safe_text(f"{self.hint} · enter: ok · escape: cancel"), classes="ask-hint")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         try:
             self.validate(event.value)
         except InvalidInput as exc:
-            self.query_one(".ask-error", Static).update(str(exc))
+            self.query_one(".ask-error", Static).update(safe_text(str(exc), block=True))
             return
         self.dismiss(event.value)
 
@@ -749,8 +750,8 @@ class PickDialog(ModalScreen[T | None], Generic[T]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.title_text, classes="pick-title")
-            yield OptionList(*(Option(label, id=str(i)) for i, label in enumerate(self.labels)))
+            yield Static(safe_text(self.title_text), classes="pick-title")
+            yield OptionList(*(Option(safe_text(label), id=str(i)) for i, label in enumerate(self.labels)))
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
@@ -781,8 +782,8 @@ class YesNoDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.title_text, classes="yn-title")
-            yield Static(self.question)
+            yield Static(safe_text(self.title_text), classes="yn-title")
+            yield Static(safe_text(self.question, block=True))
             yield Static("y: yes · n / escape: no", classes="yn-hint")
 
     def action_answer(self, yes: bool) -> None:

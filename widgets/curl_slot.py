@@ -13,6 +13,8 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
+from tui.safetext import safe_text
+
 
 class CurlSlot(Vertical):
     DEFAULT_CSS = """
@@ -35,7 +37,7 @@ class CurlSlot(Vertical):
     def unavailable(self, reason: str) -> None:
         """No pane will come: say why in place of the hint."""
         for placeholder in self.query("#curl-placeholder").results(Static):
-            placeholder.update(f"no curl loops: {reason}")
+            placeholder.update(safe_text(f"no curl loops: {reason}"))
 
     async def mount_pane(self, pane: Widget) -> None:
         """Replace the placeholder with the real curl pane."""

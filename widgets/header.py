@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.safetext import safe_line
 from widgets.palette import palette
 
 
@@ -45,10 +46,10 @@ class MeshHeader(Widget):
         now = time.strftime("%H:%M:%S", time.localtime(self.clock()))
         right = Text()
         if self.problems:
-            right.append(f"{self.problems}  ", style=f"bold {colors.err}")
+            right.append(f"{safe_line(self.problems)}  ", style=f"bold {colors.err}")
         right.append(f"{now} ")
         # "simulated (seed) /tmp/.../kubeconfig": the path goes first when the line is short.
-        label, _, detail = self.kubeconfig_label.partition(" /")
+        label, _, detail = safe_line(self.kubeconfig_label).partition(" /")
         detail = f" /{detail}" if detail else ""
         left = Text()
         for shown_detail in (detail, ""):

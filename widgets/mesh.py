@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui.safetext import clean_text, safe_block, safe_line, safe_text
 from tui.views import ClusterView, StatusView
 from widgets.palette import SEVERITY_MARK, Palette, palette
 from widgets.wrap import hanging
@@ -58,26 +59,28 @@ def render_matrix(status: StatusView, colors: Palette) -> Text:
         out.append("No contexts.", style=colors.muted)
         return out
     if len(clusters) <= WIDE_MATRIX_MAX:
-        label_width = max(12, *(len(c.cluster) + 1 for c in clusters))
-        cell_width = max(13, *(len(c.cluster) + 2 for c in clusters))
+        names = {c.context: safe_line(c.cluster) for c in clusters}
+        label_width = max(12, *(len(n) + 1 for n in names.values()))
+        cell_width = max(13, *(len(n) + 2 for n in names.values()))
         out.append(f"{FROM_TO:<{label_width}}", style="bold")
         for target in clusters:
-            out.append(f"{target.cluster:^{cell_width}}", style="bold")
+            out.append(f"{names[target.context]:^{cell_width}}", style="bold")
         out.append("\n")
         for source in clusters:
-            out.append(f"{source.cluster:<{label_width}}", style="bold")
+            out.append(f"{names[source.context]:<{label_width}}", style="bold")
             for target in clusters:
                 text, style = _cell(source, target, colors)
                 out.append(f"{text:^{cell_width}}", style=style)
             out.append("\n")
         return out
     styles = {"ok": colors.ok, "err": colors.err, "warn": colors.warn, "muted": colors.muted}
-    label_width = max(len(c.cluster) for c in clusters) + 1
+    names = {c.context: safe_line(c.cluster) for c in clusters}
+    label_width = max(len(n) for n in names.values()) + 1
     out.append("column n = n-th context · ✓ connected ✗ broken · self\n", style=colors.muted)
     out.append(f"{FROM_TO:<{label_width}}", style="bold")
     out.append("".join(str(i % 10) for i in range(1, len(clusters) + 1)) + "\n", style=colors.muted)
     for source in clusters:
-        out.append(f"{source.cluster:<{label_width}}")
+        out.append(f"{names[source.context]:<{label_width}}")
         for target in clusters:
             text, kind = _cell_text(source, target)
             out.append(text, style=styles[kind])
@@ -95,16 +98,16 @@ def render_link_errors(status: StatusView, colors: Palette, width: int = 0) -> T
     for view in status.clusters:
         for remote in view.remotes:
             if remote.error and (view.cluster, remote.cluster) not in covered and view.cluster not in local:
-                line = Text(f"✗ {view.cluster} → {remote.cluster}: ", style=colors.err)
-                line.append(remote.error + "\n")
+                line = safe_text(f"✗ {view.cluster} → {remote.cluster}: ", colors.err)
+                line.append(safe_line(remote.error) + "\n")
                 out.append_text(hanging(line, width, 2))
         for remote in view.kvstoremesh_remotes:
             if remote.error and (view.cluster, remote.cluster) not in kvm_covered:
-                line = Text(f"✗ {view.cluster} KVStoreMesh → {remote.cluster}: ", style=colors.err)
-                line.append(remote.error + "\n")
+                line = safe_text(f"✗ {view.cluster} KVStoreMesh → {remote.cluster}: ", colors.err)
+                line.append(safe_line(remote.error) + "\n")
                 out.append_text(hanging(line, width, 2))
         for agent in view.unreadable_agents:
-            out.append(f"⚠ {view.cluster} agent {agent}\n", style=colors.warn)
+            out.append(safe_line(f"⚠ {view.cluster} agent {agent}") + "\n", style=colors.warn)
     return out
 
 
@@ -114,12 +117,14 @@ def render_access(status: StatusView, colors: Palette, width: int = 0) -> Text:
     for view in status.clusters:
         if view.phase == "stale":
             reason = f": {view.reason}" if view.reason else ""
-            line = Text(f"◐ {view.cluster} ({view.context}) {view.state}{reason}", style=colors.warn)
+            line = safe_text(f"◐ {view.cluster} ({view.context}) {view.state}{reason}", colors.warn)
             line.append(" — its row is the last known state\n", style=colors.muted)
             out.append_text(hanging(line, width, 2))
         elif view.phase in ("unreachable", "forbidden", "error"):
             name = f"{view.cluster} ({view.context})" if view.cluster_known else view.context
-            out.append_text(hanging(Text(f"✗ {name} {view.state}\n", style=colors.err), width, 2))
+            line = safe_text(f"✗ {name} {view.state}", colors.err)
+            line.append("\n")
+            out.append_text(hanging(line, width, 2))
     return out
 
 
@@ -127,20 +132,20 @@ def render_details(status: StatusView, colors: Palette) -> Text:
     """Per cluster: clustermesh-apiserver access and readiness, min/avg/max of connected remotes."""
     out = Text()
     for view in status.clusters:
-        out.append(f"{view.cluster:<10} ", style="bold")
+        out.append(f"{safe_line(view.cluster):<10} ", style="bold")
         if not view.known:
-            out.append(view.state + "\n", style=colors.phase(view.phase))
+            out.append(safe_line(view.state) + "\n", style=colors.phase(view.phase))
             continue
         if view.access_error:
-            out.append(f"access: {view.access_error}", style=colors.err)
+            out.append(safe_line(f"access: {view.access_error}"), style=colors.err)
         elif view.access_addresses:
-            out.append(f"{', '.join(view.access_addresses)} ({view.access_type})")
+            out.append(safe_line(f"{', '.join(view.access_addresses)} ({view.access_type})"))
         else:
             out.append("access ?", style=colors.muted)
         if view.apiserver_ready is True:
             out.append("  apiserver ready", style=colors.ok)
         elif view.apiserver_ready is False:
-            out.append(f"  apiserver not ready: {view.apiserver_reason}", style=colors.err)
+            out.append(safe_line(f"  apiserver not ready: {view.apiserver_reason}"), style=colors.err)
         else:
             out.append("  no clustermesh-apiserver", style=colors.warn)
         if view.remotes:
@@ -148,15 +153,15 @@ def render_details(status: StatusView, colors: Palette) -> Text:
         if view.kvstoremesh:
             out.append("  KVStoreMesh:", style=colors.muted)
             if view.kvstoremesh_note:
-                out.append(f" {view.kvstoremesh_note}", style=colors.warn)
+                out.append(safe_line(f" {view.kvstoremesh_note}"), style=colors.warn)
             for remote in view.remotes:
                 kvm = view.kvstoremesh_remote(remote.cluster)
                 if kvm is None:
-                    out.append(f" {remote.cluster} ?", style=colors.muted)
+                    out.append(safe_line(f" {remote.cluster} ?"), style=colors.muted)
                 else:
                     mark = "✓" if kvm.ok else "✗"
                     out.append(
-                        f" {remote.cluster} {kvm.connected}/{kvm.agents} {mark}",
+                        safe_line(f" {remote.cluster} {kvm.connected}/{kvm.agents} {mark}"),
                         style=colors.ok if kvm.ok else colors.err,
                     )
         out.append("\n")
@@ -174,9 +179,9 @@ def render_findings(status: StatusView, colors: Palette, width: int = 0) -> Text
     for finding in status.findings:
         mark = SEVERITY_MARK.get(finding.severity, "•")
         message = Text(f"{mark} ", style=colors.severity(finding.severity))
-        message.append(finding.message + "\n", style=colors.severity(finding.severity))
+        message.append(safe_line(finding.message) + "\n", style=colors.severity(finding.severity))
         out.append_text(hanging(message, width, 2))
-        for index, line in enumerate(finding.fix.splitlines()):
+        for index, line in enumerate(safe_block(finding.fix).splitlines()):
             fix = Text("  fix: " if index == 0 else "       ", style=colors.muted)
             fix.append(line + "\n", style="bold")
             out.append_text(hanging(fix, width, 7))
@@ -195,7 +200,7 @@ def render_mesh(status: StatusView, colors: Palette, width: int = 0) -> Text:
     if status.config_errors:
         errors = Text()
         for error in status.config_errors:
-            errors.append(f"✗ kubeconfig: {error}\n", style=colors.err)
+            errors.append(safe_line(f"✗ kubeconfig: {error}") + "\n", style=colors.err)
         parts.append(errors)
     parts.append(render_findings(status, colors, width))
     parts.append(render_details(status, colors))
@@ -253,10 +258,10 @@ class MeshPane(VerticalScroll):
         self._note = note
         self._width = width
         colors = palette(self.app)
-        self.text = render_mesh(status, colors, width)
+        self.text = clean_text(render_mesh(status, colors, width))
         if note and not status.clusters:
             style = colors.err if note.startswith("could not") else colors.warn
-            self.text = Text(note, style=style)
+            self.text = safe_text(note, style, block=True)
         self._body.update(self.text)
         errors = sum(1 for f in status.findings if f.severity == "error")
         warnings = sum(1 for f in status.findings if f.severity == "warning")

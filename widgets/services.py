@@ -20,6 +20,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
+from tui.safetext import safe_line, safe_text
 from tui.views import GLYPH_LEGEND, ServiceCell, ServiceRow, ServicesView, filter_rows, parse_key
 from widgets.palette import Palette, palette
 from widgets.tables import Column, KeyedTable
@@ -34,14 +35,14 @@ def cell_text(cell: ServiceCell, colors: Palette) -> Text:
     """One cluster's cell in the wide layout."""
     if not cell.known:
         style = colors.warn if cell.state == "syncing" else colors.err
-        return Text(cell.text(), style=style)
+        return safe_text(cell.text(), style)
     if not cell.present:
         return Text("—", style=colors.muted)
     if not cell.is_global:
         return Text(f"not global  {cell.ready_endpoints} rdy", style=colors.muted)
     out = Text("global ")
     out.append("shared " if cell.shared else "unshared ", style="" if cell.shared else colors.warn)
-    out.append(cell.affinity, style=colors.accent if cell.affinity != "none" else "")
+    out.append(safe_line(cell.affinity), style=colors.accent if cell.affinity != "none" else "")
     if cell.affinity_unknown:
         out.append("?", style=colors.warn)
     out.append(f"  {cell.ready_endpoints} rdy", style=colors.err if cell.ready_endpoints == 0 else "")
@@ -81,7 +82,7 @@ def waiting_for(contexts: tuple[str, ...] | list[str], most: int = 6) -> str:
 def why_text(row: ServiceRow, colors: Palette) -> Text:
     if not row.warnings:
         return Text("")
-    return Text("; ".join(row.warnings), style=colors.warn)
+    return safe_text("; ".join(row.warnings), colors.warn)
 
 
 STALE_NOTES = 3
@@ -126,6 +127,8 @@ class ServicesPane(Vertical):
         self.compact = False
         self.visible_rows: list[ServiceRow] = []
         self._highlighted: tuple[str, str] | None = None
+        self._keys: dict[str, tuple[str, str]] = {}
+        """Row key text → service key: a name from a hostile server may hold a ``/``."""
         self._cell_cache: dict[tuple[int, bool], tuple[ServiceRow, tuple[Text, ...]]] = {}
         self._cache_colors: Palette | None = None
 
@@ -143,7 +146,7 @@ class ServicesPane(Vertical):
     @property
     def selected(self) -> tuple[str, str] | None:
         key = self.table.cursor_key
-        return parse_key(key) if key else None
+        return (self._keys.get(key) or parse_key(key)) if key else None
 
     def show(self, view: ServicesView, *, note: str = "") -> None:
         """Draw ``view``; ``note`` says what is awaited while there is no context yet."""
@@ -191,10 +194,11 @@ class ServicesPane(Vertical):
         hit = self._cell_cache.get(key)
         if hit is not None and hit[0] is row:
             return hit[1]
+        name = safe_text(row.key_text)
         if self.compact:
-            cells = (Text(row.key_text), glyph_text(row, colors), Text(row.summary()), why_text(row, colors))
+            cells = (name, glyph_text(row, colors), Text(row.summary()), why_text(row, colors))
         else:
-            cells = (Text(row.key_text), *(cell_text(c, colors) for c in row.cells), why_text(row, colors))
+            cells = (name, *(cell_text(c, colors) for c in row.cells), why_text(row, colors))
         self._cell_cache[key] = (row, cells)
         return cells
 
@@ -244,11 +248,12 @@ class ServicesPane(Vertical):
             self._cell_cache = {}
             self._cache_colors = colors
         data = [(r.key_text, self._cells(r, colors)) for r in rows]
+        self._keys = {r.key_text: r.key for r in rows}
         if self.compact:
             self.border_subtitle = GLYPH_LEGEND
         else:
             toggle = "A global only" if view.show_all else "A all services"
-            self.border_subtitle = (
+            self.border_subtitle = safe_text(
                 f"filter: {self.filter_text}" if self.filter_text else f"/ filter  {toggle}"
             )
         table.sync_rows(data)

@@ -21,6 +21,7 @@ from textual.geometry import Region
 from textual.widgets import DataTable
 
 from tui.compat.textual_private import write_cells
+from tui.safetext import safe_text
 
 MAX_REMOVALS = 32
 """More removals than this rebuild the table (each removal renumbers every row)."""
@@ -69,7 +70,8 @@ class KeyedTable(DataTable):
             return False
         self.clear(columns=True)
         for column in spec:
-            self.add_column(column.label, key=column.key, width=column.width)
+            # A Text, never a str: DataTable parses a str label as markup (cluster names).
+            self.add_column(safe_text(column.label), key=column.key, width=column.width)
         self._column_spec = spec
         self.shown = {}
         return True

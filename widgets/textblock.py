@@ -11,6 +11,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from tui.safetext import clean_text, safe_block
+
 
 class TextBlock(Widget):
     DEFAULT_CSS = """
@@ -19,7 +21,7 @@ class TextBlock(Widget):
 
     def __init__(self, text: Text | str = "", *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.text = Text(text) if isinstance(text, str) else text
+        self.text = Text(safe_block(text)) if isinstance(text, str) else clean_text(text)
         self._lines = 1
 
     def render(self) -> Text:
@@ -38,8 +40,9 @@ class TextBlock(Widget):
             self.styles.height = lines  # the only case that re-lays out the screen
 
     def update(self, text: Text | str) -> None:
-        """Show ``text``; a repaint unless the number of lines changed."""
-        text = Text(text) if isinstance(text, str) else text
+        """Show ``text``; a repaint unless the number of lines changed. Any control character a
+        cluster's text still carries is shown as a placeholder (:func:`tui.safetext.clean_text`)."""
+        text = Text(safe_block(text)) if isinstance(text, str) else clean_text(text)
         if text == self.text:
             return
         self.text = text

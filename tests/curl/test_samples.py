@@ -61,13 +61,13 @@ def test_manifests_are_built_from_checked_names() -> None:
 def test_deploy_is_idempotent_and_delete_asks_first(
     sim: SimThread, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert sample(sim, "deploy", "--namespace", "demo") == 0
+    assert sample(sim, "deploy", "--namespace", "demo", "--yes") == 0
     out = capsys.readouterr().out
     assert "deployment demo/userlist" in out and "created" in out
     for context in ("bastion02", "bastion03"):
         assert objects(sim, context, "deployments.apps", "demo") == ["curltest", "userlist"]
         assert objects(sim, context, "services", "demo") == ["userlist-svc"]
-    assert sample(sim, "deploy", "--namespace", "demo", "--context", "bastion03") == 0
+    assert sample(sim, "deploy", "--namespace", "demo", "--context", "bastion03", "--yes") == 0
     again = capsys.readouterr().out
     assert "bastion03" in again and "bastion02" not in again
     assert "deploy: 4 already exists (left unchanged)" in again
@@ -105,7 +105,7 @@ def test_read_only_and_bad_input_are_refused_before_anything_is_sent(
 def test_rebel_base_answers_are_identified_by_cluster(
     sim: SimThread, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert sample(sim, "deploy", "--app", "rebel-base", "--namespace", "rebels") == 0
+    assert sample(sim, "deploy", "--app", "rebel-base", "--namespace", "rebels", "--yes") == 0
     capsys.readouterr()
 
     async def curl() -> CurlSession:

@@ -8,6 +8,7 @@ At the end of the run the figures the tests measured are printed as one table.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ for _sub in ("app", "curl", "headless", "kube"):
 from headlesshelp import Cli  # noqa: E402
 from reliabilityhelp import FIGURES, REL_HUB, summary_lines  # noqa: E402
 
+from tui.app import quiet_logging  # noqa: E402
 from tui.headless import session  # noqa: E402
 
 
@@ -41,6 +43,23 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """``meshtui`` in-process with the suite's hub settings; every output scanned for tokens."""
     monkeypatch.setattr(session, "SETTINGS", REL_HUB)
     return Cli(tmp_path)
+
+
+@pytest.fixture
+def app_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The log file the app writes with ``MESHTUI_LOG`` (as ``meshtui`` sets it up), removed after."""
+    path = tmp_path / "meshtui.log"
+    monkeypatch.setenv("MESHTUI_LOG", str(path))
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    quiet_logging()
+    try:
+        yield path
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -176,18 +176,39 @@ def snapshot_objects(sim: SimThread) -> dict[str, list[tuple[str, str, str]]]:
     return sim.call(read)
 
 
-@contextmanager
-def write_recorder(sim: SimThread) -> Iterator[list[str]]:
+def write_recorder(sim: SimThread) -> Any:
     """Every request that would change an object, as it reaches any simulated API server.
 
     Access reviews are POSTs that change nothing (the layer asks what it may do): not writes.
     """
+
+    def write(request: Any) -> str | None:
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and "accessreview" not in request.path:
+            return f"{request.method} {request.path}"
+        return None
+
+    return request_recorder(sim, write)
+
+
+def exec_recorder(sim: SimThread) -> Any:
+    """The command of every exec any simulated API server receives (``sh -c kill 12``)."""
+
+    def command(request: Any) -> str | None:
+        return " ".join(request.query.getall("command", [])) if request.path.endswith("/exec") else None
+
+    return request_recorder(sim, command)
+
+
+@contextmanager
+def request_recorder(sim: SimThread, note: Callable[[Any], str | None]) -> Iterator[list[str]]:
+    """``note(request)`` of every request any simulated API server receives (``None``: skipped)."""
     assert sim.mesh is not None
     seen: list[str] = []
 
     async def hook(request: Any) -> None:
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and "accessreview" not in request.path:
-            seen.append(f"{request.method} {request.path}")
+        noted = note(request)
+        if noted is not None:
+            seen.append(noted)
 
     clusters = list(sim.mesh.clusters.values())
     sim.call(lambda: [c.request_hooks.insert(0, hook) for c in clusters])

@@ -51,7 +51,7 @@ from reliabilityhelp import (
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from tui.app import MeshtuiApp, quiet_logging
+from tui.app import MeshtuiApp
 from tui.kube.source import KubeSource
 from tui.sim.mesh import SimThread
 
@@ -68,23 +68,6 @@ def sim() -> Iterator[SimThread]:
     """The seed mesh; no thread the test started (app source, simulator) may outlive it."""
     with seed_sim() as running:
         yield running
-
-
-@pytest.fixture
-def app_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The log file the app writes with ``MESHTUI_LOG`` (as ``meshtui`` sets it up), removed after."""
-    path = tmp_path / "meshtui.log"
-    monkeypatch.setenv("MESHTUI_LOG", str(path))
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    quiet_logging()
-    try:
-        yield path
-    finally:
-        for handler in [h for h in root.handlers if h not in handlers]:
-            root.removeHandler(handler)
-            handler.close()
-        root.setLevel(level)
 
 
 def screen(app: MeshtuiApp) -> str:

@@ -25,6 +25,7 @@ from tui.headless.options import (
     UsageError,
     add_common,
 )
+from tui.safetext import safe_line
 
 if TYPE_CHECKING:
     from tui.curl.loop import CurlAnswer, LoopEvent
@@ -338,7 +339,7 @@ class Printer:
         try:
             self.console.print(renderable)
             self.console.file.flush()
-        except (BrokenPipeError, SystemExit):  # rich turns a broken pipe into SystemExit(1)
+        except (OSError, SystemExit):  # rich turns a broken pipe into SystemExit(1); EIO: terminal gone
             self.broken = True
             if self.on_broken is not None:
                 self.on_broken()
@@ -349,7 +350,7 @@ class Printer:
         from rich.text import Text
 
         self._titled = True
-        self._print(Text(self.title, style="bold"))
+        self._print(Text(safe_line(self.title), style="bold"))
 
     def answer(self, answer: CurlAnswer) -> None:
         if not self.table:
@@ -359,16 +360,17 @@ class Printer:
         self.header()
         self.count += 1
         line = Text(f"{self.count:>4}  ")
+        # The pod's answer and the cluster's names: display-safe, one line each (tui.safetext).
         if answer.error_kind and not answer.answered:
-            line.append(f"✗ {answer.error_kind}", style="red")
-            line.append(f"  {answer.error or '-'}  {answer.ms:.0f} ms")
+            line.append(f"✗ {safe_line(answer.error_kind)}", style="red")
+            line.append(f"  {safe_line(answer.error or '-')}  {answer.ms:.0f} ms")
             self._print(line)
             return
-        line.append(f"{answer.from_cluster} → ")
-        line.append(answer.to_cluster or "?", style="bold" if answer.to_cluster else "yellow")
-        line.append(f"  {answer.pod or '(pod unknown)'}  ")
+        line.append(f"{safe_line(answer.from_cluster)} → ")
+        line.append(safe_line(answer.to_cluster or "?"), style="bold" if answer.to_cluster else "yellow")
+        line.append(f"  {safe_line(answer.pod or '(pod unknown)')}  ")
         line.append(str(answer.code), style="red" if answer.code >= 400 else "green")
-        line.append(f"  {answer.ms:.1f} ms  {answer.label}")
+        line.append(f"  {answer.ms:.1f} ms  {safe_line(answer.label)}")
         self._print(line)
 
     def event(self, event: LoopEvent) -> None:
@@ -382,8 +384,9 @@ class Printer:
 
     def summary(self, summary: dict[str, Any]) -> None:
         from rich import box
-        from rich.table import Table
         from rich.text import Text
+
+        from tui.headless.tables import SafeTable
 
         requests = summary["requests"]
         answered = sum(summary["by_cluster"].values()) + summary["unknown"]
@@ -391,8 +394,8 @@ class Printer:
         head = f"{requests} requests from {summary['from']['context']} ({summary['from']['cluster']})"
         if summary["client_pod"]:
             head += f" in {summary['client_pod']}"
-        self._print(Text(head, style="bold"))
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+        self._print(Text(safe_line(head), style="bold"))
+        table = SafeTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
         for column in ("CLUSTER", "ANSWERS", "SHARE", "EXPECTED"):
             table.add_column(column, justify="left" if column == "CLUSTER" else "right")
         expected = summary["expected_share"]
@@ -406,7 +409,7 @@ class Printer:
             self._print(table)
         if summary["by_pod"]:
             pods = " · ".join(f"{pod} {n}" for pod, n in summary["by_pod"].items())
-            self._print(Text(f"pods: {pods}"))
+            self._print(Text(safe_line(f"pods: {pods}")))
         errors = summary["errors"]
         error_text = ", ".join(f"{kind} {n}" for kind, n in errors.items()) if errors else "none"
         latency = summary["latency_ms"]
@@ -414,4 +417,4 @@ class Printer:
             timing = "latency: no answer"
         else:
             timing = f"latency p50 {latency['p50']:.1f} ms · p95 {latency['p95']:.1f} ms"
-        self._print(Text(f"errors: {error_text}   {timing}", style="red" if errors else ""))
+        self._print(Text(safe_line(f"errors: {error_text}   {timing}"), style="red" if errors else ""))

@@ -3,6 +3,11 @@
 Colour only on a terminal and never with ``NO_COLOR`` set (rich checks both). Off a terminal the
 table width is ``$COLUMNS`` or 160, not rich's 80: a piped table should not wrap like a narrow
 window. Markup is off everywhere: messages carry brackets (``[min:1 / avg:1.0 / max:1]``).
+
+Nothing a cluster sent reaches the terminal raw, table or not, terminal or pipe: the tables
+are built from display-safe text (:mod:`tui.safetext`), messages on stderr are one safe line
+each, and the console rewrites any control character left in a rendered segment (a last line
+of defence). JSON and YAML are exact (their encoders escape control characters).
 """
 
 from __future__ import annotations
@@ -10,17 +15,21 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from tui.safetext import clean_str, safe_line
+
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
 PIPE_WIDTH = 160
 
 
 def error(message: str) -> None:
-    """One line on stderr (flushed: it may interleave with streamed answers)."""
-    print(message, file=sys.stderr, flush=True)
+    """One line on stderr (flushed: it may interleave with streamed answers); a cluster's words
+    in it are display-safe (:func:`tui.safetext.safe_line`)."""
+    print(safe_line(message), file=sys.stderr, flush=True)
 
 
 def console(file: Any = None) -> Console:
@@ -36,7 +45,7 @@ def console(file: Any = None) -> Console:
             width = int(os.environ.get("COLUMNS", "")) or PIPE_WIDTH
         except ValueError:
             width = PIPE_WIDTH
-    return Console(
+    made = Console(
         file=out,
         width=width,
         highlight=False,
@@ -45,6 +54,33 @@ def console(file: Any = None) -> Console:
         soft_wrap=False,
         no_color=bool(os.environ.get("NO_COLOR")) or None,
     )
+    made.push_render_hook(_SafeHook())  # type: ignore[arg-type]  # duck-typed: rich loads lazily
+    return made
+
+
+class _SafeSegments:
+    """A renderable whose segments' text has no control character left (one for one: the
+    layout, measured before, stays as it was)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import Segment
+
+        for segment in console.render(self.inner, options):
+            if segment.control:
+                yield segment
+            else:
+                clean = clean_str(segment.text)
+                yield segment if clean is segment.text else Segment(clean, segment.style)
+
+
+class _SafeHook:
+    """Every renderable printed on a :func:`console` goes through :class:`_SafeSegments`."""
+
+    def process_renderables(self, renderables: list[Any]) -> Iterable[Any]:
+        return [_SafeSegments(r) for r in renderables]
 
 
 def dump(data: Any, fmt: str) -> str:

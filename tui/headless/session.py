@@ -123,9 +123,11 @@ def configure_logging(verbose: bool) -> Callable[[], None]:
     root = logging.getLogger()
     if verbose:
         from tui.kube.redact import RedactingFilter
+        from tui.safetext import SafeLogFormatter
 
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        # No control character from a cluster reaches the terminal through a log line either.
+        handler.setFormatter(SafeLogFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         handler.addFilter(RedactingFilter())
         logger = logging.getLogger("tui")
         old_level = logger.level
@@ -183,9 +185,9 @@ def execute(
     except KeyboardInterrupt:
         error(f"{command}: interrupted")
         return EXIT_INTERRUPTED
-    except asyncio.CancelledError:  # SIGTERM
+    except asyncio.CancelledError:  # SIGTERM, SIGHUP
         error(f"{command}: terminated")
-        return 128 + signal.SIGTERM
+        return 128 + (_terminated[0] or signal.SIGTERM)
     finally:
         if sim is not None:
             sim.stop()
@@ -234,24 +236,30 @@ def check_config(source: KubeSource, requested: Sequence[str]) -> None:
         error(f"meshtui: warning: {message}")
 
 
-_terminated: list[bool] = [False]
+_terminated: list[int] = [0]
+"""The signal that ended the command (0: none, or Ctrl-C)."""
 
 
 def interrupted_code() -> int:
-    """130 after Ctrl-C, 143 after SIGTERM (for bodies that catch the cancellation themselves)."""
-    return 128 + signal.SIGTERM if _terminated[0] else EXIT_INTERRUPTED
+    """130 after Ctrl-C, 143 after SIGTERM, 129 after SIGHUP (for bodies that catch the
+    cancellation themselves)."""
+    return 128 + _terminated[0] if _terminated[0] else EXIT_INTERRUPTED
 
 
 def _cancel_on_sigterm() -> None:
-    """SIGTERM (a CI job cancelled) stops the command as Ctrl-C does: everything is closed."""
+    """SIGTERM (a CI job cancelled) and SIGHUP (the SSH session to the bastion closed) stop the
+    command as Ctrl-C does: everything is closed, a curl loop is stopped in its pod."""
     task = asyncio.current_task()
-    _terminated[0] = False
+    _terminated[0] = 0
     if task is None or sys.platform == "win32":
         return
 
-    def terminate() -> None:
-        _terminated[0] = True
-        task.cancel()
+    def terminate(signum: int) -> None:
+        if not _terminated[0]:
+            _terminated[0] = signum
+            task.cancel()
 
-    with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
+            loop.add_signal_handler(signum, terminate, signum)

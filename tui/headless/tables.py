@@ -7,11 +7,14 @@ notes as indented lines below it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from tui.safetext import clean_text, safe_block, safe_text
 from tui.views import (
     GLYPH_LEGEND,
     BackendsPerspective,
@@ -27,8 +30,32 @@ COMPACT_ABOVE = 6
 """More clusters than this: the services table shows one glyph per cluster instead of a column."""
 
 
+class SafeTable(Table):
+    """A rich Table whose headers and cells are display-safe whatever a cluster put in them
+    (:mod:`tui.safetext`): strings keep their lines, a Text its styles."""
+
+    def add_column(self, header: RenderableType = "", *args: Any, **kwargs: Any) -> None:
+        super().add_column(_safe_cell(header), *args, **kwargs)
+
+    def add_row(self, *renderables: RenderableType | None, **kwargs: Any) -> None:
+        super().add_row(*(_safe_cell(r) for r in renderables), **kwargs)
+
+
+def _safe_cell(value: Any) -> Any:
+    if isinstance(value, str):
+        return safe_block(value)
+    if isinstance(value, Text):
+        return clean_text(value.copy())
+    return value
+
+
+def _t(value: Any, style: str = "") -> Text:
+    """A line (or lines) of a cluster's words as display-safe Text."""
+    return safe_text(value, style, block=True)
+
+
 def _table(*headers: str) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    table = SafeTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for header in headers:
         table.add_column(header, overflow="fold")
     return table
@@ -36,7 +63,7 @@ def _table(*headers: str) -> Table:
 
 def _state_text(view: ClusterView) -> Text:
     style = "green" if view.phase == "ok" else "yellow" if view.phase in ("stale", "syncing") else "red"
-    return Text(view.state, style=style)
+    return _t(view.state, style)
 
 
 def _access_text(view: ClusterView) -> Text:
@@ -46,13 +73,13 @@ def _access_text(view: ClusterView) -> Text:
     if view.access_type:
         parts.append(view.access_type)
     parts += list(view.access_addresses)
-    text = Text(" ".join(parts) or "—")
+    text = _t(" ".join(parts) or "—")
     if view.access_error:
-        text.append(f"\n{view.access_error}", style="yellow")
+        text.append("\n" + safe_block(view.access_error), style="yellow")
     if view.apiserver_ready is False:
-        text.append(f"\nnot ready: {view.apiserver_reason}", style="red")
+        text.append("\n" + safe_block(f"not ready: {view.apiserver_reason}"), style="red")
     elif view.apiserver_ready is None and view.apiserver_reason:
-        text.append(f"\n{view.apiserver_reason}", style="yellow")
+        text.append("\n" + safe_block(view.apiserver_reason), style="yellow")
     return text
 
 
@@ -60,21 +87,22 @@ def _mesh_text(view: ClusterView) -> Text:
     if not view.known:
         return Text("?")
     if not view.remotes:
-        return Text(view.mesh_text, style="yellow")
+        return _t(view.mesh_text, "yellow")
     text = Text()
     for index, (remote, (line, ok)) in enumerate(zip(view.remotes, view.link_lines(), strict=True)):
         if index:
             text.append("\n")
-        text.append(line, style="green" if ok else "red")
+        text.append(safe_block(line), style="green" if ok else "red")
         if remote.error:
             text.append(
-                f" (agents: {remote.error})" if view.kvstoremesh else f" ({remote.error})", style="red"
+                safe_block(f" (agents: {remote.error})" if view.kvstoremesh else f" ({remote.error})"),
+                style="red",
             )
         kvm = view.kvstoremesh_remote(remote.cluster)
         if kvm is not None and kvm.error:
-            text.append(f" (KVStoreMesh: {kvm.error})", style="red")
+            text.append(safe_block(f" (KVStoreMesh: {kvm.error})"), style="red")
     if view.kvstoremesh and view.kvstoremesh_note:
-        text.append(f"\nKVStoreMesh: {view.kvstoremesh_note}", style="yellow")
+        text.append(safe_block(f"\nKVStoreMesh: {view.kvstoremesh_note}"), style="yellow")
     return text
 
 
@@ -94,9 +122,9 @@ def status_table(view: StatusView) -> list[RenderableType]:
     out: list[RenderableType] = [table]
     summaries = [f"{c.context}: {c.summary}" for c in view.clusters if c.summary]
     if summaries:
-        out.append(Text("\n".join(summaries)))
+        out.append(_t("\n".join(summaries)))
     for message in view.config_errors:
-        out.append(Text(f"kubeconfig: {message}", style="yellow"))
+        out.append(_t(f"kubeconfig: {message}", "yellow"))
     out.append(Text(""))
     out += findings_block(view.findings)
     return out
@@ -115,11 +143,11 @@ def findings_block(findings: tuple[FindingView, ...] | list[FindingView]) -> lis
     grid.add_column(overflow="fold")
     for finding in findings:
         body = Text()
-        body.append(finding.check, style="bold")
-        body.append(f"  {finding.message}")
+        body.append(safe_block(finding.check), style="bold")
+        body.append(safe_block(f"  {finding.message}"))
         if finding.fix:
             body.append("\nfix: ", style="dim")
-            body.append(finding.fix.replace("\n", "\n     "))
+            body.append(safe_block(finding.fix).replace("\n", "\n     "))
         grid.add_row(Text(finding.severity.upper(), style=SEVERITY_STYLE.get(finding.severity, "")), body)
     return [Text(f"Findings: {', '.join(parts)}", style="bold"), grid]
 
@@ -135,7 +163,7 @@ def services_table(view: ServicesView) -> list[RenderableType]:
         ]
         table = _table("SERVICE", *heads, "WARNINGS")
     for row in view.rows:
-        warnings = Text("\n".join(row.warnings), style="yellow")
+        warnings = _t("\n".join(row.warnings), "yellow")
         if compact:
             table.add_row(row.key_text, "".join(c.glyph() for c in row.cells), row.summary(), warnings)
         else:
@@ -145,10 +173,10 @@ def services_table(view: ServicesView) -> list[RenderableType]:
         what = "services" if view.show_all else "global services"
         out = [Text(f"No {what}.")]
     if compact:
-        out.append(Text(f"clusters, in order: {' '.join(view.clusters)}", style="dim"))
+        out.append(_t(f"clusters, in order: {' '.join(view.clusters)}", "dim"))
         out.append(Text(GLYPH_LEGEND, style="dim"))
     if view.pending:
-        out.append(Text(f"still syncing: {', '.join(view.pending)}", style="yellow"))
+        out.append(_t(f"still syncing: {', '.join(view.pending)}", "yellow"))
     return out
 
 
@@ -159,36 +187,36 @@ def _share_text(view: BackendsPerspective) -> str:
 
 def perspective_block(view: BackendsPerspective) -> RenderableType:
     title = Text()
-    title.append(f"From {view.context}", style="bold")
-    title.append(f" ({view.cluster}")
+    title.append(safe_block(f"From {view.context}"), style="bold")
+    title.append(safe_block(f" ({view.cluster}"))
     if view.cilium_version:
-        title.append(f", Cilium {view.cilium_version}")
+        title.append(safe_block(f", Cilium {view.cilium_version}"))
     if view.family_label:
         title.append(f", {view.family_label}")
     title.append(")")
     if not view.known:
-        return Group(title, Text(f"  {view.note}", style="red"), Text(""))
-    title.append(f"  affinity {view.affinity}")
+        return Group(title, _t(f"  {view.note}", "red"), Text(""))
+    title.append(safe_block(f"  affinity {view.affinity}"))
     lines: list[RenderableType] = [title]
     if view.rule is not None:
-        rule = Text(f"  rules: {view.rule.version_text} · {view.rule.family_label} ({view.rule.source})")
+        rule = _t(f"  rules: {view.rule.version_text} · {view.rule.family_label} ({view.rule.source})")
         if view.bug:
             rule.append(f" · known bug {view.bug} applies", style="red")
         lines.append(rule)
         if view.rule.assumed:
-            lines.append(Text(f"  {view.rule.assumed}", style="yellow"))
+            lines.append(_t(f"  {view.rule.assumed}", "yellow"))
     if not view.headless:
-        lines.append(Text(f"  {_share_text(view)}"))
+        lines.append(_t(f"  {_share_text(view)}"))
     for text in view.lost_remotes:
-        lines.append(Text(f"  cached: {text}", style="yellow"))
+        lines.append(_t(f"  cached: {text}", "yellow"))
     if view.terminating_fallback:
         lines.append(Text("  no active backend left: the terminating ones are used", style="yellow"))
     for cluster, reason in view.excluded:
-        lines.append(Text(f"  excluded {cluster}: {reason}", style="yellow"))
+        lines.append(_t(f"  excluded {cluster}: {reason}", "yellow"))
     for cluster, phase in view.unknown:
-        lines.append(Text(f"  not counted {cluster}: {phase}", style="yellow"))
+        lines.append(_t(f"  not counted {cluster}: {phase}", "yellow"))
     if view.note:
-        lines.append(Text(f"  {view.note}", style="yellow"))
+        lines.append(_t(f"  {view.note}", "yellow"))
     with_agent = view.agent_backends is not None
     heads = ["BACKEND", "CLUSTER", "POD", "READY", "SELECTED", "WHY"]
     table = _table(*heads, *(["AGENT"] if with_agent else []))
@@ -228,6 +256,6 @@ def perspective_block(view: BackendsPerspective) -> RenderableType:
 
 
 def backends_table(view: BackendsView) -> list[RenderableType]:
-    out: list[RenderableType] = [Text(f"Service {view.service}", style="bold"), Text("")]
+    out: list[RenderableType] = [_t(f"Service {view.service}", "bold"), Text("")]
     out += [perspective_block(v) for v in view.views]
     return out

@@ -30,6 +30,7 @@ from tui.headless.options import (
     parse_target,
 )
 from tui.mesh.actions import NONE_WRITE_NOTE, Scale, SetAnnotation, WriteAction, WriteResult, affinity_action
+from tui.safetext import safe_line
 from tui.writeplan import applied, scale_warning, switch_warning
 
 if TYPE_CHECKING:
@@ -309,7 +310,7 @@ async def ask(prompt: str) -> bool:
     """
     import asyncio
 
-    sys.stderr.write(prompt)
+    sys.stderr.write(safe_line(prompt))  # one line, whatever a cluster put in it
     sys.stderr.flush()
     loop = asyncio.get_running_loop()
     try:
@@ -429,21 +430,22 @@ def _report(session: Session, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             step = outcome.step
             text = Text()
+            # Old values and server messages are a cluster's words: one safe line each.
             if step.missing:
                 text.append("✗ ", style="red")
-                text.append(f"{step.context}: {step.missing}")
+                text.append(safe_line(f"{step.context}: {step.missing}"))
             elif step.skip:
                 text.append("= ", style="dim")
-                text.append(f"{change_line(step)}: {step.skip}")
+                text.append(safe_line(f"{change_line(step)}: {step.skip}"))
             elif outcome.ok:
                 text.append("✓ ", style="green")
-                text.append(change_line(step))
+                text.append(safe_line(change_line(step)))
                 if outcome.result is not None and outcome.result.message:
-                    text.append(f"  ({outcome.result.message})", style="dim")
+                    text.append(safe_line(f"  ({outcome.result.message})"), style="dim")
             else:
                 text.append("✗ ", style="red")
-                text.append(f"{change_line(step)}: failed: ")
-                text.append(outcome.result.message if outcome.result else "", style="red")
+                text.append(safe_line(f"{change_line(step)}: failed: "))
+                text.append(safe_line(outcome.result.message if outcome.result else ""), style="red")
             out.append(text)
         return out
 

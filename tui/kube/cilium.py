@@ -23,6 +23,9 @@ from tui.mesh.status import KVSTOREMESH_BINARY, KVSTOREMESH_CONTAINER
 
 KUBE_SYSTEM = "kube-system"
 STATUS_COMMAND = ("cilium", "status", "-o", "json")
+STATUS_MAX_BYTES = 2 * 2**20
+"""A ``cilium status -o json`` document is tens of KB even with 255 remotes: more is a peer
+flooding, cut off early (the rest of the exec is not read)."""
 SERVICE_LIST_COMMAND = ("cilium", "service", "list", "-o", "json")
 
 
@@ -74,13 +77,24 @@ def binary_missing(result: ExecResult) -> bool:
 
 
 async def agent_exec(
-    client: KubeClient, limits: Limits, pod: str, command: Sequence[str], timeout: float
+    client: KubeClient,
+    limits: Limits,
+    pod: str,
+    command: Sequence[str],
+    timeout: float,
+    max_bytes: int = 8 * 2**20,
 ) -> ExecResult:
     """Exec in the agent container, retrying with ``cilium-dbg`` when ``cilium`` is missing
     (images from 1.15 ship ``cilium-dbg``; a trimmed image may lack the ``cilium`` link)."""
     async with limits.cluster, limits.overall:
         result = await run_exec(
-            client, KUBE_SYSTEM, pod, command, container=CILIUM_AGENT_CONTAINER, timeout=timeout
+            client,
+            KUBE_SYSTEM,
+            pod,
+            command,
+            container=CILIUM_AGENT_CONTAINER,
+            timeout=timeout,
+            max_bytes=max_bytes,
         )
         if binary_missing(result) and command and command[0] == "cilium":
             result = await run_exec(
@@ -90,6 +104,7 @@ async def agent_exec(
                 ["cilium-dbg", *command[1:]],
                 container=CILIUM_AGENT_CONTAINER,
                 timeout=timeout,
+                max_bytes=max_bytes,
             )
         return result
 
@@ -109,7 +124,7 @@ async def read_status(
     client: KubeClient, limits: Limits, pod: str, timeout: float, previous: AgentRead | None
 ) -> AgentRead:
     """One agent's status; on failure the previous document and its time are kept."""
-    result = await agent_exec(client, limits, pod, STATUS_COMMAND, timeout)
+    result = await agent_exec(client, limits, pod, STATUS_COMMAND, timeout, STATUS_MAX_BYTES)
     doc, error = _json(result, "cilium status")
     if error is None and not isinstance(doc, dict):
         error = "cilium status: unexpected output"

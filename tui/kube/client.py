@@ -25,7 +25,7 @@ from kubernetes.aio.client import ApiClient, Configuration
 from tui import __version__
 from tui.compat import kubernetes_private
 from tui.compat.asyncio_private import lower_tls_read_buffer
-from tui.kube.errors import KubeError, from_exception, http_error
+from tui.kube.errors import KubeError, from_exception, http_error, not_json, size_text
 from tui.kube.redact import register
 
 Query = Sequence[tuple[str, str]]
@@ -51,6 +51,10 @@ class Timeouts:
     """Longest silence while reading an answer."""
     exec: float = 5.0
     """Whole ``cilium status`` exec, connect included."""
+    max_body: int = 64 * 2**20
+    """Largest answer read, in bytes (not seconds: the one size bound of a request). A larger
+    one is cut off and the request fails ("answer larger than 64 MB"): a page of 500 objects
+    is well under a megabyte, so this only stops a server that sends without end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,44 @@ def _settle_proxy(configuration: Configuration) -> None:
         configuration.proxy = proxy
 
 
+ERROR_BODY = 64 * 1024
+"""Bytes of an error answer read (its message is quoted, at most 300 characters of it)."""
+
+
+def _drop(response: aiohttp.ClientResponse) -> None:
+    """Close the connection at once (an answer not read to its end cannot serve another)."""
+    connection = response.connection
+    if connection is not None and connection.transport is not None:
+        connection.transport.abort()
+    response.close()
+
+
+async def read_bounded(
+    response: aiohttp.ClientResponse, limit: int, action: Action, *, cut: bool = False
+) -> bytes:
+    """The body, at most ``limit`` bytes: more raises :class:`KubeError` ("answer larger than
+    64 MB"), or with ``cut`` returns the first ``limit`` bytes. A declared Content-Length above
+    the limit fails before anything is read."""
+    length = response.content_length
+    if length is not None and length > limit and not cut:
+        raise too_large(limit, action)
+    data = bytearray()
+    async for chunk in response.content.iter_chunked(256 * 1024):
+        data += chunk
+        if len(data) > limit:
+            if cut:
+                return bytes(data[:limit])
+            data.clear()  # the error's traceback keeps this frame (and would keep the buffer)
+            raise too_large(limit, action)
+    return bytes(data)
+
+
+def too_large(limit: int, action: Action) -> KubeError:
+    return KubeError(
+        f"{action.verb} {action.resource}: answer larger than {size_text(limit)}", kind="invalid"
+    )
+
+
 class KubeClient:
     """Raw access to one context's API server (all methods run on the hub's loop)."""
 
@@ -118,6 +160,15 @@ class KubeClient:
         auth = (await self.configuration.auth_settings()).get("BearerToken")
         if auth and auth.get("value"):
             headers["authorization"] = auth["value"]
+        for name, value in headers.items():
+            if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+                # aiohttp would refuse it as a ValueError, read as a bad answer from the server:
+                # the request was never sent, and what is wrong is on this side.
+                raise KubeError(
+                    f"cannot send the request: its {name} header holds a line break or a control "
+                    "character (the context's token?)",
+                    kind="invalid",
+                )
         return headers
 
     def url(self, path: str, query: Query = ()) -> str:
@@ -172,26 +223,33 @@ class KubeClient:
         )
         response = await self._send(method, path, query, body, content_type, accept, timeout, action)
         t = self.timeouts
+        failed = response.status >= 400
         try:
-            data = await response.read()
+            # An error body is only quoted (300 characters): read a little of it, never all.
+            data = await read_bounded(response, ERROR_BODY if failed else t.max_body, action, cut=failed)
+        except KubeError:
+            _drop(response)
+            raise
         except Exception as exc:
+            _drop(response)
             raise from_exception(
-                exc, connect_timeout=t.connect, read_timeout=timeout.sock_read or t.read
+                exc,
+                connect_timeout=t.connect,
+                read_timeout=timeout.sock_read or t.read,
+                total_timeout=timeout.total,
             ) from None
-        finally:
-            response.release()
-        if response.status >= 400:
+        if failed:
+            _drop(response)  # the rest of a long error body is not read: no reuse
             raise action.error(response.status, data)
+        response.release()
         return data
 
     async def request_json(self, method: str, path: str, *, action: Action, **kwargs: Any) -> dict[str, Any]:
         data = await self.request(method, path, action=action, **kwargs)
         try:
             doc = json.loads(data)
-        except ValueError as exc:
-            raise KubeError(
-                f"bad JSON from the server for {action.verb} {action.resource}", kind="invalid"
-            ) from exc
+        except ValueError:
+            raise not_json(data, f"from the server for {action.verb} {action.resource}") from None
         if not isinstance(doc, dict):
             raise KubeError(f"unexpected answer for {action.verb} {action.resource}", kind="invalid")
         return doc
@@ -208,7 +266,7 @@ class KubeClient:
             if response.status >= 400:
                 t = self.timeouts
                 try:
-                    data = await response.read()
+                    data = await read_bounded(response, ERROR_BODY, action, cut=True)
                 except Exception as exc:
                     raise from_exception(exc, connect_timeout=t.connect, read_timeout=t.read) from None
                 raise action.error(response.status, data)

@@ -66,6 +66,8 @@ CLUSTERMESH_APISERVER = "clustermesh-apiserver"
 PROBE_START_INTERVALS = 6
 """At start-up the first probe waits for the watch gate at most this many probe intervals."""
 GLOBAL_ANNOTATIONS = ("service.cilium.io/global", "io.cilium/global-service")
+FLOOD_SLOWDOWN = 8
+"""At most this many times ``cilium_interval`` between the agent reads of a flooding cluster."""
 
 
 def _name_key(obj: Mapping[str, Any]) -> Key:
@@ -223,6 +225,9 @@ class ClusterWatcher:
         self._cilium: CiliumInfo = CiliumInfo()
         self._cilium_wake = asyncio.Event()
         self._cilium_round: asyncio.Future[None] | None = None
+        self._cilium_floods = 0
+        """Rounds in a row in which every agent flooded past the output cap: the reads slow down
+        (up to :data:`FLOOD_SLOWDOWN` times the interval), so a flooding cluster costs itself."""
         # access
         self.allowed: Mapping[str, bool] = frozen_map()
         self.denied_reasons: Mapping[str, str] = frozen_map()
@@ -643,8 +648,11 @@ class ClusterWatcher:
         await self._cilium_start_gate()
         self._cilium_wake.set()  # the first round right away
         while True:
+            slowdown = min(FLOOD_SLOWDOWN, 2**self._cilium_floods)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._cilium_wake.wait(), interval * random.uniform(0.8, 1.2))
+                await asyncio.wait_for(
+                    self._cilium_wake.wait(), interval * slowdown * random.uniform(0.8, 1.2)
+                )
             self._cilium_wake.clear()
             waiter = self._cilium_round
             self._cilium_round = None
@@ -705,6 +713,8 @@ class ClusterWatcher:
                 self._agent_status_cache.pop(name, None)
         for agent, read in zip(agents, reads, strict=True):
             self._agent_reads[agent.pod.name] = read
+        flooded = bool(reads) and all(r.error and "output larger than" in r.error for r in reads)
+        self._cilium_floods = self._cilium_floods + 1 if flooded else 0
         if agents and not any(a.version for a in agents):
             image = agents[0].image
             if self._agent_version is None or self._agent_version[0] != image or not self._agent_version[1]:
@@ -789,7 +799,7 @@ class ClusterWatcher:
             changed = self._probe_error is None or str(self._probe_error) != str(exc)
             if self._probe_failing_since is None:
                 self._probe_failing_since = time.time()
-            self._probe_error = exc
+            self._probe_error = exc.with_traceback(None)  # kept: not the frames it failed in
             if changed:
                 log.info("%s: probe failed: %s", self.context, exc)
                 self._changed()

@@ -257,6 +257,7 @@ async def load_configuration(kubeconfig: Kubeconfig, entry: ContextEntry) -> Con
         raise ConfigException(f"context {entry.name!r}: {type(exc).__name__}: {scrub(exc)}") from None
     finally:
         _loading_context.reset(token)
+    _trim_token(configuration, entry)
     _register_loaded(loader, configuration)
     user = loader_internals.loader_user(loader)
     if user is not None and "exec" in user and not _has_credentials(loader, configuration):
@@ -269,6 +270,23 @@ async def load_configuration(kubeconfig: Kubeconfig, entry: ContextEntry) -> Con
     if user is not None and "exec" in user:
         configuration.refresh_api_key_hook = _exec_refresher(loader)
     return configuration
+
+
+def _trim_token(configuration: Configuration, entry: ContextEntry) -> None:
+    """The token as kubectl sends it: a token file's surrounding whitespace (its final newline)
+    trimmed, as client-go does; a line break or control character left inside is the
+    kubeconfig's fault, said so here rather than as a failed request later."""
+    value = configuration.api_key.get("BearerToken")
+    if not isinstance(value, str) or " " not in value:
+        return
+    scheme, _, token = value.partition(" ")
+    token = token.strip()
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
+        raise ConfigException(
+            f"context {entry.name!r}: its token holds a line break or a control character "
+            "(check the user's token or tokenFile in the kubeconfig)"
+        )
+    configuration.api_key["BearerToken"] = f"{scheme} {token}"
 
 
 def _has_credentials(loader: KubeConfigLoader, configuration: Configuration) -> bool:

@@ -120,10 +120,34 @@ def http_error(
     return KubeError(message, kind="http", status=status, reason=reason, server_message=server_message)
 
 
-def from_exception(exc: BaseException, *, connect_timeout: float, read_timeout: float) -> KubeError:
-    """A transport failure (aiohttp, ssl, asyncio timeouts) as a short, redacted reason."""
+def size_text(size: int) -> str:
+    """``8 MB`` / ``512 KB``: a cap as the operator reads it."""
+    if size >= 2**20:
+        return f"{size / 2**20:g} MB"
+    return f"{size / 2**10:g} KB" if size >= 2**10 else f"{size} bytes"
+
+
+def not_json(data: bytes, what: str) -> KubeError:
+    """An answer that does not decode: ``bad JSON <what>``, or says so when it is an HTML page
+    (a proxy, a login page or a load balancer in front of the API, not the API itself)."""
+    if data.lstrip()[:1] == b"<":
+        return KubeError(f"HTML instead of JSON {what} (a proxy or a login page?)", kind="invalid")
+    return KubeError(f"bad JSON {what}", kind="invalid")
+
+
+def from_exception(
+    exc: BaseException, *, connect_timeout: float, read_timeout: float, total_timeout: float | None = None
+) -> KubeError:
+    """A transport failure (aiohttp, ssl, asyncio timeouts) as a short, redacted reason.
+
+    ``total_timeout``: the whole request's bound; a plain timeout then means the answer kept
+    coming too slowly (a byte now and then), not silence."""
     if isinstance(exc, KubeError):
         return exc
+    if total_timeout and type(exc) in (TimeoutError, asyncio.TimeoutError):
+        return KubeError(
+            f"no complete answer within {total_timeout:g} s (sent too slowly)", kind="unreachable"
+        )
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         detail = getattr(exc.certificate_error, "verify_message", "") or ""
         text = "TLS: certificate verify failed" + (f" ({detail})" if detail else "")

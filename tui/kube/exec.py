@@ -27,13 +27,50 @@ from typing import Literal
 import aiohttp
 
 from tui.kube.client import Action, KubeClient
-from tui.kube.errors import KubeError, from_exception
+from tui.kube.errors import KubeError, from_exception, size_text
 from tui.kube.redact import log, scrub
 from tui.kube.tasks import cancel_and_wait
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
 MAX_LINE = 64 * 1024
+MAX_BUFFERED = 8 * 2**20
+"""Bytes of unread lines an :class:`ExecStream` keeps at most (the oldest are dropped first)."""
+CLOSE_GRACE = 1.0
+"""Seconds a peer gets to answer our CLOSE before the socket is dropped. aiohttp's close reads
+until the peer's CLOSE arrives, and a peer that keeps sending and never answers would keep it
+reading forever (a core at 100 % and the exec semaphores held)."""
+
+
+def _transport(ws: aiohttp.ClientWebSocketResponse) -> asyncio.BaseTransport | None:
+    """The socket's transport (aiohttp offers no public handle on it for a WebSocket)."""
+    response = getattr(ws, "_response", None)
+    connection = getattr(response, "connection", None)
+    return getattr(connection, "transport", None)
+
+
+async def close_exec(ws: aiohttp.ClientWebSocketResponse, grace: float = CLOSE_GRACE) -> None:
+    """Close an exec WebSocket, bounded: the peer has ``grace`` seconds to answer the CLOSE,
+    then the connection is aborted (no TLS close handshake either: that would read on)."""
+    if ws.closed:
+        return
+    transport = _transport(ws)
+    try:
+        await asyncio.wait_for(ws.close(), grace)
+        return
+    except asyncio.CancelledError:
+        _abort(transport)
+        raise
+    except Exception:  # TimeoutError (no CLOSE came back), or a broken socket
+        log.debug("exec: the peer did not answer CLOSE within %g s: connection dropped", grace)
+    _abort(transport)
+
+
+def _abort(transport: asyncio.BaseTransport | None) -> None:
+    if transport is not None and not transport.is_closing():
+        abort = getattr(transport, "abort", None)
+        if callable(abort):
+            abort()
 
 
 def exec_query(
@@ -137,13 +174,14 @@ async def run_exec(
         return ExecResult(bytes(out), bytes(err), exit_code, str(error), truncated)
     finally:
         if ws is not None:
-            await ws.close()
+            # A peer that flooded past the cap is not waited for: it would only flood on.
+            await close_exec(ws, 0.05 if truncated else CLOSE_GRACE)
     if exit_code is None and not truncated:
         # The socket closed without a status: the command may have been cut short.
         return ExecResult(bytes(out), bytes(err), None, scrub(message or "no exit status"), truncated)
     error = scrub(message) if exit_code not in (0, None) else None
     if truncated:
-        error = f"output larger than {max_bytes} bytes"
+        error = f"output larger than {size_text(max_bytes)}"
     return ExecResult(bytes(out), bytes(err), exit_code, error, truncated)
 
 
@@ -194,6 +232,8 @@ class ExecStream:
         self._consumer_loop = consumer_loop
         self._lock = threading.Lock()
         self._lines: collections.deque[ExecLine] = collections.deque()
+        self._buffered = 0
+        """Characters held in ``_lines`` (bounded by :data:`MAX_BUFFERED` as well as by lines)."""
         self._done = False
         self._event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -214,7 +254,9 @@ class ExecStream:
             self._event.clear()
             with self._lock:
                 if self._lines:
-                    return self._lines.popleft()
+                    line = self._lines.popleft()
+                    self._buffered -= len(line.text)
+                    return line
                 if self._done:
                     raise StopAsyncIteration
             await self._event.wait()
@@ -222,6 +264,12 @@ class ExecStream:
     def pending(self) -> int:
         with self._lock:
             return len(self._lines)
+
+    @property
+    def buffered(self) -> int:
+        """Characters of unread lines held now (at most :data:`MAX_BUFFERED`)."""
+        with self._lock:
+            return self._buffered
 
     async def close(self) -> None:
         """Stop the command (closing the socket ends it in the pod) and wait for the reader."""
@@ -284,7 +332,7 @@ class ExecStream:
             self.error = str(from_exception(exc, connect_timeout=0, read_timeout=self.idle_timeout or 0))
         finally:
             try:
-                await asyncio.shield(ws.close())
+                await asyncio.shield(close_exec(ws))
             except Exception:  # closing a broken socket: nothing more to do
                 log.debug("exec %s/%s: close failed", self.context, self.pod)
             for channel in (STDOUT, STDERR):
@@ -318,10 +366,13 @@ class ExecStream:
         text = raw.decode("utf-8", "replace").rstrip("\r")
         line = ExecLine("stdout" if channel == STDOUT else "stderr", text, time.time())
         with self._lock:
-            if len(self._lines) >= self.max_lines:
-                self._lines.popleft()
+            while self._lines and (
+                len(self._lines) >= self.max_lines or self._buffered + len(text) > MAX_BUFFERED
+            ):
+                self._buffered -= len(self._lines.popleft().text)
                 self.dropped += 1
             self._lines.append(line)
+            self._buffered += len(text)
 
     def _signal(self) -> None:
         loop = self._consumer_loop

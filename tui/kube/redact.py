@@ -38,8 +38,10 @@ _SECRET_KEYS = frozenset(
 )
 
 _PATTERNS = (
-    # Authorization headers however they are quoted: "Bearer abc", 'authorization': 'Basic xyz'
-    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}"),
+    # Authorization headers however they are quoted: "Bearer abc", 'authorization': 'Basic xyz';
+    # not inside a longer name (a context called c-basic). Which words after it are masked:
+    # see _credential_like.
+    re.compile(r"(?i)(?<![\w.\-/])(bearer|basic)\s+([A-Za-z0-9._~+/=\-]{8,})"),
     # PEM blocks (client certificates and keys)
     re.compile(r"-----BEGIN [A-Z ]+-----.*?(-----END [A-Z ]+-----|$)", re.DOTALL),
 )
@@ -84,8 +86,18 @@ class Redactor:
 def _mask_match(match: re.Match[str]) -> str:
     text = match.group(0)
     if text.lower().startswith(("bearer", "basic")):
+        if not _credential_like(match.group(2)):
+            return text  # "basic authentication", "bearer connection": words, not a token
         return text.split(None, 1)[0] + " " + MASK
     return MASK
+
+
+def _credential_like(word: str) -> bool:
+    """A token or base64 credential, not an ordinary word: it has a digit or a sign, or it is
+    16 letters or more mixing cases (registered secrets are masked whatever they look like)."""
+    if not word.isalpha():
+        return True
+    return len(word) >= 16 and not word.islower() and not word.isupper()
 
 
 def _forms(value: Any) -> Iterable[str]:

@@ -28,7 +28,7 @@ from typing import Any
 
 from tui.kube.backoff import Backoff, BackoffPolicy
 from tui.kube.client import Action, KubeClient
-from tui.kube.errors import KubeError, from_exception
+from tui.kube.errors import KubeError, from_exception, not_json, size_text
 from tui.kube.parse import object_key, resource_version
 from tui.kube.redact import log
 from tui.kube.tasks import cancel_and_wait
@@ -36,7 +36,8 @@ from tui.kube.tasks import cancel_and_wait
 _NO_METADATA: Mapping[str, Any] = {}
 
 MAX_LINE = 64 * 2**20
-"""A watch event larger than this is treated as a broken stream (bounded memory)."""
+"""A watch event larger than this is treated as a broken stream (bounded memory); the client's
+``max_body`` when it is smaller."""
 
 
 Key = Hashable
@@ -130,6 +131,18 @@ class WatchSettings:
     timeout: float = 300.0
     """Server-side ``timeoutSeconds`` base; each watch asks for 1–1.5× this."""
     page_size: int = 500
+    max_pages: int = 200
+    """A list that has not ended after this many pages fails ("did not end after 200 pages"):
+    twice what ``max_items`` takes in full pages, room for the short pages selectors give."""
+    max_items: int = 50_000
+    """A list of more objects than this fails. Kubernetes' own scalability limit is 10,000
+    services per cluster, and pods are listed per namespace that holds a global service."""
+    max_list_bytes: int = 256 * 2**20
+    """A list whose pages add up to more than this fails: with ``max_items`` and the client's
+    ``max_body`` per page, what one list may hold in memory is bounded whatever a server sends."""
+    misbehaving_pause: float = 0.2
+    """Seconds between pages when a server sends a ``continue`` token with a short page (it
+    ignores ``limit``, or pages one object at a time): such a list is slowed down, never spun."""
     min_stream: float = 1.0
     """A stream that breaks sooner than this counts as a failure (no hot reconnect loop)."""
 
@@ -257,6 +270,9 @@ class Reflector:
             self._on_state(self)
 
     def _failed(self, error: KubeError) -> None:
+        # Kept until the next success: without its traceback, which holds the failed request's
+        # frames and so what it had read (up to a whole answer).
+        error = error.with_traceback(None)
         changed = self.error is None or str(self.error) != str(error)
         if self.failing_since is None:
             self.failing_since = time.time()
@@ -270,24 +286,52 @@ class Reflector:
         items: dict[Key, Any] = {}
         versions: dict[Key, int | str] = {}
         query_base = spec.selectors()
+        settings = self.settings
         cont = ""
         list_rv = ""
+        tokens: set[int] = set()
+        pages = 0
+        received = 0
         while True:
-            query = [*query_base, ("limit", str(self.settings.page_size))]
+            query = [*query_base, ("limit", str(settings.page_size))]
             if cont:
                 query.append(("continue", cont))
             async with self._list_gate:
                 data = await self.client.request("GET", spec.path, action=spec.action("list"), query=query)
+            pages += 1
+            received += len(data)
+            before = len(items)
             with gc_paused():
                 doc = _loads(data, spec)
                 del data
                 self._ingest_page(doc, items, versions)
                 metadata = doc.get("metadata") or {}
                 del doc  # free the decoded page before the collector may run again
+            if not isinstance(metadata, dict):
+                raise KubeError(f"unexpected answer listing {spec.plural}", kind="invalid")
             list_rv = str(metadata.get("resourceVersion") or list_rv)
-            cont = metadata.get("continue") or ""
+            cont = str(metadata.get("continue") or "")
             if not cont:
                 break
+            # A server that never ends a list must not grow memory or spin a core without end.
+            if hash(cont) in tokens:
+                raise KubeError(
+                    f"list of {spec.plural} did not end: the server repeated a continue token", kind="invalid"
+                )
+            tokens.add(hash(cont))
+            if len(items) > settings.max_items:
+                raise KubeError(
+                    f"list of {spec.plural} has more than {settings.max_items:,} objects", kind="invalid"
+                )
+            if received > settings.max_list_bytes:
+                raise KubeError(
+                    f"list of {spec.plural} is larger than {size_text(settings.max_list_bytes)}",
+                    kind="invalid",
+                )
+            if pages >= settings.max_pages:
+                raise KubeError(f"list of {spec.plural} did not end after {pages} pages", kind="invalid")
+            if len(items) - before < settings.page_size // 2:
+                await asyncio.sleep(settings.misbehaving_pause)
         old = self.items
         changed = set(old.keys() - items.keys())
         for key, value in items.items():
@@ -364,13 +408,14 @@ class Reflector:
                 ) from None
 
     async def _read_events(self, content: Any) -> None:
+        limit = min(MAX_LINE, getattr(self.client.timeouts, "max_body", MAX_LINE))
         buffer = bytearray()
         async for chunk in content.iter_any():
             buffer += chunk
             if b"\n" not in chunk:
-                if len(buffer) > MAX_LINE:
+                if len(buffer) > limit:
                     raise KubeError(
-                        f"watch event of {self.spec.name} larger than {MAX_LINE} bytes", kind="invalid"
+                        f"watch event of {self.spec.name} larger than {size_text(limit)}", kind="invalid"
                     )
                 continue
             lines = buffer.split(b"\n")
@@ -428,7 +473,7 @@ def _loads(data: bytes, spec: ResourceSpec) -> dict[str, Any]:
     try:
         doc = json.loads(data)
     except ValueError:
-        raise KubeError(f"bad JSON listing {spec.plural}", kind="invalid") from None
+        raise not_json(data, f"listing {spec.plural}") from None
     if not isinstance(doc, dict):
         raise KubeError(f"unexpected answer listing {spec.plural}", kind="invalid")
     return doc

@@ -20,6 +20,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.safetext import safe_text
+
 CHOICES = (
     ("local", "local", "l", "prefer this cluster's backends"),
     ("remote", "remote", "r", "prefer the other clusters' backends"),
@@ -64,12 +66,12 @@ class AffinityMenu(ModalScreen["tuple[str | None, bool] | None"]):
     def compose(self) -> ComposeResult:
         with Vertical():
             now = "not set (none)" if self.current == "remove" else repr(self.current)
-            title = Text(f"Affinity of {self.service} in {self.cluster}  (now: {now})")
+            title = safe_text(f"Affinity of {self.service} in {self.cluster}  (now: {now})")
             yield Static(title, id="affinity-title")
             options = []
             for ident, _value, key, help_text in CHOICES:
                 mark = "●" if ident == self.current else " "
-                options.append(Option(f"{mark} {key}  {ident:<7} {help_text}", id=ident))
+                options.append(Option(Text(f"{mark} {key}  {ident:<7} {help_text}"), id=ident))
             yield OptionList(*options, id="affinity-options")
             yield Static(self._scope_text(), id="affinity-scope")
             yield Static(
@@ -79,10 +81,10 @@ class AffinityMenu(ModalScreen["tuple[str | None, bool] | None"]):
             )
             yield Static("enter/key picks · * toggles every cluster · escape cancels", id="affinity-hint")
 
-    def _scope_text(self) -> str:
+    def _scope_text(self) -> Text:
         if self.everywhere:
-            return f"[*] in every cluster that has the service ({self.clusters_with_service})"
-        return "[ ] in this cluster only (* for every cluster that has the service)"
+            return Text(f"[*] in every cluster that has the service ({self.clusters_with_service})")
+        return Text("[ ] in this cluster only (* for every cluster that has the service)")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

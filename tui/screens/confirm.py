@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from tui.mesh.actions import Scale, WriteAction
+from tui.safetext import safe_line, safe_text
 from widgets.palette import palette
 
 
@@ -35,9 +36,9 @@ def action_text(action: WriteAction, cluster: str | None) -> Text:
     ]
     for label, value in rows:
         out.append(f"{label:<10} ", style="dim")
-        out.append(value + "\n", style="bold")
+        out.append(safe_line(value) + "\n", style="bold")
     out.append("equivalent kubectl command:\n", style="dim")
-    out.append(f"  {action.kubectl()}")
+    out.append(f"  {safe_line(action.kubectl())}")
     return out
 
 
@@ -84,7 +85,7 @@ class ConfirmDialog(ModalScreen[bool]):
         with Vertical(id="confirm-box"):
             yield Static(title, id="confirm-title")
             if self.warning:
-                yield Static(self.warning, id="confirm-warning")
+                yield Static(safe_text(self.warning, block=True), id="confirm-warning")
             with VerticalScroll():
                 for action in self.actions:
                     yield Static(

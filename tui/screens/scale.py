@@ -16,6 +16,8 @@ from textual.screen import ModalScreen
 from textual.validation import Integer
 from textual.widgets import Input, Static
 
+from tui.safetext import safe_text
+
 
 class ScaleDialog(ModalScreen[int | None]):
     DEFAULT_CSS = """
@@ -40,9 +42,10 @@ class ScaleDialog(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(
-                f"Scale deployment {self.namespace}/{self.deployment} in {self.context}", id="scale-title"
+                safe_text(f"Scale deployment {self.namespace}/{self.deployment} in {self.context}"),
+                id="scale-title",
             )
-            yield Static(f"replicas now: {self.current}")
+            yield Static(safe_text(f"replicas now: {self.current}"))
             yield Input(
                 str(self.current),
                 id="scale-replicas",
