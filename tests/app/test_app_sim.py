@@ -384,6 +384,11 @@ async def test_an_agent_list_read_again_after_a_change_is_no_longer_marked_old(s
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: synced(app), timeout=SLOW)
         assert sim.mesh is not None
+        # A fresh read just before the change: the next one waits the minimum interval (2 s), so
+        # the "read before the last change" state lasts long enough to be seen on a loaded machine.
+        first = app.agent_read_at("bastion02")
+        app.action_read_agent()
+        await wait_for(pilot, lambda: app.agent_read_at("bastion02") != first, timeout=SLOW)
         cluster = sim.mesh.cluster("bastion02")
         rtype = cluster.registry.by_key("services")
         body = json.dumps({"metadata": {"labels": {"touched": "yes"}}}).encode()
