@@ -126,8 +126,11 @@ def run(args: argparse.Namespace) -> int:
             await mesh.stop()
         return 0
 
+    from tui.sim.serverloop import new_loop
+
     try:
-        return asyncio.run(main())
+        with asyncio.Runner(loop_factory=new_loop) as runner:
+            return runner.run(main())
     except OSError as exc:
         print(f"meshtui sim: {exc}", file=sys.stderr)
         return 1
