@@ -28,7 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--scenario", default="seed", help="built-in scenario name or YAML file (default: seed)"
     )
-    parser.add_argument("--clusters", type=int, metavar="N", help="generate N clusters (with --services)")
+    parser.add_argument(
+        "--clusters",
+        type=int,
+        metavar="N",
+        help="generate N clusters, 1..511 (with --services; above 255 max-connected-clusters is 511)",
+    )
     parser.add_argument(
         "--services", type=int, default=0, metavar="M", help="global services per generated cluster"
     )

@@ -110,11 +110,11 @@ class SimMesh:
 
     @property
     def big(self) -> bool:
-        """The mesh loads at least :data:`BIG_MESH_OBJECTS` objects (bulk services and their
-        slices, roughly), so its start-up is worth a paused collector."""
-        return sum(2 * spec.bulk_services + len(spec.objects) for spec in self.scenario.clusters) >= (
-            BIG_MESH_OBJECTS
-        )
+        """The mesh loads at least :data:`BIG_MESH_OBJECTS` objects (manifests, bulk services
+        and their slices), so its start-up is worth a paused collector."""
+        shared = len(self.scenario.objects)
+        total = sum(2 * c.spec.bulk_services + len(c.spec.objects) + shared for c in self.clusters.values())
+        return total >= BIG_MESH_OBJECTS
 
     async def start(self) -> None:
         """Load every cluster, listen, connect the mesh.
