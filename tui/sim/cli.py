@@ -99,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
     path = Path(os.path.expanduser(args.kubeconfig_out))
 
     async def main() -> int:
+        from tui.sim import allocator
+
+        allocator.tune()
         mesh = SimMesh(
             scenario,
             plain_http=args.plain_http,
@@ -114,9 +117,12 @@ def run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        trimmer: asyncio.Task[None] | None = None
         try:
             await mesh.start()
             await control.start()
+            allocator.trim()  # the start-up's garbage
+            trimmer = asyncio.create_task(allocator.trim_forever())
             print(f"kubeconfig: {path}  (export KUBECONFIG={path})", flush=True)
             for cluster in mesh.clusters.values():
                 print(
@@ -127,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
             print("ready", flush=True)
             await stop.wait()
         finally:
+            if trimmer is not None:
+                trimmer.cancel()
             await control.stop()
             await mesh.stop()
         return 0
