@@ -15,7 +15,8 @@ Issue 16's row "255 clusters × 200 services: simulator start ≤ 30 s, app popu
   spawn until every context synced, the services table has rows, the Backends pane shows the
   selected service and every reachable agent's ``cilium status`` was read (``app_bench.py``'s
   child); the app's RSS then, and the simulator's at the same moment (sampled every 0.2 s while
-  the app runs; the sample nearest "populated"), their sum, and the simulator's peak meanwhile.
+  the app runs; the sample nearest "populated"), their sum, and the simulator's peak meanwhile;
+  the simulator's CPU time over the app's run (is the simulator what the app waits for?).
 
 Prints a table; asserts nothing. ``--json PATH`` writes the figures (also those taken before a
 failure) for ``benchmarks/run.py --huge``.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -72,6 +74,12 @@ class RssSampler:
         return max(value for _, value in self.samples)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(clusters: int, services: int, timeout: float, out: dict[str, Any]) -> None:
     """Take every figure into ``out`` as soon as it is known."""
     out["in_process"] = sim_bench.run_child(clusters, services)
@@ -81,9 +89,12 @@ def measure(clusters: int, services: int, timeout: float, out: dict[str, Any]) -
         try:
             out["sim_ready_s"] = simulator.started_in
             out["sim_rss_ready_mb"] = simulator.rss_mb()
+            cpu = cpu_seconds(simulator.process.pid)
             with RssSampler(simulator.rss_mb) as sampler:
                 spawned = time.time()
                 app = run_child(["--kubeconfig", str(simulator.kubeconfig)], timeout)
+            out["sim_cpu_s"] = cpu_seconds(simulator.process.pid) - cpu
+            out["app_run_s"] = time.time() - spawned
             if "error" in app:
                 out["app_error"] = app["error"]
                 raise RuntimeError(f"the app did not populate: {app}")
@@ -124,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             "≤ 600 MB",
         ),
         ("simulator RSS peak while the app synced", f"{out['sim_rss_peak_mb']:.0f} MB", ""),
+        ("simulator CPU while the app ran", f"{out['sim_cpu_s']:.1f} s of {out['app_run_s']:.0f} s", ""),
     ]
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)

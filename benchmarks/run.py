@@ -294,6 +294,9 @@ def huge_rows(doc: dict[str, Any]) -> list[Row]:
         )
         figure = f"simulator RSS peak while the app synced ({label})"
         rows.append(Row("huge", figure, f"{doc['sim_rss_peak_mb']:.0f} MB"))
+        if "sim_cpu_s" in doc:
+            shown = f"{doc['sim_cpu_s']:.1f} s in {doc['app_run_s']:.0f} s"
+            rows.append(Row("huge", f"simulator CPU while the app ran ({label})", shown))
     return rows
 
 

@@ -133,6 +133,8 @@ HUGE = {
     "app": {"first_frame": 0.6, "populated": 50.3, "rss_mb": 813.7, "contexts": 255, "services": 201},
     "sim_rss_populated_mb": 580.0,
     "sim_rss_peak_mb": 690.0,
+    "sim_cpu_s": 12.0,
+    "app_run_s": 57.4,
 }
 
 
@@ -145,6 +147,7 @@ def test_huge_rows_are_the_issue_16_row() -> None:
     together = rows["RSS at populated, app + simulator (255 × 200)"]
     assert together.value == "1394 MB (app 814 + simulator 580)" and together.verdict == "✗"
     assert rows["mesh start in-process (255 × 200, 104,000 objects)"].value == "6.50 s"
+    assert rows["simulator CPU while the app ran (255 × 200)"].value == "12.0 s in 57 s"
     # a run that failed after the simulator started still shows what it measured
     partial = {k: HUGE[k] for k in ("clusters", "services", "sim_ready_s", "sim_rss_ready_mb")}
     assert [r.figure for r in run.huge_rows(partial)] == [
