@@ -111,7 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--clusters", type=int, default=255)
     parser.add_argument("--services", type=int, default=200)
-    parser.add_argument("--timeout", type=float, default=300.0, help="bound of the start and of the app")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="bound of the start and of the app (a loaded machine: minutes)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: the simulator is stopped
