@@ -324,3 +324,19 @@ def test_tuned_allocator_gives_freed_blocks_back() -> None:
 
     assert freed("plain") < 10
     assert freed("tuned") > 30
+
+
+def test_a_list_answer_leaves_no_second_copy_of_the_objects(sim, kubectl) -> None:
+    """Listing returns every object's JSON without keeping those bytes beside the stored dict."""
+    result = kubectl("get", "deployments", "-n", "song", "-o", "json", context="bastion02")
+    assert result.returncode == 0, result.stderr
+    listed = {item["metadata"]["name"]: item for item in json.loads(result.stdout)["items"]}
+
+    def stored() -> dict[str, tuple[dict[str, Any], bool]]:
+        store = sim.mesh.cluster("bastion02").store  # type: ignore[union-attr]
+        return {e.name: (e.obj, e._raw is None) for e in store.items("deployments.apps", "song")}
+
+    entries = sim.call(stored)
+    assert set(listed) == set(entries) and listed
+    for name, (obj, no_bytes) in entries.items():
+        assert listed[name] == obj and no_bytes, name
