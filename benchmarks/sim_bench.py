@@ -151,7 +151,10 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(asyncio.run(measure(*args.child))))
+        from tui.sim.serverloop import new_loop
+
+        with asyncio.Runner(loop_factory=new_loop) as runner:  # the simulator's own loop
+            print(json.dumps(runner.run(measure(*args.child))))
         return
     rows = [run_child(0, 0), run_child(args.clusters, args.services)]
     cli = cli_ready_seconds()

@@ -101,6 +101,66 @@ def test_services_ratio_rows() -> None:
     rows = run.services_rows(doc)
     assert rows[0].value == "2.50 s (best 2.00 s), 2,000 services"
     assert rows[2].value == "2.5× (4.0× best; 0.04× per cluster)"
+    assert (rows[2].goal, rows[2].verdict) == ("≤ 5×", "ok")  # issue 16
+    doc["results"][0]["ratio_median"] = 19.8
+    assert run.services_rows(doc)[2].verdict == "✗"
+
+
+def test_issue_16_goals_judge_the_large_mesh_rows() -> None:
+    app = {
+        "clusters": 64,
+        "services": 2000,
+        "large": {"first_frame": 0.9, "populated": 38.8, "rss_mb": 451.0},
+    }
+    rows = by_figure(run.app_rows(app))
+    populated = rows["start → all panes populated (64 × 2,000)"]
+    assert (populated.value, populated.goal, populated.verdict) == ("38.80 s", "≤ 10 s", "✗")
+    rss = rows["RSS at populated (64 × 2,000, app only)"]
+    assert (rss.goal, rss.verdict) == ("≤ 300 MB", "✗")
+    app["large"].update(populated=9.5, rss_mb=290.0)
+    assert {r.verdict for r in run.app_rows(app)} == {"ok"}
+    kube = by_figure(run.kube_rows({**KUBE, "first_snapshot_s": 2.9}))
+    assert kube["first complete snapshot (64 × 2,000)"].goal == "≤ 3 s"
+    assert kube["first complete snapshot (64 × 2,000)"].verdict == "ok"
+
+
+HUGE = {
+    "clusters": 255,
+    "services": 200,
+    "in_process": {"objects": 104_000, "start_s": 6.5, "rss_mb": 380.0},
+    "sim_ready_s": 8.2,
+    "sim_rss_ready_mb": 379.0,
+    "app": {"first_frame": 0.6, "populated": 50.3, "rss_mb": 813.7, "contexts": 255, "services": 201},
+    "sim_rss_populated_mb": 580.0,
+    "sim_rss_peak_mb": 690.0,
+    "sim_cpu_s": 12.0,
+    "app_run_s": 57.4,
+}
+
+
+def test_huge_rows_are_the_issue_16_row() -> None:
+    rows = by_figure(run.huge_rows(HUGE))
+    ready = rows["`meshtui sim` exec → ready (255 × 200)"]
+    assert (ready.value, ready.goal, ready.verdict) == ("8.20 s", "≤ 30 s", "ok")
+    populated = rows["start → all panes populated (255 × 200, app)"]
+    assert (populated.goal, populated.verdict) == ("≤ 20 s", "✗")
+    together = rows["RSS at populated, app + simulator (255 × 200)"]
+    assert together.value == "1394 MB (app 814 + simulator 580)" and together.verdict == "✗"
+    assert rows["mesh start in-process (255 × 200, 104,000 objects)"].value == "6.50 s"
+    assert rows["simulator CPU while the app ran (255 × 200)"].value == "12.0 s in 57 s"
+    # a run that failed after the simulator started still shows what it measured
+    partial = {k: HUGE[k] for k in ("clusters", "services", "sim_ready_s", "sim_rss_ready_mb")}
+    assert [r.figure for r in run.huge_rows(partial)] == [
+        "`meshtui sim` exec → ready (255 × 200)",
+        "simulator RSS at ready (255 × 200)",
+    ]
+
+
+def test_huge_step_runs_only_when_asked() -> None:
+    assert "huge" not in [s.area for s in run.steps(False, 64, 2000)]
+    assert [s.area for s in run.steps(True, 64, 2000, huge=True)][-1] == "huge"
+    huge = run.steps(True, 8, 200, huge=True)[-1]
+    assert huge.args[:4] == ("--clusters", "255", "--services", "200")  # whatever the run's size
 
 
 def test_tables_align_and_escape() -> None:

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import posixpath
-import textwrap
 import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -36,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from tui.mesh.selection import rule_family, select_backends
 from tui.mesh.version import parse_version
 from tui.sim.cilium import AGENT_CONTAINER, ETCD_VERSION, LOCAL_ENDPOINT
+from tui.sim.jsonindent import dumps_indented
 from tui.sim.links import TLS_ERROR as TLS_TEXT
 from tui.sim.links import WAITING, Link
 from tui.sim.programs import STDERR, STDOUT, ExecIO, ExecRequest, oci_not_found, register_program
@@ -198,9 +197,12 @@ class AgentState:
         doc["cni-chaining"] = {"mode": "none"}
         doc["container-runtime"] = {"state": "Ok"}
         doc["encryption"] = {"mode": "Disabled"}
+        # 24-bit identities, the cluster ID in the top 8 bits (9 with max-connected-clusters
+        # 511): pkg/identity/numericidentity.go GetMinimal/MaximumAllocationIdentity
+        shift = 15 if self.cilium.max_connected_clusters == 511 else 16
         doc["identity-range"] = {
-            "max-identity": (cluster_id << 16) + 0xFFFF if cluster_id else 65535,
-            "min-identity": cluster_id << 16 if cluster_id else 256,
+            "max-identity": ((cluster_id + 1) << shift) - 1,
+            "min-identity": cluster_id << shift if cluster_id else 256,
         }
         doc["ipam"] = {"ipv4": self._node_pod_ips()}
         doc["kube-proxy-replacement"] = {
@@ -624,7 +626,7 @@ def _dump_list(entries: Iterator[dict[str, Any] | None], fmt: str) -> Iterator[s
         if entry is None:
             yield ""
             continue
-        body = textwrap.indent(json.dumps(entry, indent=2), "  ")
+        body = dumps_indented(entry, level=1)
         yield ("[\n" if first else ",\n") + body
         first = False
     yield "[]\n" if first else "\n]\n"
@@ -635,7 +637,7 @@ def _dump(document: Any, fmt: str) -> str:
         import yaml
 
         return yaml.safe_dump(document, sort_keys=False)
-    return json.dumps(document, indent=2) + "\n"
+    return dumps_indented(document) + "\n"
 
 
 def run_cli(state: AgentState, argv: list[str]) -> tuple[int, str, str]:

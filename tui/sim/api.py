@@ -349,7 +349,9 @@ def _list(
         meta["continue"] = next_token
         meta["remainingItemCount"] = remaining
     head = b'{"kind":"' + rtype.list_kind.encode() + b'","apiVersion":"' + rtype.api_version.encode() + b'",'
-    body = head + b'"metadata":' + dumps(meta) + b',"items":[' + b",".join(e.raw for e in entries) + b"]}"
+    body = (
+        head + b'"metadata":' + dumps(meta) + b',"items":[' + b",".join(e.encoded() for e in entries) + b"]}"
+    )
     return json_response(body)
 
 

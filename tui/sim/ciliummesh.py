@@ -148,8 +148,12 @@ class CiliumMesh:
             if a in clusters and b in clusters:
                 wanted.setdefault(a, {})[b] = clusters[b]
                 wanted.setdefault(b, {})[a] = clusters[a]
+        # each cluster's address is read once, not once per cluster that connects to it (255²)
+        addresses = {
+            name: self.access_address(clusters[name]) for name in {r for w in wanted.values() for r in w}
+        }
         for name, remotes in wanted.items():  # one write per cluster, whatever the mesh's size
-            self._write_remotes(clusters[name], remotes)
+            self._write_remotes(clusters[name], remotes, addresses)
         for name, cluster in clusters.items():
             self.views[name] = ClusterView(cluster, lambda: self.settings.sync_delay)
             self.pods[name] = PodIndex(cluster)
@@ -305,16 +309,22 @@ class CiliumMesh:
         addresses = access_addresses(service.obj if service else None, nodes)
         return addresses[0] if addresses else None
 
-    def _write_remotes(self, local: SimCluster, remotes: dict[str, SimCluster | None]) -> None:
+    def _write_remotes(
+        self,
+        local: SimCluster,
+        remotes: dict[str, SimCluster | None],
+        known: dict[str, str | None] | None = None,
+    ) -> None:
         """Set (cluster) or remove (``None``) remotes in ``local``'s ``cilium-clustermesh`` — and,
         with KVStoreMesh, in ``cilium-kvstoremesh``, the agents' entries then pointing at the
-        local clustermesh-apiserver (what the Helm chart writes)."""
+        local clustermesh-apiserver (what the Helm chart writes). ``known``: access addresses
+        already read, by cluster name."""
         addresses: dict[str, str | None] = {}
         for remote_name, remote in remotes.items():
             if remote is None:
                 addresses[remote_name] = None
                 continue
-            address = self.access_address(remote)
+            address = known[remote_name] if known and remote_name in known else self.access_address(remote)
             if address is None:
                 raise MeshError(f"{remote_name}: clustermesh-apiserver has no access address")
             addresses[remote_name] = address

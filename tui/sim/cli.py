@@ -28,7 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--scenario", default="seed", help="built-in scenario name or YAML file (default: seed)"
     )
-    parser.add_argument("--clusters", type=int, metavar="N", help="generate N clusters (with --services)")
+    parser.add_argument(
+        "--clusters",
+        type=int,
+        metavar="N",
+        help="generate N clusters, 1..511 (with --services; above 255 max-connected-clusters is 511)",
+    )
     parser.add_argument(
         "--services", type=int, default=0, metavar="M", help="global services per generated cluster"
     )
@@ -94,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
     path = Path(os.path.expanduser(args.kubeconfig_out))
 
     async def main() -> int:
+        from tui.sim import allocator
+
+        allocator.tune()
         mesh = SimMesh(
             scenario,
             plain_http=args.plain_http,
@@ -109,9 +117,12 @@ def run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        trimmer: asyncio.Task[None] | None = None
         try:
             await mesh.start()
             await control.start()
+            allocator.trim()  # the start-up's garbage
+            trimmer = asyncio.create_task(allocator.trim_forever())
             print(f"kubeconfig: {path}  (export KUBECONFIG={path})", flush=True)
             for cluster in mesh.clusters.values():
                 print(
@@ -122,12 +133,17 @@ def run(args: argparse.Namespace) -> int:
             print("ready", flush=True)
             await stop.wait()
         finally:
+            if trimmer is not None:
+                trimmer.cancel()
             await control.stop()
             await mesh.stop()
         return 0
 
+    from tui.sim.serverloop import new_loop
+
     try:
-        return asyncio.run(main())
+        with asyncio.Runner(loop_factory=new_loop) as runner:
+            return runner.run(main())
     except OSError as exc:
         print(f"meshtui sim: {exc}", file=sys.stderr)
         return 1

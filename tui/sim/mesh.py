@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import inspect
 import shutil
 import tempfile
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
     from tui.sim.curl import Network
 
 NetworkFactory = Callable[[SimCluster, dict[str, Any]], "Network | None"]
+
+BIG_MESH_OBJECTS = 20_000
+"""From this many initial objects on, :meth:`SimMesh.start` pauses the garbage collector while it
+loads and freezes what it loaded (see there)."""
 
 
 class SimMesh:
@@ -88,6 +93,7 @@ class SimMesh:
         self.initial_faults = initial_faults(self.scenario)
         """The scenario's ``faults:``, set once the mesh is up (links established first)."""
         self.started = False
+        self._froze = False
 
     def cluster(self, name_or_context: str) -> SimCluster:
         """A cluster by Cilium name (``cluster1``) or context (``bastion02``)."""
@@ -102,14 +108,42 @@ class SimMesh:
         """What an exec in ``pod`` can reach (``None`` until part 2's data plane is plugged in)."""
         return self.network_factory(cluster, pod) if self.network_factory else None
 
+    @property
+    def big(self) -> bool:
+        """The mesh loads at least :data:`BIG_MESH_OBJECTS` objects (manifests, bulk services
+        and their slices), so its start-up is worth a paused collector."""
+        shared = len(self.scenario.objects)
+        total = sum(2 * c.spec.bulk_services + len(c.spec.objects) + shared for c in self.clusters.values())
+        return total >= BIG_MESH_OBJECTS
+
     async def start(self) -> None:
-        for cluster in self.clusters.values():
-            await cluster.start()
-        await self.cilium.start()
-        for name in self.cilium.agents_not_ready:
-            self.faults.adopt_agent_not_ready(name)
-        for kind, clusters, params in self.initial_faults:
-            await self.faults.apply(kind, list(clusters), params)
+        """Load every cluster, listen, connect the mesh.
+
+        A big mesh loads with the garbage collector paused, then freezes what it loaded
+        (``gc.freeze()`` after one full collection): the collector otherwise walks the growing
+        heap again and again while 255 clusters load (~15 % of the start), and later every
+        young collection an agent's answer triggers pays for the mesh's hundreds of thousands of
+        long-lived objects. They hold few cycles; reference counting frees them. Small meshes
+        (the seed, tests) start as before.
+        """
+        pause = self.big and gc.isenabled()
+        if pause:
+            gc.disable()
+        try:
+            for cluster in self.clusters.values():
+                await cluster.start()
+            await self.cilium.start()
+            for name in self.cilium.agents_not_ready:
+                self.faults.adopt_agent_not_ready(name)
+            for kind, clusters, params in self.initial_faults:
+                await self.faults.apply(kind, list(clusters), params)
+        finally:
+            if pause:
+                gc.enable()
+        if pause:
+            gc.collect()  # the start-up's own garbage must not be frozen
+            gc.freeze()
+            self._froze = True
         if self.kubeconfig_path is not None:
             self.write_kubeconfig(self.kubeconfig_path, self.user)
         self.started = True
@@ -118,6 +152,9 @@ class SimMesh:
         await self.cilium.stop()
         await asyncio.gather(*(c.stop() for c in self.clusters.values()), return_exceptions=True)
         self.started = False
+        if self._froze:  # a process that goes on (tests, benchmarks) collects this mesh again
+            self._froze = False
+            gc.unfreeze()
 
     def write_kubeconfig(self, path: str | Path, user: UserKind | Mapping[str, UserKind] = "admin") -> Path:
         """Write a kubeconfig for every cluster: admin or read-only users (one kind or per context)."""
@@ -187,7 +224,9 @@ class SimThread:
         return self
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+        from tui.sim.serverloop import new_loop
+
+        loop = new_loop()
         self.loop = loop
         asyncio.set_event_loop(loop)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import itertools
 import json
@@ -13,7 +14,10 @@ SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 """Kubernetes' ``rand`` alphabet: no vowels, no 0/1/3 (avoids words and look-alikes)."""
 
 
+@functools.lru_cache(maxsize=1024)
 def fnv32a(data: bytes) -> int:
+    """FNV-1a, 32 bits. Cached: a generated mesh hashes the same pod templates in every
+    cluster (a pure-Python loop over each byte: ~0.5 s of a 255-cluster start)."""
     value = 0x811C9DC5
     for byte in data:
         value ^= byte

@@ -136,7 +136,7 @@ def from_dict(data: dict[str, Any], default_name: str = "scenario") -> Scenario:
         spec = ClusterSpec(
             context=str(raw.get("context") or name),
             name=name,
-            id=int(raw.get("id", n)),
+            id=_cluster_id(raw.get("id", n), name),
             kubernetes_version=str(raw.get("kubernetesVersion") or DEFAULT_K8S_VERSION),
             pod_cidr=str(raw.get("podCIDR") or f"10.{n}.0.0/16"),
             service_cidr=str(raw.get("serviceCIDR") or f"10.{95 + n}.0.0/16"),
@@ -161,6 +161,26 @@ def from_dict(data: dict[str, Any], default_name: str = "scenario") -> Scenario:
         seed=int(data.get("seed", 0)),
         extra={k: v for k, v in data.items() if k not in _SCENARIO_KEYS},
     )
+
+
+MAX_CLUSTER_ID = 511
+"""The largest ClusterMesh cluster ID any Cilium accepts (``max-connected-clusters: 511``;
+1..255 with the default 255, 0 = not meshed). A scenario may hold an ID above its clusters'
+``maxConnectedClusters`` — meshtui's checks must see it — but none beyond this."""
+
+
+def _cluster_id(raw: Any, name: str) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise ScenarioError(f"cluster {name}: id must be a whole number 0..{MAX_CLUSTER_ID}, not {raw!r}")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ScenarioError(
+            f"cluster {name}: id must be a whole number 0..{MAX_CLUSTER_ID}, not {raw!r}"
+        ) from None
+    if not 0 <= value <= MAX_CLUSTER_ID:
+        raise ScenarioError(f"cluster {name}: id {value} is outside 0..{MAX_CLUSTER_ID}")
+    return value
 
 
 def builtin_descriptions() -> dict[str, str]:
@@ -243,35 +263,71 @@ def _extended(data: Any, name: str, depth: int = 0) -> Any:
     return result
 
 
+MAX_GENERATED = 511
+"""``--clusters`` at most: Cilium's limit with ``max-connected-clusters: 511`` (255 without)."""
+DEFAULT_MAX_CONNECTED = 255
+SERVICE_IPS_KEPT = 16
+"""Service IPs of a generated cluster left for the base scenario's services and Cilium's."""
+
+
 def generated(clusters: int, services: int, *, nodes: int = 1, base: str = "seed") -> Scenario:
     """``--clusters N --services M``: the ``base`` scenario's objects in N clusters, plus M global
-    services per cluster in namespace ``bench`` (their backends: see :mod:`tui.sim.bulk`)."""
-    if not 1 <= clusters <= 250:
-        raise ScenarioError("--clusters must be between 1 and 250")
-    if not 0 <= services <= 30000:
-        raise ScenarioError("--services must be between 0 and 30000")
+    services per cluster in namespace ``bench`` (their backends: see :mod:`tui.sim.bulk`).
+
+    Cluster ``i`` (1..N) is ``cluster<i>`` (a valid Cilium name) with ID ``i``, context
+    ``mesh<i>``; its address ranges never overlap another's, nor each other:
+
+    * pods ``10.<i>.0.0/16`` (``10.<i/2>.0.0/17`` halves above 255 clusters), one /24 per node;
+    * services ``/20``s of ``172.16.0.0/12`` (``/21``s above 255 clusters);
+    * nodes ``100.64.<i>.<10+j>`` (CGNAT space: ``100.65.x`` above 255), load balancers
+      ``198.18.<i>.0/24`` (``198.19.x`` above 255).
+
+    Above 255 clusters the scenario sets ``cilium.maxConnectedClusters: 511``, as Cilium
+    requires for IDs beyond 255.
+    """
+    if not 1 <= clusters <= MAX_GENERATED:
+        raise ScenarioError(
+            f"--clusters must be between 1 and {MAX_GENERATED} "
+            f"(Cilium's limit; above {DEFAULT_MAX_CONNECTED} with max-connected-clusters 511)"
+        )
+    extended = clusters > DEFAULT_MAX_CONNECTED
+    service_prefix = 21 if extended else 20
+    most = 2 ** (32 - service_prefix) - 2 - SERVICE_IPS_KEPT
+    if not 0 <= services <= most:
+        raise ScenarioError(
+            f"--services must be between 0 and {most}: each generated cluster has a /{service_prefix} "
+            f"of service IPs{' (above 255 clusters)' if extended else ''}"
+        )
+    if not 1 <= nodes <= 128:
+        raise ScenarioError("nodes must be between 1 and 128 (one /24 of pod IPs each)")
     template = load(base)
+    services_net = ipaddress.ip_network("172.16.0.0/12")
+    block = 2 ** (32 - service_prefix)
     specs: list[ClusterSpec] = []
     for i in range(1, clusters + 1):
+        pod_cidr = f"10.{i >> 1}.{(i & 1) * 128}.0/17" if extended else f"10.{i}.0.0/16"
+        service_base = ipaddress.ip_address(int(services_net.network_address) + (i - 1) * block)
         spec = ClusterSpec(
             context=f"mesh{i:02d}",
             name=f"cluster{i}",
             id=i,
-            pod_cidr=f"10.{i}.0.0/16",
-            service_cidr=f"172.{16 + (i - 1) // 16}.{((i - 1) % 16) * 16}.0/20",
-            load_balancer_cidr=f"198.18.{i % 256}.0/24",
+            pod_cidr=pod_cidr,
+            service_cidr=f"{service_base}/{service_prefix}",
+            load_balancer_cidr=f"198.{18 + (i >> 8)}.{i & 255}.0/24",
             nodes=[
-                NodeSpec(name=f"cluster{i}-node{j}", internal_ip=f"172.30.{i}.{10 + j}")
+                NodeSpec(name=f"cluster{i}-node{j}", internal_ip=f"100.{64 + (i >> 8)}.{i & 255}.{10 + j}")
                 for j in range(1, nodes + 1)
             ],
             bulk_services=services,
         )
         _fill_nodes(spec)
         specs.append(spec)
+    extra = {"cilium": {"maxConnectedClusters": 511}} if extended else {}
     return Scenario(
         name=f"generated-{clusters}x{services}",
         clusters=specs,
         ready_delay=template.ready_delay,
         termination_grace=template.termination_grace,
         objects=template.objects,
+        extra=extra,
     )

@@ -73,6 +73,12 @@ class Entry:
             self._raw = dumps(self._obj)
         return self._raw
 
+    def encoded(self) -> bytes:
+        """The JSON bytes, kept only if the entry already had them: a list answer must not leave
+        every listed object stored twice (at 255 clusters the dict-backed objects' bytes, kept
+        after the app's first lists, came to ~35 MB)."""
+        return self._raw if self._raw is not None else dumps(self._obj)
+
     def copy(self) -> dict[str, Any]:
         """A private deep copy to modify and write back."""
         return json.loads(self.raw)  # faster than deepcopy, and caches the serialized form
