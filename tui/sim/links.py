@@ -366,14 +366,6 @@ class Links:
         kvm = self.kvm.get((local, key))
         return kvm is not None and self._usable(kvm, now)
 
-    def _via_kvm(self, local: str, link: Link) -> bool:
-        facts = self.facts.get(local)
-        return facts is not None and facts.kvstoremesh and link.endpoint == LOCAL_ENDPOINT
-
-    def _kvm_usable(self, local: str, key: str, now: float) -> bool:
-        kvm = self.kvm.get((local, key))
-        return kvm is not None and self._usable(kvm, now)
-
     def stale(self, local: str, now: float | None = None) -> set[str]:
         """Remotes the agents of ``local`` use from a copy that no longer updates: their own
         link is down but was up, or (KVStoreMesh) KVStoreMesh's link is."""
