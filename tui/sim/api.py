@@ -34,12 +34,10 @@ from tui.sim.httpkit import (
     wants_table,
     with_warnings,
 )
-from tui.sim.openapi import group_document, root_document, v2_document
-from tui.sim.openapi_v2 import PROTOBUF_CT, protobuf_document
+from tui.sim.kubectl import PROTOBUF_CT, group_document, protobuf_document, root_document, table, v2_document
 from tui.sim.resources import ResourceType
 from tui.sim.store import dumps
 from tui.sim.subresources import access_review, rules_review, scale_of, scale_patch, scale_update
-from tui.sim.tables import table
 from tui.sim.watch import watch
 
 if TYPE_CHECKING:
