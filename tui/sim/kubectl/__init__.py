@@ -11,7 +11,11 @@ demo, so the simulator answers it as a real apiserver would, and that is this pa
 * OpenAPI v3 (kubectl 1.30+) and ``/openapi/v2`` in protobuf (kubectl 1.27–1.29) for ``apply``,
   ``diff`` and ``explain`` (:mod:`.openapi`, :mod:`.openapi_schema`, :mod:`.openapi_v2`);
 * strategic merge patch and JSON patch (:mod:`.patch`);
-* server-side printing, the ``meta.k8s.io/v1`` Tables of ``kubectl get`` (:mod:`.tables`).
+* server-side printing, the ``meta.k8s.io/v1`` Tables of ``kubectl get`` (:mod:`.tables`);
+* exec over SPDY/3.1 for kubectl 1.27 and 1.28 (and 1.29 unless
+  ``KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true``): the framing (:mod:`.spdy`) and Kubernetes'
+  remote command protocol ``v4.channel.k8s.io`` over it (:mod:`.execspdy`), running the same
+  exec programs as WebSocket does.
 
 Served and tested: the kubectl 1.27 to 1.33 installed on this machine (``kubectl.1.27`` …
 ``kubectl.1.33``, tests/sim/test_sim_kubectl_versions.py).
@@ -24,6 +28,7 @@ would be a cycle, which tests/test_layers.py refuses.
 
 from __future__ import annotations
 
+from tui.sim.kubectl.execspdy import handle_spdy_exec
 from tui.sim.kubectl.openapi import group_document, root_document, v2_document
 from tui.sim.kubectl.openapi_v2 import PROTOBUF_CT, protobuf_document
 from tui.sim.kubectl.patch import json_patch, strategic_merge
@@ -38,6 +43,7 @@ __all__ = [
     "ProtobufError",
     "decode_object",
     "group_document",
+    "handle_spdy_exec",
     "human_duration",
     "json_patch",
     "protobuf_document",
