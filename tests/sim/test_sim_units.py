@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tui.sim.auth import Rule, User, read_only, readers_except
+from tui.sim.kubectl import human_duration, json_patch, strategic_merge
+from tui.sim.mergepatch import merge_patch
 from tui.sim.names import SAFE_ALPHABET, fnv32a, pod_template_hash, safe_encode
-from tui.sim.patch import json_patch, merge_patch, strategic_merge
 from tui.sim.scenario import ScenarioError, builtin_names, from_dict, generated, load
 from tui.sim.selectors import parse_field_selector, parse_label_selector, selector_matcher, selector_string
-from tui.sim.tables import human_duration
 
 
 def test_merge_patch_sets_and_removes() -> None:

@@ -23,7 +23,7 @@ admission path), ``add_user(auth.User) -> token``, ``admin_token``/``readonly_to
 ``request_hooks`` (async ``(request) -> response | None`` consulted before every request: API
 faults), ``listen()``/``stop_listening()`` (API server up/down on the same port),
 ``controllers.extra`` (more reactions to store events), ``registry`` (served types;
-``resources.register_type`` adds one to every new cluster; ``tables.register_printer`` its
+``resources.register_type`` adds one to every new cluster; ``kubectl.register_printer`` its
 columns). Exec programs: ``tui.sim.programs.register_program(name, matcher, first=...)``; a
 program's ``ExecRequest.extras`` holds ``"mesh"`` (the SimMesh) and ``"sim_cluster"`` (its
 SimCluster), ``ExecRequest.network`` what ``SimMesh.network_factory`` returned.

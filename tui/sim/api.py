@@ -4,7 +4,8 @@ Here: the middleware (request hooks, bearer-token authentication, errors as ``St
 ``/api`` and ``/apis`` paths, discovery (aggregated and legacy), OpenAPI v3, and
 list/get/create/update/patch/delete with selectors and pagination. Elsewhere: watches
 (:mod:`tui.sim.watch`), ``scale`` and access reviews (:mod:`tui.sim.subresources`), ``pods/exec``
-(:mod:`tui.sim.execws`), admission and writes (:class:`tui.sim.cluster.SimCluster`).
+(:mod:`tui.sim.execws`; over SPDY/3.1 for kubectl 1.27-1.29: :mod:`tui.sim.kubectl`), admission
+and writes (:class:`tui.sim.cluster.SimCluster`).
 """
 
 from __future__ import annotations
@@ -34,12 +35,18 @@ from tui.sim.httpkit import (
     wants_table,
     with_warnings,
 )
-from tui.sim.openapi import group_document, root_document, v2_document
-from tui.sim.openapi_v2 import PROTOBUF_CT, protobuf_document
+from tui.sim.kubectl import (
+    PROTOBUF_CT,
+    group_document,
+    handle_spdy_exec,
+    protobuf_document,
+    root_document,
+    table,
+    v2_document,
+)
 from tui.sim.resources import ResourceType
 from tui.sim.store import dumps
 from tui.sim.subresources import access_review, rules_review, scale_of, scale_patch, scale_update
-from tui.sim.tables import table
 from tui.sim.watch import watch
 
 if TYPE_CHECKING:
@@ -201,6 +208,8 @@ async def _resource(
         from tui.sim.execws import handle_exec
 
         rbac.authorize(user, "create", rtype, ns, name or "", "exec")
+        if request.headers.get("Upgrade", "").lower().startswith("spdy/"):
+            return await handle_spdy_exec(request, cluster, ns, name or "")
         return await handle_exec(request, cluster, ns, name or "")
     if sub == "log":
         rbac.authorize(user, "get", rtype, ns, name or "", "log")

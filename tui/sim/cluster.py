@@ -22,8 +22,9 @@ from aiohttp import web
 from tui.sim import auth
 from tui.sim.controllers import NAMESPACES, PODS, SERVICES, Controllers, deleting
 from tui.sim.errors import ApiError, FieldError, bad_request, invalid, not_found
+from tui.sim.kubectl import json_patch, strategic_merge, strict_message, unknown_fields
+from tui.sim.mergepatch import merge_patch
 from tui.sim.names import IPPool, random_suffix
-from tui.sim.patch import json_patch, merge_patch, strategic_merge
 from tui.sim.resources import Registry, ResourceType, default_registry
 from tui.sim.scenario import ClusterSpec, Scenario
 from tui.sim.store import Entry, Store
@@ -333,8 +334,6 @@ class SimCluster:
         """``fieldValidation``: unknown fields fail (Strict), become warnings (Warn) or pass (Ignore)."""
         if mode == "Ignore":
             return
-        from tui.sim.strict import strict_message, unknown_fields
-
         unknown = unknown_fields(rtype.api_version, rtype.kind, obj)
         if not unknown:
             return

@@ -2,8 +2,9 @@
 
 Frames are binary with the channel in the first byte: 0 stdin, 1 stdout, 2 stderr, 3 the final
 ``Status`` (exit code), 4 terminal resize (ignored); v5 adds ``\\xff<channel>`` from the client to
-close its stdin. What runs is a simulated *program* (:func:`tui.sim.programs.program_for`),
-never a host process; it is cancelled when the client goes away.
+close its stdin. What runs is a simulated *program* (:mod:`tui.sim.execrun`), never a host
+process; it is cancelled when the client goes away. kubectl 1.27-1.29 upgrade to SPDY/3.1
+instead (:func:`tui.sim.kubectl.handle_spdy_exec`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from tui.sim.errors import ApiError, bad_request, not_found
-from tui.sim.programs import ERROR, STDIN, ExecRequest, ExecStartFailed, program_for
+from tui.sim.errors import ApiError
+from tui.sim.execrun import exec_request, run_exec
+from tui.sim.programs import ERROR, STDIN
 
 if TYPE_CHECKING:
     from tui.sim.cluster import SimCluster
@@ -64,108 +66,25 @@ class WebSocketExecIO:
         self.feed(None)
 
 
-def exit_status(code: int, command: list[str]) -> dict[str, Any]:
-    """The channel-3 Status kubectl and the Python client read the exit code from."""
-    if code == 0:
-        return {"metadata": {}, "status": "Success"}
-    return {
-        "metadata": {},
-        "status": "Failure",
-        "message": f"command terminated with non-zero exit code: error executing command "
-        f"[{' '.join(command)}], exit code {code}",
-        "reason": "NonZeroExitCode",
-        "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
-    }
-
-
-def start_failed_status(message: str) -> dict[str, Any]:
-    """The channel-3 Status of a command the runtime could not start: no ExitCode cause."""
-    return {
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": "InternalError",
-        "details": {"causes": [{"message": message}]},
-        "code": 500,
-    }
-
-
-def _bool(request: web.Request, name: str) -> bool:
-    return request.query.get(name, "").lower() in ("true", "1")
-
-
 async def handle_exec(
     request: web.Request, cluster: SimCluster, namespace: str, name: str
 ) -> web.StreamResponse:
-    entry = cluster.store.get("pods", namespace, name)
-    if entry is None:
-        raise not_found(cluster.registry.by_key("pods"), name)
-    pod = entry.obj
-    containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
-    container = request.query.get("container") or (containers[0] if containers else "")
-    if container not in containers:
-        raise bad_request(f"container {container} is not valid for pod {name}")
-    phase = (pod.get("status") or {}).get("phase")
-    if phase in ("Succeeded", "Failed"):
-        raise bad_request(f"cannot exec into a container in a completed pod; current phase is {phase}")
-    if phase != "Running":
-        raise bad_request(f'unable to upgrade connection: container not found ("{container}")')
-    command = request.query.getall("command", [])
-    if not command:
-        raise bad_request("you must specify at least 1 command")
-    upgrade = request.headers.get("Upgrade", "").lower()
-    if upgrade.startswith("spdy"):
-        raise ApiError(
-            400,
-            "Upgrade request required: this simulated API server runs exec over WebSocket only "
-            "(v5.channel.k8s.io); kubectl 1.30+ uses it, kubectl 1.29 with "
-            "KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true; kubectl 1.27-1.28 only speak SPDY/3.1",
-            "BadRequest",
-        )
-    if upgrade != "websocket":
+    run = exec_request(request, cluster, namespace, name)
+    if request.headers.get("Upgrade", "").lower() != "websocket":
         raise ApiError(400, "Upgrade request required", "BadRequest")
     ws = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, max_msg_size=16 * 1024 * 1024)
     await ws.prepare(request)
-    stdin = _bool(request, "stdin")
-    io = WebSocketExecIO(ws, stdin)
-    exec_request = ExecRequest(
-        cluster=cluster.name,
-        pod=pod,
-        container=container,
-        command=list(command),
-        tty=_bool(request, "tty"),
-        stdin=stdin,
-        network=cluster.mesh.network_for(cluster, pod) if cluster.mesh is not None else None,
-        extras={"mesh": cluster.mesh, "sim_cluster": cluster},
-    )
-    import tui.sim.shell  # noqa: F401  (registers the shell program; ~0.1 s, so with the first exec)
+    io = WebSocketExecIO(ws, run.stdin)
 
-    program = program_for(exec_request)
-    program_task = asyncio.create_task(program(exec_request, io))
-    reader_task = asyncio.create_task(_read_frames(ws, io))
+    async def finish(status: dict[str, Any]) -> None:
+        if not io.closed:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_bytes(bytes([ERROR]) + json.dumps(status).encode())
+                await ws.close()
+
     try:
-        await asyncio.wait({program_task, reader_task}, return_when=asyncio.FIRST_COMPLETED)
-        if program_task.done():
-            status: dict[str, Any]
-            try:
-                code = program_task.result()
-                status = exit_status(int(code), exec_request.command)
-            except ExecStartFailed as exc:
-                status = start_failed_status(str(exc))
-            except Exception as exc:
-                await io.write(2, f"{type(exc).__name__}: {exc}\n".encode())
-                status = exit_status(126, exec_request.command)
-            if not io.closed:
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    await ws.send_bytes(bytes([ERROR]) + json.dumps(status).encode())
-                    await ws.close()
+        await run_exec(run, io, _read_frames(ws, io), finish)
     finally:
-        for task in (program_task, reader_task):
-            if not task.done():
-                task.cancel()
-        for task in (program_task, reader_task):
-            with contextlib.suppress(BaseException):
-                await task
         io.mark_closed()
     return ws
 

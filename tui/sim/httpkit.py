@@ -77,7 +77,7 @@ def unsupported_media(content_type: str) -> ApiError:
 
 def decode_protobuf(body: bytes, kind: str) -> Any:
     """kubectl's typed clients send protobuf (``kubectl create namespace``, ``auth can-i``...)."""
-    from tui.sim.protobuf import ProtobufError, decode_object
+    from tui.sim.kubectl import ProtobufError, decode_object
 
     try:
         return decode_object(body)

@@ -10,6 +10,8 @@ from aiohttp import web
 from tui.sim import auth as rbac
 from tui.sim.errors import FieldError, bad_request, invalid
 from tui.sim.httpkit import CLUSTER_KEY, get_entry, json_response, read_json
+from tui.sim.kubectl import json_patch, strategic_merge
+from tui.sim.mergepatch import merge_patch
 from tui.sim.resources import ResourceType
 from tui.sim.selectors import selector_string
 from tui.sim.store import Entry
@@ -75,8 +77,6 @@ def scale_update(
 def scale_patch(
     cluster: SimCluster, rtype: ResourceType, ns: str, name: str, patch_type: str, body: bytes, dry_run: bool
 ) -> dict[str, Any]:
-    from tui.sim.patch import json_patch, merge_patch, strategic_merge
-
     current = scale_of(get_entry(cluster, rtype, ns, name))
     try:
         document = json.loads(body or b"null")

@@ -16,9 +16,9 @@ from aiohttp import web
 
 from tui.sim.errors import FieldError, gone, invalid
 from tui.sim.httpkit import flag, object_filter, wants_table
+from tui.sim.kubectl import table
 from tui.sim.resources import ResourceType
 from tui.sim.store import DELETED, EXPIRED, MODIFIED, Entry, Event, dumps
-from tui.sim.tables import table
 
 if TYPE_CHECKING:
     from tui.sim.cluster import SimCluster

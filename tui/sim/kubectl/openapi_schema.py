@@ -1,12 +1,12 @@
 """Field-complete schemas of the served kinds, for ``kubectl explain`` and client-side apply.
 
-Built from the field tables of the Kubernetes protobuf messages (:mod:`tui.sim.proto_schema`,
+Built from the field tables of the Kubernetes protobuf messages (:mod:`tui.sim.kubectl.proto_schema`,
 generated from kubectl's own descriptors): every field with its JSON name and type, nested
 types by reference, maps as ``additionalProperties``, the strategic-merge metadata of the lists
 that Kubernetes merges by key (``patchMergeKey`` struct tags). The descriptors carry no
 documentation, so descriptions are short and generic. Kinds without a message (Cilium's CRDs)
 stay open objects. One model serves both OpenAPI v3 (``#/components/schemas``) and v2
-(``#/definitions``, :mod:`tui.sim.openapi_v2`).
+(``#/definitions``, :mod:`tui.sim.kubectl.openapi_v2`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from tui.sim.proto_schema import MESSAGES
+from tui.sim.kubectl.proto_schema import MESSAGES
 
 _META = "k8s.io.apimachinery.pkg.apis.meta.v1"
 SPECIAL: dict[str, dict[str, Any]] = {

@@ -1,6 +1,6 @@
 """Field tables of the Kubernetes protobuf messages the simulator decodes (generated: do not edit).
 
-Made by ``python -m tui.sim.protogen KUBECTL_BINARY`` from the descriptors embedded in kubectl 1.32.
+Made by ``python -m tui.sim.kubectl.protogen KUBECTL_BINARY`` from the descriptors embedded in kubectl 1.32.
 Message -> {field number: (JSON name, type, repeated, message type)}; map entries -> {'map': (key
 type, value type, value message)}."""
 

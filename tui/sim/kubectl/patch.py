@@ -1,8 +1,10 @@
-"""The apiserver's patch formats: JSON merge patch, strategic merge patch and JSON patch.
+"""The patch formats kubectl sends: strategic merge patch and JSON patch.
 
-Strategic merge patch is the subset kubectl sends: maps merge, ``null`` deletes, lists of
-containers/env/ports/volumes... merge by their key, ``$setElementOrder/<field>`` orders the
-result, ``$patch: replace|delete`` and ``$retainKeys``/``$deleteFromPrimitiveList`` are honoured.
+meshtui's own writes send JSON merge patch (:mod:`tui.sim.mergepatch`). Strategic merge patch
+is the subset kubectl sends (``apply``, ``edit``, ``patch``; server-side apply uses it here too):
+maps merge, ``null`` deletes, lists of containers/env/ports/volumes... merge by their key,
+``$setElementOrder/<field>`` orders the result, ``$patch: replace|delete`` and
+``$retainKeys``/``$deleteFromPrimitiveList`` are honoured.
 All functions return new values and never change their inputs.
 """
 
@@ -30,19 +32,6 @@ MERGE_KEYS: dict[str, str] = {
     "envFrom": "",
 }
 """Field name -> strategic merge key ("" = a list of primitives merged as a set)."""
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def _ports_key(items: list[Any]) -> str:

@@ -1,10 +1,11 @@
-"""Developer tool: regenerate :mod:`tui.sim.proto_schema` from a kubectl binary.
+"""Developer tool: regenerate :mod:`tui.sim.kubectl.proto_schema` from a kubectl binary.
 
 Go binaries built from Kubernetes embed each API's ``generated.proto`` descriptor
 (gzip-compressed ``FileDescriptorProto``). This reads them, keeps the messages reachable from the
 kinds the simulator serves, and writes their field tables::
 
-    python -m tui.sim.protogen /usr/lib/google-cloud-sdk/bin/kubectl.1.32 > tui/sim/proto_schema.py
+    python -m tui.sim.kubectl.protogen /usr/lib/google-cloud-sdk/bin/kubectl.1.32 \
+        > tui/sim/kubectl/proto_schema.py
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import zlib
 from pprint import pformat
 from typing import Any
 
-from tui.sim.protobuf import fields
+from tui.sim.kubectl.protobuf import fields
 
 ROOTS = [
     "k8s.io.api.core.v1.Namespace", "k8s.io.api.core.v1.Pod", "k8s.io.api.core.v1.Service",
@@ -106,7 +107,8 @@ def main() -> None:
     )
     print()
     print(
-        "Made by ``python -m tui.sim.protogen KUBECTL_BINARY`` from the descriptors embedded in kubectl 1.32."
+        "Made by ``python -m tui.sim.kubectl.protogen KUBECTL_BINARY`` from the descriptors embedded in "
+        "kubectl 1.32."
     )
     print("Message -> {field number: (JSON name, type, repeated, message type)}; map entries -> {'map': (key")
     print('type, value type, value message)}."""')

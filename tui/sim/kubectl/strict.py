@@ -2,7 +2,7 @@
 
 The apiserver decodes strictly and reports ``strict decoding error: unknown field "spec.replica"``
 (Strict: 400; Warn, the default: a ``Warning`` header kubectl prints). The known fields come from
-the same generated tables as protobuf decoding (:mod:`tui.sim.proto_schema`); kinds without a
+the same generated tables as protobuf decoding (:mod:`tui.sim.kubectl.proto_schema`); kinds without a
 table (part 2's CRDs) are not checked.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tui.sim.protobuf import _SPECIAL, INLINE, PACKAGES
+from tui.sim.kubectl.protobuf import _SPECIAL, INLINE, PACKAGES
 
 
 def message_for(api_version: str, kind: str) -> str | None:
@@ -21,7 +21,7 @@ def message_for(api_version: str, kind: str) -> str | None:
 
 def unknown_fields(api_version: str, kind: str, obj: Any) -> list[str]:
     """Paths of fields the kind does not have (``spec.template.spec.containers[0].imagee``)."""
-    from tui.sim.proto_schema import MESSAGES
+    from tui.sim.kubectl.proto_schema import MESSAGES
 
     message = message_for(api_version, kind)
     if message is None or message not in MESSAGES:

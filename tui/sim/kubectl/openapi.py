@@ -4,7 +4,7 @@ kubectl looks for each kind's ``x-kubernetes-group-version-kind`` in the group d
 ``fieldValidation`` query parameter on its operations; when both are there it sends
 ``fieldValidation=Strict`` and lets the server decide (:mod:`tui.sim.validation` rejects bad
 values). The schemas are field-complete for the built-in kinds
-(:mod:`tui.sim.openapi_schema`), so ``kubectl explain pod.spec.containers`` walks them and
+(:mod:`tui.sim.kubectl.openapi_schema`), so ``kubectl explain pod.spec.containers`` walks them and
 client-side apply finds the lists' merge keys.
 """
 
@@ -14,7 +14,7 @@ import hashlib
 import json
 from typing import Any
 
-from tui.sim.openapi_schema import definitions, kind_schema
+from tui.sim.kubectl.openapi_schema import definitions, kind_schema
 from tui.sim.resources import Registry
 
 V3_PREFIX = "#/components/schemas/"
