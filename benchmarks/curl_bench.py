@@ -41,6 +41,7 @@ from kube_bench import Simulator, rss_mb  # noqa: E402
 from tui.curl.session import CurlSession  # noqa: E402
 from tui.curl.target import CurlTarget  # noqa: E402
 from tui.kube.source import KubeSource  # noqa: E402
+from tui.views.backends import expected_share  # noqa: E402
 
 FIGURES: dict[str, Any] = {}
 """Every figure printed, by name, for ``--json`` (the runner, ``benchmarks/run.py``, reads it)."""
@@ -93,7 +94,7 @@ async def started_source(kubeconfig: Path) -> KubeSource:
 async def rate(kubeconfig: Path, seconds: float) -> None:
     source = await started_source(kubeconfig)
     try:
-        session = CurlSession(source, TARGET, interval=0, timeout=2.0, window=1000)
+        session = CurlSession(source, TARGET, interval=0, timeout=2.0, window=1000, expected=expected_share)
         await session.start(list(CONTEXTS))
         await asyncio.sleep(1.0)  # attach and learn first
         before = {c: s.total for c, s in session.stats.items()}
@@ -131,7 +132,7 @@ async def rate(kubeconfig: Path, seconds: float) -> None:
 async def engine_cpu(kubeconfig: Path, seconds: float, sim: Simulator) -> None:
     source = await started_source(kubeconfig)
     try:
-        session = CurlSession(source, TARGET, interval=0.09, timeout=2.0)
+        session = CurlSession(source, TARGET, interval=0.09, timeout=2.0, expected=expected_share)
         await session.start(list(CONTEXTS))
         await asyncio.sleep(2.0)
         gc.collect()
@@ -209,7 +210,7 @@ async def memory(kubeconfig: Path, answers: int, limit: float) -> None:
     marks = {int(answers * f): f for f in (0.1, 0.5, 1.0)}
     seen: dict[float, float] = {}
     try:
-        session = CurlSession(source, TARGET, interval=0, timeout=2.0)
+        session = CurlSession(source, TARGET, interval=0, timeout=2.0, expected=expected_share)
         await session.start(list(CONTEXTS))
         started = time.monotonic()
         while time.monotonic() - started < limit:

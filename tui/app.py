@@ -37,32 +37,28 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from tui.compat.textual_private import event_loop, on_app_thread
-from tui.mesh.actions import (
-    NONE_WRITE_NOTE,
-    InvalidAction,
-    Scale,
-    SetAnnotation,
-    WriteAction,
-    WriteResult,
-    affinity_action,
-)
+from tui.mesh.actions import InvalidAction, WriteAction, WriteResult
 from tui.mesh.annotations import flags_of
 from tui.mesh.model import ClusterState, MeshSnapshot, Service, ServiceKey
 from tui.safetext import SafeLogFormatter, markup_escaped, safe_block, safe_line
 from tui.source import AgentServiceReader, MeshSource
-from tui.views import (
-    BackendsPerspective,
-    ServicesView,
-    ServicesViewBuilder,
-    StatusView,
-    StatusViewBuilder,
-    annotation_state,
-    backends_perspective,
+from tui.views.backends import BackendsPerspective
+from tui.views.builder import ViewBuilder
+from tui.views.labels import phase_text, problems_text
+from tui.views.services import ServicesView
+from tui.views.status import StatusView
+from tui.writeplan import (
+    affinity_holders,
+    applied,
+    blocked_text,
     find_deployment,
-    phase_text,
-    stale_text,
+    object_text,
+    plan_affinity,
+    plan_scale,
+    plan_toggle,
+    write_block_reason,
+    write_target,
 )
-from tui.writeplan import applied, scale_warning, switch_warning
 from widgets.activity import ActivityLog
 from widgets.backends import BackendsPane
 from widgets.contexts import ContextList
@@ -270,8 +266,8 @@ class MeshtuiApp(App[int]):
         self.service: ServiceKey | None = None
         self.show_all = False
         self.views: Views | None = None
-        self._status_builder = StatusViewBuilder()
-        self._services_builder = ServicesViewBuilder()
+        self.view_builder = ViewBuilder()
+        """The views' builders and their cache, for the app's lifetime (and its curl sessions)."""
         self._lock = threading.Lock()
         self._incoming: MeshSnapshot | None = None
         self._dirty = False
@@ -558,8 +554,8 @@ class MeshtuiApp(App[int]):
     def _compute(
         self, snapshot: MeshSnapshot, show_all: bool, service: ServiceKey | None, viewing: str | None
     ) -> Views:
-        status = self._status_builder.build(snapshot)
-        services = self._services_builder.build(snapshot, show_all=show_all)
+        status = self.view_builder.status(snapshot)
+        services = self.view_builder.services(snapshot, show_all=show_all)
         if viewing is None or snapshot.by_context(viewing) is None:
             viewing = snapshot.clusters[0].context if snapshot.clusters else None
         if service is None and services.rows:
@@ -691,27 +687,12 @@ class MeshtuiApp(App[int]):
         pane.show(
             text,
             views.backends,
-            blocked=self._blocked_text(),
+            blocked=blocked_text(self.snapshot, self.viewing, read_only=self.read_only),
             viewing=self.viewing or "",
             agent_read_at=self.agent_read_at(views.viewing),
             agent_note=self.agent_note(views.viewing),
             agent_outdated=self.agent_outdated(views.viewing),
         )
-
-    def _blocked_text(self) -> str:
-        """Why writes are off in the viewing cluster (RBAC, unreachable), for the Backends pane."""
-        if self.read_only or self.viewing is None:
-            return ""
-        state = self.snapshot.by_context(self.viewing)
-        if state is None:
-            return ""
-        if state.phase != "ok":
-            return f"disabled: {state.context} is {phase_text(state)}"
-        reasons = []
-        for verb in ("patch services", "patch deployments/scale"):
-            if state.allowed.get(verb) is False:
-                reasons.append(state.denied_reasons.get(verb) or f"{verb} forbidden")
-        return f"disabled in {state.context}: " + "; ".join(reasons) if reasons else ""
 
     def _log_changes(self, snapshot: MeshSnapshot) -> None:
         """Cluster phase changes and writes now visible in the snapshot go to the activity log."""
@@ -793,7 +774,7 @@ class MeshtuiApp(App[int]):
         if service is None or state is None:
             return None
         entries = self._agent_entries(viewing or "", service)
-        return backends_perspective(snapshot, service, state, agent_entries=entries)
+        return self.view_builder.backends(snapshot, service, state, agent_entries=entries)
 
     @on(ContextList.ViewingChanged)
     def _viewing_changed(self, event: ContextList.ViewingChanged) -> None:
@@ -1037,40 +1018,12 @@ class MeshtuiApp(App[int]):
             self.notify(f"{active.binding.description}: {reason}", severity="warning", timeout=4)
 
     def _target(self) -> tuple[ClusterState, Service] | None:
-        if self.service is None or self.viewing is None:
-            return None
-        state = self.snapshot.by_context(self.viewing)
-        if state is None:
-            return None
-        service = state.services.get(self.service)
-        return None if service is None else (state, service)
+        return write_target(self.snapshot, self.viewing, self.service)
 
     def write_block_reason(self, action: str) -> str:
-        """Why ``action`` cannot run now (``""`` when it can): read-only, no selection, RBAC..."""
-        if self.read_only:
-            return "read-only mode"
-        if self.service is None:
-            return "select a service first"
-        state = self.snapshot.by_context(self.viewing) if self.viewing else None
-        if state is None:
-            return "no viewing cluster"
-        if state.phase != "ok":
-            # A stale cluster's API is not answering: the write would only time out.
-            return f"{state.context} is {stale_text(state) if state.phase == 'stale' else phase_text(state)}"
-        service = state.services.get(self.service)
-        if service is None:
-            return f"{self.service[0]}/{self.service[1]} does not exist in {state.cluster} ({state.context})"
-        scale = action.startswith("scale")
-        verb = "patch deployments/scale" if scale else "patch services"
-        if state.allowed.get(verb) is False:
-            return f"{state.context} forbids it: {state.denied_reasons.get(verb) or verb}"
-        if scale:
-            deployment = find_deployment(state, service)
-            if deployment is None:
-                return f"no deployment found behind {service.namespace}/{service.name} in {state.cluster}"
-            if action == "scale_zero" and deployment.replicas == 0:
-                return f"{deployment.name} is already at 0 replicas"
-        return ""
+        """Why ``action`` cannot run now (``""`` when it can): read-only, no selection, RBAC...
+        (:func:`tui.writeplan.write_block_reason`, the rules the headless commands follow too)."""
+        return write_block_reason(self.snapshot, self.viewing, self.service, action, read_only=self.read_only)
 
     def _refuse(self, action: str) -> bool:
         reason = self.write_block_reason(action)
@@ -1086,30 +1039,17 @@ class MeshtuiApp(App[int]):
             return
         state, service = target
         current = flags_of(service).affinity_raw
-        holders = [s for s in self.snapshot.clusters if s.phase == "ok" and self.service in s.services]
+        holders = affinity_holders(self.snapshot, service.key)
 
         def chosen(result: tuple[str, bool] | None) -> None:
             if result is None:
                 return
             choice, everywhere = result
-            states = holders if everywhere else [state]
-            actions: list[WriteAction] = []
-            skipped = []
-            for each in states:
-                svc = each.services[service.key]
-                if each.allowed.get("patch services") is False:
-                    skipped.append(each.context)
-                    continue
-                action = affinity_action(each.context, svc.namespace, svc.name, svc.annotations, choice)
-                if action is not None:
-                    actions.append(action)
-            notes = [f"skipped (RBAC forbids patching services): {', '.join(skipped)}"] if skipped else []
-            if choice in ("none", "remove"):
-                notes.append(NONE_WRITE_NOTE)
-            if not actions:
+            plan = plan_affinity(holders if everywhere else [state], service.key, choice)
+            if not plan.actions:
                 self.notify("nothing to change: the affinity already means that", timeout=3)
                 return
-            self.confirm_and_write(actions, warning="; ".join(notes))
+            self.confirm_and_write(plan.actions, warning=plan.warning)
 
         self.push_screen(
             AffinityMenu(
@@ -1126,12 +1066,7 @@ class MeshtuiApp(App[int]):
         if self._refuse(action_name) or (target := self._target()) is None:
             return
         state, service = target
-        current = annotation_state(service, which)
-        new = "false" if current.effective else "true"
-        warning = switch_warning(which, state.cluster, service.name, new)
-        action = SetAnnotation(
-            state.context, service.namespace, service.name, current.key, new, old=current.value
-        )
+        action, warning = plan_toggle(state, service, which)
         self.confirm_and_write([action], warning=warning)
 
     def action_toggle_global(self) -> None:
@@ -1148,10 +1083,7 @@ class MeshtuiApp(App[int]):
         return None if deployment is None else (state, deployment)
 
     def _scale_to(self, state: ClusterState, deployment: Any, replicas: int) -> None:
-        warning = scale_warning(deployment.name, state.cluster, replicas)
-        action = Scale(
-            state.context, deployment.namespace, deployment.name, replicas, old=deployment.replicas
-        )
+        action, warning = plan_scale(state, deployment, replicas)
         self.confirm_and_write([action], warning=warning)
 
     def action_scale(self) -> None:
@@ -1212,7 +1144,7 @@ class MeshtuiApp(App[int]):
     async def _send(self, actions: list[WriteAction]) -> None:
         log = self.query_one(ActivityLog)
         for action in actions:
-            entry = log.add_entry(action.context, _object_text(action), action.describe(), "sent…", "sent")
+            entry = log.add_entry(action.context, object_text(action), action.describe(), "sent…", "sent")
             try:
                 result = await self.source.write(action)
             except Exception as exc:
@@ -1296,24 +1228,6 @@ class MeshtuiApp(App[int]):
                 )
         if self.curl_pane is not None:  # curl and sample-app commands (widgets/curl_pane.py)
             yield from self.curl_pane.system_commands()
-
-
-def problems_text(snapshot: MeshSnapshot) -> str:
-    """The header's alert: ``1 context down  1 stale`` (empty when every context is fine)."""
-    down = sum(1 for c in snapshot.clusters if c.phase in ("unreachable", "forbidden", "error"))
-    stale = sum(1 for c in snapshot.clusters if c.phase == "stale")
-    parts = []
-    if down:
-        parts.append(f"{down} context{'s' if down != 1 else ''} down")
-    if stale:
-        parts.append(f"{stale} stale")
-    return "  ".join(parts)
-
-
-def _object_text(action: WriteAction) -> str:
-    if isinstance(action, SetAnnotation):
-        return f"svc {action.namespace}/{action.service}"
-    return f"deploy {action.namespace}/{action.deployment}"
 
 
 def parse_keymap(text: str) -> dict[str, str]:

@@ -493,17 +493,18 @@ def agent_service_list(snapshot: MeshSnapshot, context: str) -> list[dict[str, A
     """What ``cilium service list -o json`` would print in ``context``, derived from the rules.
 
     A 1.14–1.17 agent lists every backend of the merged clusters and marks the preferred ones
-    (1.18+ lists only the selected ones); ClusterIP frontends only. Used by ``--demo`` and
-    tests so the AGENT column has something to compare with.
+    (1.18+ lists only the selected ones); ClusterIP frontends only. Used by tests and
+    screenshots so the AGENT column has something to compare with.
     """
     from tui.mesh.selection import select_backends
-    from tui.views import connected_remotes, service_map
+    from tui.views.backends import service_map
+    from tui.views.meshcache import MeshStatusCache
 
     state = snapshot.by_context(context)
-    if state is None or state.phase not in ("ok", "stale"):
+    if state is None or not state.usable:
         return None
     entries: list[dict[str, Any]] = []
-    links = connected_remotes(state)
+    links = MeshStatusCache().connected_remotes(state)
     for ident, (key, service) in enumerate(sorted(state.services.items()), start=1):
         selection = select_backends(
             key, state.cluster, service_map(snapshot, key), state.cilium.version, links

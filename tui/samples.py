@@ -347,6 +347,7 @@ async def _run(args: argparse.Namespace) -> int:
         _err("meshtui sample: --timeout must be more than 0 seconds")
         return EXIT_USAGE
     from tui.kube.source import KubeSource
+    from tui.writeplan import unwritable_reason
 
     source = KubeSource(getattr(args, "kubeconfig", None), getattr(args, "contexts", None), threaded=False)
     try:
@@ -356,16 +357,13 @@ async def _run(args: argparse.Namespace) -> int:
         snapshot = source.snapshot()
         for problem in snapshot.config_errors:
             _err(f"meshtui sample: {problem}")
-        usable = [s.context for s in snapshot.clusters if s.phase in ("ok", "stale")]
-        skipped = [s for s in snapshot.clusters if s.phase not in ("ok", "stale")]
+        # A write like the others: only where writes go (tui.writeplan's phase rule: ok)
+        usable = [s.context for s in snapshot.clusters if s.writable]
+        skipped = [s for s in snapshot.clusters if not s.writable]
         for state in skipped:
-            _err(
-                safe_line(
-                    f"meshtui sample: {state.context}: {state.phase} {state.reason}".rstrip() + "; skipped"
-                )
-            )
+            _err(safe_line(f"meshtui sample: {state.context}: {unwritable_reason(state)}; skipped"))
         if not usable:
-            _err("meshtui sample: no cluster could be read; nothing was sent")
+            _err("meshtui sample: no cluster can be written now; nothing was sent")
             return EXIT_USAGE
         where = [f"{c} ({snapshot.by_context(c).cluster})" for c in usable]  # type: ignore[union-attr]
         if not getattr(args, "contexts", None):

@@ -197,7 +197,7 @@ class StaticSource:
         if lists is None:
             return None
         state = self._snapshot.by_context(context)
-        if state is None or state.phase not in ("ok", "stale"):
+        if state is None or not state.usable:
             return None
         if callable(lists):
             # Computed lists cost CPU at 64 clusters: keep the app's loop free meanwhile.

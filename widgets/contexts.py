@@ -13,7 +13,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tui.safetext import clean_text, safe_line, safe_text
-from tui.views import ClusterView, StatusView
+from tui.views.status import ClusterView, StatusView
 from widgets.palette import Palette, palette
 from widgets.wrap import hanging
 

@@ -333,7 +333,7 @@ class CurlPane(Vertical):
     def contexts_for(self, key: ServiceKey) -> list[str]:
         """The usable contexts holding the service (every usable one if none does), at most 16."""
         snapshot: MeshSnapshot = self.source.snapshot()
-        usable = [s for s in snapshot.clusters if s.phase in ("ok", "stale")]
+        usable = [s for s in snapshot.clusters if s.usable]
         holding = [s.context for s in usable if key in s.services]
         chosen = holding or [s.context for s in usable]
         if len(chosen) > MAX_LOOPS:
@@ -356,6 +356,7 @@ class CurlPane(Vertical):
             on_change=self._mark,
             on_answer=self._answer,
             on_event=self._event,
+            expected=self.app.view_builder.expected_share,
         )
         self.session = session
         await session.start(contexts)
@@ -646,7 +647,7 @@ class CurlPane(Vertical):
             self.app.notify("read-only mode: the sample is not deployed or deleted", severity="warning")
             return
         snapshot: MeshSnapshot = self.source.snapshot()
-        usable = [s for s in snapshot.clusters if s.phase in ("ok", "stale")]
+        usable = [s for s in snapshot.clusters if s.writable]  # tui.writeplan's phase rule
         if not usable:
             self.app.notify("no cluster can be written right now", severity="warning")
             return

@@ -21,18 +21,11 @@ from tui.fixtures import (
 )
 from tui.mesh.actions import Scale, SetAnnotation
 from tui.mesh.model import frozen_map
-from tui.views import (
-    ServicesViewBuilder,
-    StatusViewBuilder,
-    annotation_state,
-    backends_view,
-    filter_rows,
-    find_deployment,
-    parse_agent_services,
-    parse_key,
-    services_view,
-    status_view,
-)
+from tui.views.backends import backends_view, parse_agent_services
+from tui.views.labels import parse_key
+from tui.views.services import ServicesViewBuilder, filter_rows, services_view
+from tui.views.status import StatusViewBuilder, status_view
+from tui.writeplan import annotation_state, find_deployment
 
 KEY = ("song", "userlist-svc")
 CELL = {"present": True, "global": True, "affinity": "none", "ready_endpoints": 1}

@@ -18,6 +18,7 @@ from tui.curl.target import CurlTarget, InvalidInput
 from tui.kube.source import KubeSource
 from tui.mesh.actions import Scale, SetAnnotation
 from tui.sim.mesh import SimThread
+from tui.views.backends import expected_share
 
 USERLIST = CurlTarget("song", "userlist-svc", 80, "/users/1")
 C1, C2 = "bastion02", "bastion03"
@@ -27,6 +28,7 @@ AFFINITY = "service.cilium.io/affinity"
 def session(source: KubeSource, **kwargs: object) -> CurlSession:
     kwargs.setdefault("interval", 0)
     kwargs.setdefault("timeout", 2.0)
+    kwargs.setdefault("expected", expected_share)
     return CurlSession(source, USERLIST, backoff=BACKOFF, **kwargs)  # type: ignore[arg-type]
 
 

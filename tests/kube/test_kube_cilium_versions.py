@@ -26,7 +26,7 @@ from tui.mesh.model import MeshSnapshot
 from tui.sim.mesh import SimThread
 from tui.sim.meshtesting import mesh_sim
 from tui.sim.scenario import load
-from tui.views import status_view
+from tui.views.status import status_view
 
 
 def variant(name: str, **cilium: object) -> object:

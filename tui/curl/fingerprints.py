@@ -213,7 +213,7 @@ def target_backends(snapshot: MeshSnapshot, target: CurlTarget) -> list[Backend]
     out: list[Backend] = []
     seen: set[tuple[str, str]] = set()
     for state in snapshot.clusters:
-        if state.phase not in ("ok", "stale"):
+        if not state.usable:
             continue
         service = state.services.get(target.key)
         if service is None:

@@ -283,7 +283,7 @@ def global_service_index(
     still syncing never shows up as "no service"; pass ``include_unknown_phases=True`` to use
     whatever each cluster holds. Linear in the number of services.
     """
-    usable = [state for state in clusters if include_unknown_phases or state.phase in ("ok", "stale")]
+    usable = [state for state in clusters if include_unknown_phases or state.usable]
     keys: set[ServiceKey] = set()
     for state in usable:
         for key, service in state.services.items():
