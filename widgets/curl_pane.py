@@ -35,6 +35,7 @@ from textual.widgets.option_list import Option
 from tui.curl.target import CurlTarget, InvalidInput, check_interval, check_path, default_target
 from tui.mesh.model import MeshSnapshot, ServiceKey
 from tui.safetext import clean_text, markup_escaped, safe_line, safe_text
+from tui.source import can_exec
 from widgets.palette import Palette, palette
 
 if TYPE_CHECKING:
@@ -794,16 +795,9 @@ class YesNoDialog(ModalScreen[bool]):
 # -- installing into the app ---------------------------------------------------------------------
 
 
-def can_curl(source: Any) -> bool:
-    """Whether a source can run curl loops (exec streams): a fixture source cannot."""
-    return all(
-        callable(getattr(source, name, None)) for name in ("exec_stream", "exec", "pods_of_deployment")
-    )
-
-
 async def install_curl_pane(app: Any) -> CurlPane | None:
     """Mount the pane into the app's ``#curl`` slot and route ``c`` to it (``None``: no exec)."""
-    if not can_curl(app.source):
+    if not can_exec(app.source):
         return None
     pane = CurlPane(app.source)
     await app.query_one("#curl").mount_pane(pane)

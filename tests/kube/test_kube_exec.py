@@ -160,3 +160,26 @@ async def test_threaded_source_streams_to_the_callers_loop(sim: SimThread) -> No
         assert forever.done
     finally:
         await source.stop()
+
+
+def test_the_hub_and_the_source_implement_the_one_exec_protocol() -> None:
+    """tui.source.PodExec is the only description of "exec in a pod / pods of a deployment":
+    the curl loops, the probes and the client pod check are typed on it. The hub and the
+    source must take every parameter it names, with the same defaults (the hub may take more)."""
+    import inspect
+
+    from tui.fixtures import seed_snapshot
+    from tui.kube.hub import MeshHub
+    from tui.kube.source import KubeSource
+    from tui.source import ExecSource, PodExec, StaticSource, can_exec
+
+    assert can_exec(KubeSource(threaded=False)) and isinstance(KubeSource(threaded=False), ExecSource)
+    assert not can_exec(StaticSource(seed_snapshot()))
+    for name in ("exec", "exec_stream", "pods_of_deployment"):
+        wanted = inspect.signature(getattr(PodExec, name)).parameters
+        for implementation in (MeshHub, KubeSource):
+            given = inspect.signature(getattr(implementation, name)).parameters
+            for param, spec in wanted.items():
+                assert param in given, (implementation.__name__, name, param)
+                assert given[param].kind == spec.kind, (implementation.__name__, name, param)
+                assert given[param].default == spec.default, (implementation.__name__, name, param)

@@ -37,6 +37,7 @@ from tui.curl.loop import DEFAULT_CLIENT, SEGMENT, CurlAnswer, CurlLoop, LoopEve
 from tui.curl.stats import DEFAULT_WINDOW, LoopStats
 from tui.curl.target import CurlTarget, check_interval, check_timeout
 from tui.mesh.model import ClusterState, MeshSnapshot, ServiceKey
+from tui.source import ExecSource
 
 CLIENT_DEPLOYMENTS = (DEFAULT_CLIENT, "x-wing")
 """Client deployments looked for first (the field guide's and Cilium's demo's)."""
@@ -69,7 +70,7 @@ class CurlSession:
 
     def __init__(
         self,
-        source: Any,
+        source: ExecSource,
         target: CurlTarget,
         *,
         interval: float = 1.0,
