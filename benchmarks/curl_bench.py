@@ -155,26 +155,23 @@ async def engine_cpu(kubeconfig: Path, seconds: float, sim: Simulator) -> None:
 
 async def app_cpu(kubeconfig: Path, seconds: float) -> None:
     from tui.app import MeshtuiApp
-    from widgets.curl_pane import CurlPane, install_curl_pane
 
     source = KubeSource(str(kubeconfig), threaded=True)
     app = MeshtuiApp(source, kubeconfig_label=str(kubeconfig))
     async with app.run_test(headless=True, size=(160, 48)) as pilot:
         deadline = time.monotonic() + 30
-        while (app.service is None or not app.query(CurlPane)) and time.monotonic() < deadline:
-            if app.service is not None and getattr(app, "curl_pane", "absent") == "absent":
-                await install_curl_pane(app)  # the app's own wiring is not there
+        while (app.service is None or app.curl_pane is None) and time.monotonic() < deadline:
             await pilot.pause(0.1)
-        pane = app.query_one(CurlPane)
+        pane, curl = app.curl_pane, app.curl
         await pilot.pause(2.0)
         gc.collect()
         idle0, idle_wall0 = cpu_seconds(), time.monotonic()
         await pilot.pause(seconds / 2)
         idle = (cpu_seconds() - idle0) / (time.monotonic() - idle_wall0)
-        pane.interval = 0.09
+        curl.interval = 0.09
         await pilot.press("c")
         await pilot.pause(3.0)
-        session = pane.session
+        session = curl.session
         assert session is not None
         before = {c: s.total for c, s in session.stats.items()}
         repaints0 = pane.repaints

@@ -32,17 +32,19 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the test kit and the fixture meshes (never in the product)
 
+from meshmodels import SEED_TIME  # noqa: E402
+from testkit import FAST_HUB, SIM_KWARGS, settle  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 
-from tui.app import MeshtuiApp, quiet_logging  # noqa: E402
-from tui.fixtures import SEED_TIME  # noqa: E402
+from tui.app import MeshtuiApp  # noqa: E402
+from tui.appcore.launch import quiet_logging  # noqa: E402
 from tui.kube.client import Timeouts  # noqa: E402
 from tui.kube.settings import HubSettings  # noqa: E402
 from tui.kube.source import KubeSource  # noqa: E402
 from tui.sim.mesh import SimThread  # noqa: E402
 from tui.sim.scenario import Scenario, generated  # noqa: E402
-from tui.testkit import FAST_HUB, SIM_KWARGS, settle  # noqa: E402
 from widgets import curl_pane  # noqa: E402
 from widgets.backends import BackendsPane  # noqa: E402
 from widgets.contexts import ContextList  # noqa: E402
@@ -58,7 +60,7 @@ SETTINGS = HubSettings(
     coalesce=FAST_HUB.coalesce,
     startup_gc_pause=0.0,
 )
-"""The tests' retries (:data:`tui.testkit.FAST_HUB`), but polls half as often and patient
+"""The tests' retries (:data:`testkit.FAST_HUB`), but polls half as often and patient
 timeouts: at 64 clusters one process runs both the app and the simulator, and at the tests'
 pace (or on a busy machine) 1 s connects time out and contexts go stale. A screenshot waits
 for every pane anyway; it measures nothing."""
@@ -161,11 +163,11 @@ async def curl_loops(pilot: Pilot, sim: SimThread) -> None:
     app = pilot.app
     assert isinstance(app, MeshtuiApp)
     await until(pilot, lambda: app.curl_pane is not None, "the curl pane")
-    app.curl_pane.interval = 0.2
+    app.curl.interval = 0.2
     await pilot.press("c")
 
     def enough() -> bool:
-        session = app.curl_pane.session
+        session = app.curl.session
         if session is None or len(session.stats) < 2 or not session.fingerprints.rows:
             return False
         return all(s.answered >= CURL_ANSWERS and not s.unknown for s in session.stats.values())

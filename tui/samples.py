@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tui.curl.target import InvalidInput, check_label
@@ -222,6 +223,47 @@ def confirmation_text(
     elif not delete:
         lines.append("Objects that exist already are left unchanged.")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    """Deploying or deleting a sample from the app: where, and what the confirmation says."""
+
+    app: str
+    namespace: str
+    delete: bool
+    contexts: tuple[str, ...]
+    where: tuple[str, ...]
+    """``bastion02 (cluster1)`` per context."""
+
+    @property
+    def verb(self) -> str:
+        return "delete" if self.delete else "deploy"
+
+    @property
+    def title(self) -> str:
+        return f"{self.verb.capitalize()} the {self.app} sample?"
+
+    @property
+    def body(self) -> str:
+        return confirmation_text(self.app, self.namespace, self.where, delete=self.delete)
+
+
+def plan_sample(
+    snapshot: Any, app: str, *, delete: bool, namespace: str = DEFAULT_NAMESPACE
+) -> SamplePlan | str:
+    """The app's sample write into every context writes may go to now (the one phase rule of
+    :mod:`tui.writeplan`: ``ok``), or why there is none."""
+    usable = [s for s in snapshot.clusters if s.writable]
+    if not usable:
+        return "no cluster can be written right now"
+    return SamplePlan(
+        app,
+        namespace,
+        delete,
+        tuple(s.context for s in usable),
+        tuple(f"{s.context} ({s.cluster})" for s in usable),
+    )
 
 
 def result_counts(results: Sequence[Any]) -> dict[str, int]:

@@ -20,6 +20,13 @@ from tui.views.labels import phase_text, stale_text
 
 SERVICE_VERB = "patch services"
 SCALE_VERB = "patch deployments/scale"
+VERB_FOR_KIND = {"annotation": SERVICE_VERB, "scale": SCALE_VERB}
+"""The access-review id (``ClusterState.allowed`` key) each kind of write needs."""
+
+
+def verb_for(action: WriteAction) -> str:
+    """The ``ClusterState.allowed`` key a write needs (``"patch services"``...)."""
+    return VERB_FOR_KIND[action.kind]
 
 
 def unwritable_reason(state: ClusterState) -> str:

@@ -1,6 +1,6 @@
 """Shared helpers for the app tests: a StaticSource-backed app, a frozen clock, settling.
 
-``settle`` lives in :mod:`tui.testkit` (tools/screenshots.py uses it too); imported here so
+``settle`` lives in :mod:`testkit` (``tests/testkit.py``) (tools/screenshots.py uses it too); imported here so
 tests keep importing it from this module.
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from meshmodels import SEED_TIME, agent_service_list, seed_snapshot
+from staticsource import StaticSource
+from testkit import settle
 from textual.pilot import Pilot
 
 from tui.app import MeshtuiApp
-from tui.fixtures import SEED_TIME, agent_service_list, seed_snapshot
 from tui.mesh.model import MeshSnapshot
-from tui.source import StaticSource
-from tui.testkit import settle
 from widgets.activity import ActivityLog
 from widgets.backends import BackendsPane
 from widgets.contexts import ContextList

@@ -20,22 +20,22 @@ from apphelpers import (
     settle,
     wait_for,
 )
+from meshmodels import (
+    replace_cluster,
+    seed_snapshot,
+)
+from staticsource import StaticSource
 from textual.widgets import Static
 
 from tui.app import MeshtuiApp
 from tui.compat.textual_private import notifications
-from tui.fixtures import (
-    GLOBAL,
-    SHARED,
-    replace_cluster,
-    seed_snapshot,
-)
 from tui.mesh.actions import Scale, SetAnnotation, WriteResult
+from tui.mesh.annotations import ANNOTATION_GLOBAL as GLOBAL
+from tui.mesh.annotations import ANNOTATION_SHARED as SHARED
 from tui.mesh.model import Backend, MeshSnapshot, Service, ServicePort, frozen_map
 from tui.screens.affinity import AffinityMenu
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
-from tui.source import StaticSource
 from widgets.services import ServicesPane
 
 SIZE = (160, 48)
@@ -397,7 +397,7 @@ async def test_panes_say_what_they_wait_for_then_name_kubeconfig_errors() -> Non
 
 
 def test_parse_keymap() -> None:
-    from tui.app import parse_keymap
+    from tui.appcore.keys import parse_keymap
 
     assert parse_keymap("affinity=f; palette=colon,ctrl+p;;bad") == {
         "affinity": "f",

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 from apphelpers import backends_summary, contexts_text, make_app, settle, wait_for
+from meshmodels import large_snapshot
 
 from tui import app as appmod
-from tui.fixtures import large_snapshot
 from widgets.services import ServicesPane
 
 SIZE = (160, 48)

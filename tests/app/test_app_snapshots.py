@@ -8,9 +8,8 @@ The clock is frozen, TZ is UTC and the input cursor does not blink, so frames ar
 from __future__ import annotations
 
 from apphelpers import make_app, settle
+from meshmodels import findings_snapshot, unreachable_snapshot
 from textual.pilot import Pilot
-
-from tui.fixtures import findings_snapshot, unreachable_snapshot
 
 WIDE = (160, 48)
 SMALL = (100, 30)

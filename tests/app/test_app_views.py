@@ -7,10 +7,7 @@ import json
 import time
 
 import pytest
-
-from tui.fixtures import (
-    AFFINITY,
-    SHARED,
+from meshmodels import (
     apply_write,
     findings_snapshot,
     large_snapshot,
@@ -19,7 +16,10 @@ from tui.fixtures import (
     syncing_snapshot,
     unreachable_snapshot,
 )
+
 from tui.mesh.actions import Scale, SetAnnotation
+from tui.mesh.annotations import ANNOTATION_AFFINITY as AFFINITY
+from tui.mesh.annotations import ANNOTATION_SHARED as SHARED
 from tui.mesh.model import frozen_map
 from tui.views.backends import backends_view, parse_agent_services
 from tui.views.labels import parse_key

@@ -6,9 +6,10 @@ import copy
 import dataclasses
 
 import pytest
+from meshmodels import large_snapshot
 
-from tui.fixtures import GLOBAL, large_snapshot
 from tui.mesh import status
+from tui.mesh.annotations import ANNOTATION_GLOBAL
 from tui.mesh.model import MeshSnapshot, Service, frozen_map
 from tui.views.builder import ViewBuilder
 from tui.views.services import ServicesViewBuilder, services_view
@@ -120,7 +121,9 @@ def test_a_service_event_recomputes_its_row_only_and_matches_a_fresh_build() -> 
     # A service turning global in one cluster, a new plain one, a deleted global one: the rows
     # are exactly those of a fresh build.
     plain = next(s for k, s in state.services.items() if k not in {r.key for r in first.rows})
-    turned = dataclasses.replace(plain, annotations=frozen_map({**plain.annotations, GLOBAL: "true"}))
+    turned = dataclasses.replace(
+        plain, annotations=frozen_map({**plain.annotations, ANNOTATION_GLOBAL: "true"})
+    )
     extra = dataclasses.replace(plain, name="zz-new-plain", annotations=frozen_map({}))
     later = _with_services(after, 2, **{plain.name: turned, extra.name: extra})
     later = _with_services(later, 4, **{first.rows[0].name: None})

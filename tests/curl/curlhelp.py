@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from testkit import FAST_HUB
+
 from tui.sim.mesh import SimThread
-from tui.testkit import FAST_HUB
 
 FAST = FAST_HUB
-"""Retries within ~0.3 s, snapshots coalesced over 20 ms (:data:`tui.testkit.FAST_HUB`)."""
+"""Retries within ~0.3 s, snapshots coalesced over 20 ms (:data:`testkit.FAST_HUB`)."""
 
 BACKOFF = (0.05, 0.1, 0.2, 0.3)
 """Loop reattach back-off for tests."""

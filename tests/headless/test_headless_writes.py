@@ -318,7 +318,8 @@ def test_a_stale_context_is_written_neither_by_the_app_nor_headless() -> None:
     app refused it; both now refuse, naming the state, and nothing is planned."""
     import dataclasses
 
-    from tui.fixtures import SEED_TIME, replace_cluster, seed_snapshot
+    from meshmodels import SEED_TIME, replace_cluster, seed_snapshot
+
     from tui.headless.options import UsageError
     from tui.writeplan import unwritable_reason, write_block_reason
 

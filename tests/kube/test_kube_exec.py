@@ -168,10 +168,12 @@ def test_the_hub_and_the_source_implement_the_one_exec_protocol() -> None:
     source must take every parameter it names, with the same defaults (the hub may take more)."""
     import inspect
 
-    from tui.fixtures import seed_snapshot
+    from meshmodels import seed_snapshot
+    from staticsource import StaticSource
+
     from tui.kube.hub import MeshHub
     from tui.kube.source import KubeSource
-    from tui.source import ExecSource, PodExec, StaticSource, can_exec
+    from tui.source import ExecSource, PodExec, can_exec
 
     assert can_exec(KubeSource(threaded=False)) and isinstance(KubeSource(threaded=False), ExecSource)
     assert not can_exec(StaticSource(seed_snapshot()))

@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from meshdata import GLOBAL, KEY, service
+from meshmodels import GLOBAL, KEY, service
 
 from tui.mesh.agentlist import parse_service_list_json, parse_service_list_text
 from tui.mesh.model import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from meshdata import GLOBAL, KEY, backend, service
+from meshmodels import GLOBAL, KEY, backend, service
 
 from tui.mesh.agentlist import (
     AgentBackend,

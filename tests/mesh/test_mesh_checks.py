@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from meshdata import agent, cluster, deployment, remote, unreadable
+from meshmodels import agent, cluster, deployment, remote, unreadable
 
 from tui.mesh.checks import Finding, connect_checks
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from meshdata import GLOBAL, KEY, backend, service
+from meshmodels import GLOBAL, KEY, backend, service
 
 from tui.mesh.model import Service
 from tui.mesh.selection import select_backends

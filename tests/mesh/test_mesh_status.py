@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from meshdata import agent, deployment, remote, unreadable
+from meshmodels import agent, deployment, remote, unreadable
 
 from tui.mesh.model import CiliumInfo, Container, Node, Service, ServicePort
 from tui.mesh.status import (
