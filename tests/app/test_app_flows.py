@@ -396,15 +396,6 @@ async def test_panes_say_what_they_wait_for_then_name_kubeconfig_errors() -> Non
         assert message.startswith("No contexts")
 
 
-def test_parse_keymap() -> None:
-    from tui.appcore.keys import parse_keymap
-
-    assert parse_keymap("affinity=f; palette=colon,ctrl+p;;bad") == {
-        "affinity": "f",
-        "palette": "colon,ctrl+p",
-    }
-
-
 async def test_curl_without_exec_says_why() -> None:
     """A source that cannot exec (fixture data) has no curl pane: the slot and ``c`` say so."""
     app, _ = make_app()
