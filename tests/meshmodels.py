@@ -5,7 +5,7 @@ Small builders for the rules tests (:func:`backend`, :func:`service`, :func:`rem
 (:func:`seed_snapshot`, the field guide's names: contexts ``bastion02``/``bastion03`` =
 ``cluster1``/``cluster2``, namespace ``song``, ``userlist-svc``) and its variants (syncing,
 unreachable, findings, forbidden, a large generated mesh), with agent status documents shaped
-as cilium-semantics.md §2 describes them. Product code never imports this module (it lives
+as ARCHITECTURE.md Cilium §2 describes them. Product code never imports this module (it lives
 under ``tests/``; tools add ``tests`` to their path).
 
 :func:`apply_write` changes a snapshot the way a cluster would answer a write (annotation set or

@@ -1,6 +1,6 @@
 """The Contexts pane: every kube context with its Cilium identity, state and mesh summary.
 
-Two lines per context (as in main-screen.md); the highlighted one is the *viewing cluster*
+Two lines per context; the highlighted one is the *viewing cluster*
 the Backends pane looks from. ``1``–``9`` pick one directly (the number is shown in front).
 Options are keyed by context and their prompts replaced in place, never rebuilt.
 """

@@ -18,10 +18,11 @@ from meshmodels import (
 )
 
 from tui.mesh.actions import Scale, SetAnnotation
+from tui.mesh.agentlist import backends_of
 from tui.mesh.annotations import ANNOTATION_AFFINITY as AFFINITY
 from tui.mesh.annotations import ANNOTATION_SHARED as SHARED
 from tui.mesh.model import frozen_map
-from tui.views.backends import backends_view, parse_agent_services
+from tui.views.backends import backends_view
 from tui.views.labels import parse_key
 from tui.views.services import ServicesViewBuilder, filter_rows, services_view
 from tui.views.status import StatusViewBuilder, status_view
@@ -201,7 +202,7 @@ def test_agent_list_differences_are_flagged() -> None:
         },
         {"spec": {"flags": {"name": "other", "namespace": "song"}, "backend-addresses": [{"ip": "1.1.1.1"}]}},
     ]
-    assert [b["ip"] for b in parse_agent_services(agent, KEY) or []] == ["10.1.0.12", "10.9.9.9"]
+    assert [b.ip for b in backends_of(agent, KEY) or []] == ["10.1.0.12", "10.9.9.9"]
     view = backends_view(seed_snapshot(), KEY, agent_lists={"bastion02": agent}).view_for("bastion02")
     assert view is not None
     rows = {b.address: b for b in view.backends}

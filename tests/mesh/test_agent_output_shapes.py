@@ -29,9 +29,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from agentoutput import parse_service_list_text
 from meshmodels import GLOBAL, KEY, service
 
-from tui.mesh.agentlist import parse_service_list_json, parse_service_list_text
+from tui.mesh.agentlist import parse_service_list_json
 from tui.mesh.model import (
     AgentStatus,
     Backend,

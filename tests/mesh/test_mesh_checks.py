@@ -1,4 +1,4 @@
-"""cilium-semantics.md §1 (identity, CA, pod CIDRs) and §2 (mesh status) as connect checks."""
+"""ARCHITECTURE.md Cilium §1 (identity, CA, pod CIDRs) and §2 (mesh status) as connect checks."""
 
 from __future__ import annotations
 

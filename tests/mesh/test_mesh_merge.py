@@ -1,4 +1,4 @@
-"""cilium-semantics.md §3 "Merging": which clusters' backends a client cluster uses, and why not."""
+"""ARCHITECTURE.md Cilium §3 "Merging": which clusters' backends a client cluster uses, and why not."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""cilium-semantics.md §3 "Affinity" and §4 "preferred": backend selection, both rule families."""
+"""ARCHITECTURE.md Cilium §3 "Affinity" and §4 "preferred": backend selection, both rule families."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""cilium-semantics.md §2: what ``cilium clustermesh status`` reads and prints."""
+"""ARCHITECTURE.md Cilium §2: what ``cilium clustermesh status`` reads and prints."""
 
 from __future__ import annotations
 

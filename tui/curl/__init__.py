@@ -1,6 +1,6 @@
 """Live curl loops: which cluster answers, as it happens, from every cluster at once.
 
-Usable without the TUI (``meshtui curl`` and the curl pane both drive it). Entry points:
+Usable without the TUI (``meshtui curl`` and the app's curl loops both drive it). Entry points:
 
 * :class:`tui.curl.target.CurlTarget` ``(namespace, service, port=80, path="/")`` — validated
   at construction (DNS-1123 names, port range, a path without shell metacharacters);

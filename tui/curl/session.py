@@ -1,6 +1,7 @@
 """A curl session: one loop per client cluster to one service, who answered, and the figures.
 
-``CurlSession(source, target, ...)`` is what the curl pane and ``meshtui curl`` drive:
+``CurlSession(source, target, ...)`` is what the app's curl loops (:mod:`tui.appcore.curl`) and
+``meshtui curl`` drive:
 ``await session.start(contexts)`` starts a :class:`~tui.curl.loop.CurlLoop` per context (the
 client deployment's pod there, or the pod the caller picked), learns the backends' answers
 (:mod:`tui.curl.fingerprints`), identifies every answer and keeps per-loop
@@ -8,9 +9,10 @@ client deployment's pod there, or the pod the caller picked), learns the backend
 ends every loop in its pod. All of it runs on the loop that called :meth:`CurlSession.start`.
 
 Snapshots (the source's listener, any thread) are handed over to that loop and drive three
-things: the rules' expected share per client cluster (:func:`tui.views.backends_perspective`,
-the same numbers the Backends pane shows), relearning the map when the service's backends
-change, and reattaching a loop whose client pod was deleted or is terminating.
+things: the rules' expected share per client cluster (the ``expected`` function it is handed:
+:func:`tui.views.backends.expected_share`, the same numbers the Backends pane shows),
+relearning the map when the service's backends change, and reattaching a loop whose client pod
+was deleted or is terminating.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Connect-time and mesh health checks across every cluster (cilium-semantics.md §1 and §2).
+"""Connect-time and mesh health checks across every cluster (ARCHITECTURE.md Cilium §1 and §2).
 
 The identity checks are cilium-cli's ``validateInfoForConnect`` applied to all clusters at
 once (default name / ID 0, non-numeric or out-of-range ID, duplicate names or IDs, different

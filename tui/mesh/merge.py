@@ -1,4 +1,4 @@
-"""Which clusters' backends a client cluster merges into a global service (cilium-semantics.md §3).
+"""Which clusters' backends a client cluster merges into a global service (ARCHITECTURE.md Cilium §3).
 
 Cilium merges services by exact namespace + name. Seen from a client cluster A, a remote
 cluster B contributes its backends only if A's service exists and is global, B's service exists,

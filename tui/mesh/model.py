@@ -181,7 +181,7 @@ class AgentStatus:
 @dataclass(frozen=True, slots=True)
 class KVStoreMeshRead:
     """One clustermesh-apiserver pod's ``kvstoremesh-dbg status -o json`` (container
-    ``kvstoremesh``): KVStoreMesh's own links to the remote clusters (cilium-semantics.md §2).
+    ``kvstoremesh``): KVStoreMesh's own links to the remote clusters (ARCHITECTURE.md Cilium §2).
 
     ``remotes`` is the parsed list of ``RemoteCluster`` documents as KVStoreMesh wrote them
     (omitempty: absent = false / 0), ``None`` when it could not be read.

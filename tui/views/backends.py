@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tui.mesh.agentlist import AgentBackend as Listed
+from tui.mesh.agentlist import backends_of
 from tui.mesh.merge import key_text
 from tui.mesh.model import ClusterState, MeshSnapshot, Service, ServiceKey
 from tui.mesh.rules import CiliumRule
@@ -169,29 +171,7 @@ def service_map(snapshot: MeshSnapshot, key: ServiceKey) -> dict[str, Service | 
     return {s.cluster: s.services.get(key) for s in snapshot.clusters if s.usable}
 
 
-def parse_agent_services(
-    entries: Sequence[Mapping[str, Any]] | None, key: ServiceKey
-) -> list[dict[str, Any]] | None:
-    """Backends of service ``key`` in a ``cilium service list -o json`` document.
-
-    Every frontend of the service (one per port, ClusterIP and others) is read; backends are
-    de-duplicated by ``ip:port``. ``None`` when the document is missing.
-    """
-    if entries is None:
-        return None
-    seen: dict[tuple[str, int], dict[str, Any]] = {}
-    for entry in entries:
-        spec = entry.get("spec") or {}
-        flags = spec.get("flags") or {}
-        if flags.get("name") != key[1] or flags.get("namespace") != key[0]:
-            continue
-        for backend in spec.get("backend-addresses") or ():
-            ip, port = backend.get("ip", ""), int(backend.get("port") or 0)
-            seen.setdefault((ip, port), backend)
-    return list(seen.values())
-
-
-def _agent_uses(agent: Sequence[Mapping[str, Any]], family: str) -> set[tuple[str, int]]:
+def _agent_uses(agent: Sequence[Listed], family: str) -> set[tuple[str, int]]:
     """The backends an agent would send new connections to, from its own list.
 
     1.14–1.17 lists every backend and marks the preferred ones: the preferred active ones are
@@ -199,13 +179,13 @@ def _agent_uses(agent: Sequence[Mapping[str, Any]], family: str) -> set[tuple[st
     when no listed backend is active the terminating ones are used (segregateBackends /
     bpf_reconciler).
     """
-    active = [b for b in agent if (b.get("state") or "active") == "active"]
+    active = [b for b in agent if b.state == "active"]
     if family == "1.14-1.17":
-        preferred = [b for b in active if b.get("preferred")]
+        preferred = [b for b in active if b.preferred]
         active = preferred or active
     if not active:
-        active = [b for b in agent if b.get("state") == "terminating"]
-    return {(b.get("ip", ""), int(b.get("port") or 0)) for b in active}
+        active = [b for b in agent if b.state == "terminating"]
+    return {(b.ip, b.port) for b in active}
 
 
 def backends_perspective(
@@ -240,16 +220,16 @@ def backends_perspective(
     selection = select_backends(
         key, state.cluster, services, version, cache.connected_remotes(state), cache.stale_remotes(state)
     )
-    agent = parse_agent_services(agent_entries, key)
+    agent = backends_of(agent_entries, key)
     unknown = tuple((s.cluster, s.phase) for s in snapshot.clusters if not s.usable)
     stale = tuple((s.cluster, stale_text(s)) for s in snapshot.clusters if s.phase == "stale")
     return dataclasses.replace(_perspective(state, selection, agent), unknown=unknown, stale=stale)
 
 
 def _perspective(
-    state: ClusterState, selection: Selection, agent: list[dict[str, Any]] | None
+    state: ClusterState, selection: Selection, agent: list[Listed] | None
 ) -> BackendsPerspective:
-    agent_by_addr = {(b.get("ip", ""), int(b.get("port") or 0)): b for b in agent or ()}
+    agent_by_addr = {(b.ip, b.port): b for b in agent or ()}
     agent_used = _agent_uses(agent, selection.family) if agent is not None else set()
     rows: list[BackendRow] = []
     known_addrs: dict[tuple[str, int], str] = {}
@@ -265,8 +245,8 @@ def _perspective(
                 agent_text = "missing" if choice.selected else "—"
                 differs = choice.selected
             else:
-                agent_text = entry.get("state") or "active"
-                if entry.get("preferred") and selection.family == "1.14-1.17":
+                agent_text = entry.state
+                if entry.preferred and selection.family == "1.14-1.17":
                     agent_text += " preferred"
                 differs = (addr in agent_used) != choice.selected
         rows.append(
@@ -289,8 +269,8 @@ def _perspective(
             AgentBackend(
                 ip=addr[0],
                 port=addr[1],
-                state=entry.get("state") or "active",
-                preferred=bool(entry.get("preferred")),
+                state=entry.state,
+                preferred=entry.preferred,
                 cluster=known_addrs.get(addr, ""),
                 expected=(addr in agent_used) == (addr in selected),
             )

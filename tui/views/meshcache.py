@@ -113,7 +113,7 @@ class MeshStatusCache:
     def stale_remotes(self, state: ClusterState, now: float | None = None) -> tuple[StaleRemote, ...]:
         """Remotes whose link is down but whose backends the agents of ``state`` still use.
 
-        Two ways (cilium-semantics.md §2–3): the agents lost the remote but still hold its data
+        Two ways (ARCHITECTURE.md Cilium §2–3): the agents lost the remote but still hold its data
         (:meth:`ClusterMeshStatus.lost_remotes`: counts left in their caches), or — KVStoreMesh
         on — the agents are fine but KVStoreMesh lost the remote, so the copy they read from the
         local clustermesh-apiserver is frozen. ``since`` is when this cache first saw the loss

@@ -1,6 +1,6 @@
 """Timing of the rules core at the design size: 64 clusters × 2,000 global services.
 
-Run: ``python tests/mesh/bench_rules.py`` (not collected by pytest). "cold" calls see new
+Run: ``python benchmarks/rules_bench.py``. "cold" calls see new
 Service objects (per-service facts are computed and cached), "warm" calls see the same objects
 again, as views do when the cluster-access layer keeps unchanged objects between snapshots.
 """
@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tui.mesh.checks import connect_checks
 from tui.mesh.merge import export_matrix, global_service_index, merge_global_service
