@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the test kit and the fixture meshes (never in the product)
 
 from meshmodels import SEED_TIME  # noqa: E402
-from testkit import FAST_HUB, SIM_KWARGS, settle  # noqa: E402
+from testkit import FAST_HUB, SIM_KWARGS, settle, until  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 
 from tui.app import MeshtuiApp  # noqa: E402
@@ -68,15 +68,6 @@ CURL_ANSWERS = 12
 """Answers each curl loop has before the ``curl`` screenshot is taken."""
 
 
-async def until(pilot: Pilot, predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"screenshot: {what} did not happen")
-        await settle(pilot, timeout, started=True)
-        await pilot.pause(0.05)
-
-
 def backends(app: MeshtuiApp) -> str:
     pane = app.query_one(BackendsPane)
     return f"{pane.border_title}\n{pane.summary.plain}"
@@ -104,7 +95,9 @@ def keys(*pressed: str, then: Callable[[MeshtuiApp], bool] | None = None) -> Ste
         await pilot.press(*pressed)
         await settle(pilot, 60.0, started=True)
         if then is not None:
-            await until(pilot, lambda: then(pilot.app), f"after {pressed}")  # type: ignore[arg-type]
+            await until(
+                lambda: then(pilot.app), 60, describe=lambda: f"after {pressed}", pilot=pilot, settled=True
+            )  # type: ignore[arg-type]
 
     return run
 
@@ -162,7 +155,9 @@ async def curl_loops(pilot: Pilot, sim: SimThread) -> None:
     and the learned map names every backend."""
     app = pilot.app
     assert isinstance(app, MeshtuiApp)
-    await until(pilot, lambda: app.curl_pane is not None, "the curl pane")
+    await until(
+        lambda: app.curl_pane is not None, 60, describe=lambda: "the curl pane", pilot=pilot, settled=True
+    )
     app.curl.interval = 0.2
     await pilot.press("c")
 
@@ -172,7 +167,9 @@ async def curl_loops(pilot: Pilot, sim: SimThread) -> None:
             return False
         return all(s.answered >= CURL_ANSWERS and not s.unknown for s in session.stats.values())
 
-    await until(pilot, enough, f"{CURL_ANSWERS} curl answers per loop")
+    await until(
+        enough, 60, describe=lambda: f"{CURL_ANSWERS} curl answers per loop", pilot=pilot, settled=True
+    )
     await pilot.pause(curl_pane.REPAINT * 2)
 
 
@@ -225,7 +222,9 @@ async def shoot(screen: Screen) -> str:
         )
         curl_pane.time = _FrozenClockTime()  # type: ignore[assignment]
         async with app.run_test(size=screen.size) as pilot:
-            await until(pilot, lambda: screen.ready(app), "the first sync", timeout=120)
+            await until(
+                lambda: screen.ready(app), 120, describe=lambda: "the first sync", pilot=pilot, settled=True
+            )
             await screen.steps(pilot, sim)
             await pilot.pause(0.2)
             await settle(pilot, 60.0, started=True)

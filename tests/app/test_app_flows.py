@@ -15,9 +15,7 @@ from apphelpers import (
     frozen_clock,
     make_app,
     mesh_text,
-    poll,
     services_rows,
-    settle,
     wait_for,
 )
 from meshmodels import (
@@ -25,6 +23,7 @@ from meshmodels import (
     seed_snapshot,
 )
 from staticsource import StaticSource
+from testkit import settle, until
 from textual.widgets import Static
 
 from tui.app import MeshtuiApp
@@ -383,7 +382,7 @@ async def test_panes_say_what_they_wait_for_then_name_kubeconfig_errors() -> Non
     source = SlowStart(broken)
     app = MeshtuiApp(source, kubeconfig_label="/x", clock=frozen_clock, refresh_interval=0.02)
     async with app.run_test(size=SIZE) as pilot:
-        await poll(pilot, lambda: app.views is not None and "starting" in contexts_text(app))
+        await until(lambda: app.views is not None and "starting" in contexts_text(app), pilot=pilot)
         message = str(app.query_one(ServicesPane).query_one("#services-message").render())
         assert message == "Synchronizing… starting the simulator (seed)"
         assert contexts_text(app) == "Synchronizing… starting the simulator (seed)"

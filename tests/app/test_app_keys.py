@@ -11,8 +11,9 @@ import gc
 from collections.abc import Iterator
 
 import pytest
-from apphelpers import backends_summary, contexts_text, make_app, settle, wait_for
+from apphelpers import backends_summary, contexts_text, make_app, wait_for
 from meshmodels import large_snapshot
+from testkit import settle
 
 from tui import app as appmod
 from widgets.services import ServicesPane

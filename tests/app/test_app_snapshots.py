@@ -7,8 +7,9 @@ The clock is frozen, TZ is UTC and the input cursor does not blink, so frames ar
 
 from __future__ import annotations
 
-from apphelpers import make_app, settle
+from apphelpers import make_app
 from meshmodels import findings_snapshot, unreachable_snapshot
+from testkit import settle
 from textual.pilot import Pilot
 
 WIDE = (160, 48)

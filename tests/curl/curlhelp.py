@@ -9,9 +9,6 @@ answer really came from (recomputed from the pods with the simulator's own app m
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
-from typing import Any
 
 from testkit import FAST_HUB
 
@@ -54,10 +51,3 @@ def userlist_oracle(sim: SimThread, namespace: str = "song") -> dict[str, tuple[
         return out
 
     return sim.call(read)
-
-
-async def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.02) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(step)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from kubehelp import FAST, Hubs
+from testkit import until
 
 from tui.kube.errors import KubeError
 from tui.kube.hub import MeshHub
@@ -28,13 +29,6 @@ def programs_running(sim: SimThread) -> int:
         return sum(1 for t in asyncio.all_tasks() if "program" in t.get_coro().__qualname__ and not t.done())
 
     return sim.call(count)
-
-
-async def wait_until(predicate, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_short_command_output_and_exit_code(sim: SimThread, hubs: Hubs) -> None:
@@ -70,7 +64,7 @@ async def test_stream_delivers_lines_as_they_come_and_close_stops_the_command(
     assert programs_running(sim) == baseline + 1
     await stream.close()
     assert stream.done and stream.exit_code is None and stream.error == "stopped"
-    await wait_until(lambda: programs_running(sim) == baseline)
+    await until(lambda: programs_running(sim) == baseline, 3.0)
 
 
 async def test_stream_ends_with_the_exit_code_and_keeps_stderr_and_partial_lines(

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from apphelpers import make_app, mesh_text, settle, wait_for
+from apphelpers import make_app, mesh_text, wait_for
 from hostilehelp import (
     CLEAR,
     MARKUP,
@@ -31,7 +31,8 @@ from hostilehelp import (
     hostile_snapshot,
     raw_controls,
 )
-from reliabilityhelp import REL_HUB, seed_sim, until
+from reliabilityhelp import REL_HUB, seed_sim
+from testkit import settle, until
 
 from tui.app import MeshtuiApp
 from tui.kube.source import KubeSource

@@ -44,10 +44,10 @@ from reliabilityhelp import (
     set_affinity,
     set_fault,
     tokens_of_sim,
-    until,
     wait_nothing_left,
     within_day,
 )
+from testkit import until
 from textual.pilot import Pilot
 from textual.widgets import Static
 

@@ -14,8 +14,9 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from apphelpers import activity, settle
-from reliabilityhelp import REL_HUB, seed_sim, until, write_recorder
+from apphelpers import activity
+from reliabilityhelp import REL_HUB, seed_sim, write_recorder
+from testkit import settle, until
 
 from tui import samples
 from tui.app import MeshtuiApp
