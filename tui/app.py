@@ -44,12 +44,11 @@ from tui.compat.textual_private import event_loop, on_app_thread
 from tui.mesh.actions import InvalidAction, WriteAction, WriteResult
 from tui.mesh.annotations import flags_of
 from tui.mesh.model import ClusterState, MeshSnapshot, Service, ServiceKey
-from tui.safetext import markup_escaped, safe_block, safe_line
+from tui.safetext import safe_block, safe_line
 from tui.source import AgentServiceReader, MeshSource, can_exec
 from tui.views.backends import BackendsPerspective
 from tui.views.builder import ViewBuilder
-from tui.views.curl import interval_text
-from tui.views.labels import phase_text, problems_text
+from tui.views.labels import problems_text
 from tui.writeplan import (
     affinity_holders,
     applied,
@@ -1013,62 +1012,46 @@ class MeshtuiApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for k in KEYS:
-            if k.name in ("command_palette", "quit"):
-                continue
-            if k.write and self.read_only:
-                continue
-            reason = self.write_block_reason(k.name) if k.write else ""
-            title = k.title[0].upper() + k.title[1:]
-            help_text = markup_escaped(f"({self.key_display(k.id, k.key)}) {k.help}")
-            if reason:
-                # The palette parses titles and help as markup: data in them is escaped.
-                yield SystemCommand(
-                    title,
-                    markup_escaped(f"disabled: {reason}"),
-                    lambda r=reason: self.notify(r, severity="warning"),
-                )
-            else:
-                yield SystemCommand(title, help_text, lambda a=k.action: self.run_action(a))
-        for index, state in enumerate(self.snapshot.clusters, start=1):
-            yield SystemCommand(
-                markup_escaped(f"View from {state.context} ({state.cluster})"),
-                markup_escaped(f"viewing cluster {index}: {phase_text(state)}"),
-                lambda c=state.context: self.set_viewing(c),
-            )
-        if self.views is not None:
-            for row in self.views.services.rows:
-                yield SystemCommand(
-                    markup_escaped(f"Service {row.key_text}"),
-                    markup_escaped("; ".join(row.warnings)) or "select it",
-                    lambda key=row.key: self.select_service(key),
-                )
-        if self.curl is not None:
-            yield from self.curl_commands()
+        rows = self.views.services.rows if self.views is not None else ()
+        yield from self._system_commands(rows, curl_only=False)
 
     def curl_commands(self) -> Iterable[SystemCommand]:
         """The palette's curl and sample-app commands (when the source can exec)."""
-        running = self.curl is not None and self.curl.running
-        interval = interval_text(self.curl.interval) if self.curl is not None else ""
-        yield SystemCommand("Curl: stop", "stop every curl loop", self.action_curl_stop, discover=running)
-        yield SystemCommand(
-            "Curl: client pod", "pick the client pod of the viewing cluster", self.action_curl_pick
+        yield from self._system_commands((), curl_only=True)
+
+    def _system_commands(self, rows: Sequence[Any], *, curl_only: bool) -> Iterable[SystemCommand]:
+        """The palette's entries (:func:`tui.appcore.palette.palette_commands`), bound here."""
+        from tui.appcore.palette import palette_commands
+
+        commands = palette_commands(
+            self.snapshot,
+            rows,
+            read_only=self.read_only,
+            block_reason=self.write_block_reason,
+            display=self.key_display,
+            curl_interval=self.curl.interval if self.curl is not None else None,
+            curl_running=self.curl is not None and self.curl.running,
         )
-        yield SystemCommand("Curl: interval", interval, self.action_curl_interval)
-        yield SystemCommand("Curl: path", "the HTTP path for the selected service", self.action_curl_path)
-        yield SystemCommand("Curl: learned map", "which answer means which pod", self.action_curl_map)
-        yield SystemCommand("Curl: learn again", "probe every backend again", self.action_curl_relearn)
-        for app_name in ("userlist", "rebel-base"):
+        for command in commands:
+            if curl_only and command.kind not in ("curl", "sample"):
+                continue
             yield SystemCommand(
-                markup_escaped(f"Sample: deploy {app_name}"),
-                "namespace, backend, global+shared service and curl client in every cluster",
-                lambda a=app_name: self.sample(a, delete=False),
+                command.title, command.help, self._palette_callback(command), command.discover
             )
-            yield SystemCommand(
-                markup_escaped(f"Sample: delete {app_name}"),
-                "remove the sample from every cluster (asks first)",
-                lambda a=app_name: self.sample(a, delete=True),
-            )
+
+    def _palette_callback(self, command: Any) -> Callable[[], Any]:
+        kind, arg = command.kind, command.arg
+        if kind == "refuse":
+            return lambda: self.notify(arg, severity="warning")
+        if kind == "view":
+            return lambda: self.set_viewing(arg)
+        if kind == "service":
+            return lambda: self.select_service(arg)
+        if kind == "sample":
+            return lambda: self.sample(arg[0], delete=arg[1])
+        if kind == "curl":
+            return getattr(self, f"action_{arg}")
+        return lambda: self.run_action(arg)
 
 
 def run(args: argparse.Namespace) -> int:
