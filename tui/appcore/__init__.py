@@ -8,6 +8,8 @@ without Textual (``tests/appcore``) and checked never to import it (an import co
 * :mod:`tui.appcore.agentlists` — when to read an agent's ``cilium service list``, per context;
 * :mod:`tui.appcore.activity` — what goes to the activity log as snapshots arrive;
 * :mod:`tui.appcore.keys` — the key table (binding ids, help, write keys) and keymap parsing;
+* :mod:`tui.appcore.palette` — what the command palette offers, and why a write cannot run;
+* :mod:`tui.appcore.curl` — the app's curl loops (what their keys do) and the view the pane draws;
 * :mod:`tui.appcore.launch` — from ``meshtui`` arguments to a source, a label and settings.
 
 Write planning (which write, on which context, with what warning) is shared with the headless
