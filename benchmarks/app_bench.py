@@ -64,9 +64,10 @@ CHILD = textwrap.dedent(
     offset = time.time() - time.perf_counter()
     from tui.cli import build_parser
     from tui import app as appmod
+    from tui.appcore.launch import make_source
 
     args = build_parser().parse_args(argv)
-    source, label = appmod.make_source(args)
+    source, label = make_source(args)
     app = appmod.MeshtuiApp(source, kubeconfig_label=label)
     result = {}
 

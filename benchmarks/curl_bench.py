@@ -41,6 +41,7 @@ from kube_bench import Simulator, rss_mb  # noqa: E402
 from tui.curl.session import CurlSession  # noqa: E402
 from tui.curl.target import CurlTarget  # noqa: E402
 from tui.kube.source import KubeSource  # noqa: E402
+from tui.views.backends import expected_share  # noqa: E402
 
 FIGURES: dict[str, Any] = {}
 """Every figure printed, by name, for ``--json`` (the runner, ``benchmarks/run.py``, reads it)."""
@@ -93,7 +94,7 @@ async def started_source(kubeconfig: Path) -> KubeSource:
 async def rate(kubeconfig: Path, seconds: float) -> None:
     source = await started_source(kubeconfig)
     try:
-        session = CurlSession(source, TARGET, interval=0, timeout=2.0, window=1000)
+        session = CurlSession(source, TARGET, interval=0, timeout=2.0, window=1000, expected=expected_share)
         await session.start(list(CONTEXTS))
         await asyncio.sleep(1.0)  # attach and learn first
         before = {c: s.total for c, s in session.stats.items()}
@@ -131,7 +132,7 @@ async def rate(kubeconfig: Path, seconds: float) -> None:
 async def engine_cpu(kubeconfig: Path, seconds: float, sim: Simulator) -> None:
     source = await started_source(kubeconfig)
     try:
-        session = CurlSession(source, TARGET, interval=0.09, timeout=2.0)
+        session = CurlSession(source, TARGET, interval=0.09, timeout=2.0, expected=expected_share)
         await session.start(list(CONTEXTS))
         await asyncio.sleep(2.0)
         gc.collect()
@@ -154,26 +155,23 @@ async def engine_cpu(kubeconfig: Path, seconds: float, sim: Simulator) -> None:
 
 async def app_cpu(kubeconfig: Path, seconds: float) -> None:
     from tui.app import MeshtuiApp
-    from widgets.curl_pane import CurlPane, install_curl_pane
 
     source = KubeSource(str(kubeconfig), threaded=True)
     app = MeshtuiApp(source, kubeconfig_label=str(kubeconfig))
     async with app.run_test(headless=True, size=(160, 48)) as pilot:
         deadline = time.monotonic() + 30
-        while (app.service is None or not app.query(CurlPane)) and time.monotonic() < deadline:
-            if app.service is not None and getattr(app, "curl_pane", "absent") == "absent":
-                await install_curl_pane(app)  # the app's own wiring is not there
+        while (app.service is None or app.curl_pane is None) and time.monotonic() < deadline:
             await pilot.pause(0.1)
-        pane = app.query_one(CurlPane)
+        pane, curl = app.curl_pane, app.curl
         await pilot.pause(2.0)
         gc.collect()
         idle0, idle_wall0 = cpu_seconds(), time.monotonic()
         await pilot.pause(seconds / 2)
         idle = (cpu_seconds() - idle0) / (time.monotonic() - idle_wall0)
-        pane.interval = 0.09
+        curl.interval = 0.09
         await pilot.press("c")
         await pilot.pause(3.0)
-        session = pane.session
+        session = curl.session
         assert session is not None
         before = {c: s.total for c, s in session.stats.items()}
         repaints0 = pane.repaints
@@ -209,7 +207,7 @@ async def memory(kubeconfig: Path, answers: int, limit: float) -> None:
     marks = {int(answers * f): f for f in (0.1, 0.5, 1.0)}
     seen: dict[float, float] = {}
     try:
-        session = CurlSession(source, TARGET, interval=0, timeout=2.0)
+        session = CurlSession(source, TARGET, interval=0, timeout=2.0, expected=expected_share)
         await session.start(list(CONTEXTS))
         started = time.monotonic()
         while time.monotonic() - started < limit:

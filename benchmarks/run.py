@@ -242,6 +242,20 @@ def curl_rows(doc: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def rules_rows(doc: dict[str, Any]) -> list[Row]:
+    """``rules_bench.py``: the rules core and the view builders (bounds once held by unit tests)."""
+    rows = []
+    for key, figure, limit in (
+        ("cidr_overlap_s", "pod-CIDR overlap check, 64 clusters × 200 nodes", 2.0),
+        ("one_client_64x150_s", "index, matrix, merge and shares for one client, 64 × 150", 5.0),
+        ("one_changed_service_s", "services view after one changed service, 64 × 1,200", 0.5),
+    ):
+        if key in doc:
+            value = doc[key]
+            rows.append(within("rules", figure, fmt_s(value), value, limit, f"≤ {fmt_s(limit)}"))
+    return rows
+
+
 def services_rows(doc: dict[str, Any]) -> list[Row]:
     """``services_bench.py``: ``meshtui services -o json`` (N clusters) vs kubectl (one cluster)."""
     rows = []
@@ -321,6 +335,7 @@ def _steps(quick: bool, clusters: int, services: int) -> list[Step]:
     size = ("--clusters", str(clusters), "--services", str(services))
     if quick:
         return [
+            Step("rules", "rules_bench.py", ("--quick",), 120, rules_rows),
             Step("sim", "sim_bench.py", size, 120, sim_rows),
             Step(
                 "kube",
@@ -348,6 +363,7 @@ def _steps(quick: bool, clusters: int, services: int) -> list[Step]:
             ),
         ]
     return [
+        Step("rules", "rules_bench.py", (), 300, rules_rows),
         Step("sim", "sim_bench.py", size, 420, sim_rows),
         Step("kube", "kube_bench.py", (*size, "--timeout", "180"), 480, kube_rows),
         Step("app", "app_bench.py", (*size, "--timeout", "240"), 1200, app_rows),

@@ -32,17 +32,19 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the test kit and the fixture meshes (never in the product)
 
+from meshmodels import SEED_TIME  # noqa: E402
+from testkit import FAST_HUB, SIM_KWARGS, settle, until  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 
-from tui.app import MeshtuiApp, quiet_logging  # noqa: E402
-from tui.fixtures import SEED_TIME  # noqa: E402
+from tui.app import MeshtuiApp  # noqa: E402
+from tui.appcore.launch import quiet_logging  # noqa: E402
 from tui.kube.client import Timeouts  # noqa: E402
 from tui.kube.settings import HubSettings  # noqa: E402
 from tui.kube.source import KubeSource  # noqa: E402
 from tui.sim.mesh import SimThread  # noqa: E402
 from tui.sim.scenario import Scenario, generated  # noqa: E402
-from tui.testkit import FAST_HUB, SIM_KWARGS, settle  # noqa: E402
 from widgets import curl_pane  # noqa: E402
 from widgets.backends import BackendsPane  # noqa: E402
 from widgets.contexts import ContextList  # noqa: E402
@@ -58,21 +60,12 @@ SETTINGS = HubSettings(
     coalesce=FAST_HUB.coalesce,
     startup_gc_pause=0.0,
 )
-"""The tests' retries (:data:`tui.testkit.FAST_HUB`), but polls half as often and patient
+"""The tests' retries (:data:`testkit.FAST_HUB`), but polls half as often and patient
 timeouts: at 64 clusters one process runs both the app and the simulator, and at the tests'
 pace (or on a busy machine) 1 s connects time out and contexts go stale. A screenshot waits
 for every pane anyway; it measures nothing."""
 CURL_ANSWERS = 12
 """Answers each curl loop has before the ``curl`` screenshot is taken."""
-
-
-async def until(pilot: Pilot, predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"screenshot: {what} did not happen")
-        await settle(pilot, timeout, started=True)
-        await pilot.pause(0.05)
 
 
 def backends(app: MeshtuiApp) -> str:
@@ -102,7 +95,9 @@ def keys(*pressed: str, then: Callable[[MeshtuiApp], bool] | None = None) -> Ste
         await pilot.press(*pressed)
         await settle(pilot, 60.0, started=True)
         if then is not None:
-            await until(pilot, lambda: then(pilot.app), f"after {pressed}")  # type: ignore[arg-type]
+            await until(
+                lambda: then(pilot.app), 60, describe=lambda: f"after {pressed}", pilot=pilot, settled=True
+            )  # type: ignore[arg-type]
 
     return run
 
@@ -160,17 +155,21 @@ async def curl_loops(pilot: Pilot, sim: SimThread) -> None:
     and the learned map names every backend."""
     app = pilot.app
     assert isinstance(app, MeshtuiApp)
-    await until(pilot, lambda: app.curl_pane is not None, "the curl pane")
-    app.curl_pane.interval = 0.2
+    await until(
+        lambda: app.curl_pane is not None, 60, describe=lambda: "the curl pane", pilot=pilot, settled=True
+    )
+    app.curl.interval = 0.2
     await pilot.press("c")
 
     def enough() -> bool:
-        session = app.curl_pane.session
+        session = app.curl.session
         if session is None or len(session.stats) < 2 or not session.fingerprints.rows:
             return False
         return all(s.answered >= CURL_ANSWERS and not s.unknown for s in session.stats.values())
 
-    await until(pilot, enough, f"{CURL_ANSWERS} curl answers per loop")
+    await until(
+        enough, 60, describe=lambda: f"{CURL_ANSWERS} curl answers per loop", pilot=pilot, settled=True
+    )
     await pilot.pause(curl_pane.REPAINT * 2)
 
 
@@ -223,7 +222,9 @@ async def shoot(screen: Screen) -> str:
         )
         curl_pane.time = _FrozenClockTime()  # type: ignore[assignment]
         async with app.run_test(size=screen.size) as pilot:
-            await until(pilot, lambda: screen.ready(app), "the first sync", timeout=120)
+            await until(
+                lambda: screen.ready(app), 120, describe=lambda: "the first sync", pilot=pilot, settled=True
+            )
             await screen.steps(pilot, sim)
             await pilot.pause(0.2)
             await settle(pilot, 60.0, started=True)

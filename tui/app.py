@@ -1,4 +1,4 @@
-"""The meshtui Textual app: one screen, five panes, every write confirmed and logged.
+"""The meshtui Textual app: one screen, six panes, every write confirmed and logged.
 
 Data flow (ARCHITECTURE.md): the source calls back from any thread with a new snapshot; the
 app keeps only the newest, applies at most 4 times a second, computes the view models
@@ -6,8 +6,9 @@ app keeps only the newest, applies at most 4 times a second, computes the view m
 Writes are confirmed in a dialog, awaited on the source, logged, and *shown* only when a
 later snapshot carries them (the panes never guess).
 
-Keys follow k9s where they overlap (``:`` palette, ``/`` filter, ``?`` help, ``s`` scale,
-``q`` quit); every binding has an id (:data:`KEYS`) so users can remap it with a keymap.
+This class keeps composition, bindings and routing. What it decides lives in the Textual-free
+core (:mod:`tui.appcore`: coalescing and views, agent lists, activity, keys, launch, the curl
+loops) and in :mod:`tui.writeplan` (write planning, shared with the headless commands).
 """
 
 from __future__ import annotations
@@ -18,13 +19,10 @@ import contextlib
 import dataclasses
 import gc
 import logging
-import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -36,33 +34,33 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
+from tui.appcore.activity import ActivityTracker
+from tui.appcore.agentlists import AgentLists, read_agent_list
+from tui.appcore.coalesce import REFRESH_INTERVAL, ApplyWindow
+from tui.appcore.keys import KEYS, VIEW_CLUSTER_KEYS, WRITE_ACTIONS, help_rows
+from tui.appcore.launch import launch, quiet_logging
+from tui.appcore.screenviews import Views, changes_nothing, compute_views, keep_current_selection
 from tui.compat.textual_private import event_loop, on_app_thread
-from tui.mesh.actions import (
-    NONE_WRITE_NOTE,
-    InvalidAction,
-    Scale,
-    SetAnnotation,
-    WriteAction,
-    WriteResult,
-    affinity_action,
-)
+from tui.mesh.actions import InvalidAction, WriteAction, WriteResult
 from tui.mesh.annotations import flags_of
 from tui.mesh.model import ClusterState, MeshSnapshot, Service, ServiceKey
-from tui.safetext import SafeLogFormatter, markup_escaped, safe_block, safe_line
-from tui.source import AgentServiceReader, MeshSource
-from tui.views import (
-    BackendsPerspective,
-    ServicesView,
-    ServicesViewBuilder,
-    StatusView,
-    StatusViewBuilder,
-    annotation_state,
-    backends_perspective,
+from tui.safetext import safe_block, safe_line
+from tui.source import AgentServiceReader, MeshSource, can_exec
+from tui.views.backends import BackendsPerspective
+from tui.views.builder import ViewBuilder
+from tui.views.labels import problems_text
+from tui.writeplan import (
+    affinity_holders,
+    applied,
+    blocked_text,
     find_deployment,
-    phase_text,
-    stale_text,
+    object_text,
+    plan_affinity,
+    plan_scale,
+    plan_toggle,
+    write_block_reason,
+    write_target,
 )
-from tui.writeplan import applied, scale_warning, switch_warning
 from widgets.activity import ActivityLog
 from widgets.backends import BackendsPane
 from widgets.contexts import ContextList
@@ -70,26 +68,6 @@ from widgets.curl_slot import CurlSlot
 from widgets.header import MeshHeader
 from widgets.mesh import MeshPane
 from widgets.services import ServicesPane
-
-REFRESH_INTERVAL = 0.25
-"""At most 4 repaints a second, however fast snapshots arrive."""
-APPLY_COST_FACTOR = 3.0
-"""Applies are spaced at least this many times their own CPU cost apart, so the views take at
-most about a third of the interpreter: while 64 clusters sync, every apply recomputes 2,000
-rows (half a second), and applying 4 times a second starved the access layer's lists of the
-GIL (the mesh took 2.5 times longer to load in the app than in the layer alone)."""
-APPLY_MAX_INTERVAL = 2.0
-"""However costly an apply, the panes follow the clusters at least this often."""
-AGENT_REREAD = 30.0
-"""Seconds before the agent's service list of a context is read again for the same service."""
-AGENT_MIN_INTERVAL = 2.0
-"""At most one agent exec per context in this many seconds, however fast things change."""
-AGENT_AUTO_MAX_SERVICES = 500
-"""Above this many services in the viewing cluster the agent's list (every service × every
-backend: 30 MB of JSON at 64 × 2,000) is read only on request (``r``), never automatically."""
-AGENT_RETRIES = 3
-"""Reads again (every AGENT_MIN_INTERVAL) while the agent's list still differs after a change."""
-
 
 log = logging.getLogger("tui.app")
 
@@ -102,133 +80,13 @@ instead of being promoted into the oldest generation, whose full collections (ev
 or two at 64 × 2,000, 150-250 ms each) paused the UI thread in the middle of keys."""
 
 
-@dataclass(frozen=True, slots=True)
-class KeyHelp:
-    """One binding as the help screen and the command palette describe it."""
-
-    id: str
-    key: str
-    action: str
-    title: str
-    help: str
-    write: bool = False
-    show: bool = True
-
-
-KEYS: tuple[KeyHelp, ...] = (
-    KeyHelp(
-        "affinity",
-        "a",
-        "affinity",
-        "affinity",
-        "set the selected service's affinity: local / remote / "
-        "none / remove (viewing cluster, * for every cluster)",
-        write=True,
-    ),
-    KeyHelp(
-        "global",
-        "g",
-        "toggle_global",
-        "global",
-        "turn service.cilium.io/global on/off for the selected service in the viewing cluster",
-        write=True,
-    ),
-    KeyHelp(
-        "shared",
-        "h",
-        "toggle_shared",
-        "shared",
-        "turn service.cilium.io/shared on/off in the viewing "
-        "cluster (off: take this cluster's backends out of the others)",
-        write=True,
-    ),
-    KeyHelp(
-        "scale",
-        "s",
-        "scale",
-        "scale",
-        "scale the deployment behind the selected service in the viewing "
-        "cluster (dialog prefilled with the current count)",
-        write=True,
-    ),
-    KeyHelp(
-        "scale-up", "plus", "scale_by(1)", "+1", "scale that deployment up by one", write=True, show=False
-    ),
-    KeyHelp(
-        "scale-down",
-        "minus",
-        "scale_by(-1)",
-        "-1",
-        "scale that deployment down by one",
-        write=True,
-        show=False,
-    ),
-    KeyHelp(
-        "scale-zero", "0", "scale_zero", "scale 0", "scale that deployment to zero", write=True, show=False
-    ),
-    KeyHelp("curl", "c", "curl", "curl", "run curl from every cluster to the selected service"),
-    KeyHelp(
-        "agent-list",
-        "r",
-        "read_agent",
-        "agent list",
-        "read the viewing cluster's `cilium service list` now and compare it with the computed "
-        f"selection (automatic below {AGENT_AUTO_MAX_SERVICES} services)",
-        show=False,
-    ),
-    KeyHelp(
-        "curl-here",
-        "C",
-        "curl_here",
-        "curl here",
-        "run curl from the viewing cluster only (again: stop it)",
-        show=False,
-    ),
-    KeyHelp(
-        "filter", "slash", "filter", "filter", "filter the services (words in name or why); escape clears"
-    ),
-    KeyHelp(
-        "show-all", "A", "toggle_all", "all services", "show every service, not only global ones", show=False
-    ),
-    KeyHelp(
-        "log",
-        "L",
-        "toggle_log",
-        "activity",
-        "narrow terminals: show the activity log in place of the backends (and back)",
-    ),
-    KeyHelp(
-        "palette",
-        "colon,ctrl+p",
-        "command_palette",
-        "palette",
-        "command palette: every action, every cluster and service by name",
-    ),
-    KeyHelp("help", "question_mark", "help", "help", "this screen"),
-    KeyHelp("quit", "q", "quit", "quit", "quit meshtui"),
-)
-WRITE_ACTIONS = frozenset(k.action.split("(")[0] for k in KEYS if k.write)
-
-
 def _bindings() -> list[BindingType]:
     out: list[BindingType] = [Binding(k.key, k.action, k.title, show=k.show, id=k.id) for k in KEYS]
     out += [
         Binding(str(n), f"view_cluster({n})", f"cluster {n}", show=False, id=f"view-cluster-{n}")
-        for n in range(1, 10)
+        for n in range(1, VIEW_CLUSTER_KEYS + 1)
     ]
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class Views:
-    """Everything one repaint draws, computed off the UI thread from one snapshot."""
-
-    snapshot: MeshSnapshot
-    status: StatusView
-    services: ServicesView
-    service: ServiceKey | None
-    viewing: str | None
-    backends: BackendsPerspective | None
 
 
 class MeshtuiApp(App[int]):
@@ -248,7 +106,6 @@ class MeshtuiApp(App[int]):
         read_only: bool = False,
         clock: Callable[[], float] = time.time,
         keymap: Mapping[str, str] | None = None,
-        curl_handler: Callable[[ServiceKey, str], None] | None = None,
         refresh_interval: float = REFRESH_INTERVAL,
         theme: str | None = None,
         handle_signals: bool = False,
@@ -257,47 +114,26 @@ class MeshtuiApp(App[int]):
         self.handle_signals = handle_signals
         """Stop on SIGTERM / SIGHUP as on ``q`` (``meshtui`` sets it; tests under Pilot do not)."""
         self.stopped_by_signal: int | None = None
-        self.refresh_interval = refresh_interval
         self.initial_theme = theme
         self.source = source
         self.read_only = read_only or bool(getattr(source, "read_only", False))
         self.kubeconfig_label = kubeconfig_label
         self.clock = clock
         self.initial_keymap = dict(keymap or {})
-        self.curl_handler = curl_handler
         self.snapshot: MeshSnapshot = source.snapshot()
         self.viewing: str | None = self.snapshot.clusters[0].context if self.snapshot.clusters else None
         self.service: ServiceKey | None = None
         self.show_all = False
         self.views: Views | None = None
-        self._status_builder = StatusViewBuilder()
-        self._services_builder = ServicesViewBuilder()
-        self._lock = threading.Lock()
-        self._incoming: MeshSnapshot | None = None
-        self._dirty = False
-        self._computing = False
-        self._timer: Timer | None = None
-        self._last_apply = 0.0
-        self._last_visible_apply = 0.0
-        """When an apply last changed what the panes show: an apply that changed nothing (an
-        agent re-read with the same answer, a pod's status) must not make the next real change
-        wait out a coalescing window."""
-        self._compute_cost = 0.0
-        self._apply_cost = 0.0
-        """CPU seconds the last apply took (views computed in the worker, then drawn): the next
-        apply waits at least APPLY_COST_FACTOR times that (see :meth:`_schedule_apply`)."""
-        self._agent_lists: dict[str, tuple[Any, float, tuple[Any, ...], float | None]] = {}
-        self._agent_retries: dict[str, int] = {}
-        self._agent_errors: dict[str, str] = {}
-        self._agent_read_for: dict[str, tuple[Any, ...]] = {}
-        """context → what the agent list on screen was read for (see :meth:`agent_outdated`)."""
-        self._agent_reading: set[str] = set()
+        self.view_builder = ViewBuilder()
+        """The views' builders and their cache, for the app's lifetime (and its curl loops)."""
+        self.window: ApplyWindow[Views] = ApplyWindow(self.set_timer, refresh_interval=refresh_interval)
+        """When snapshots are computed and applied (:mod:`tui.appcore.coalesce`)."""
+        self.agent_lists = AgentLists()
+        """The viewing cluster's ``cilium service list`` reads (:mod:`tui.appcore.agentlists`)."""
         self._agent_timer: Timer | None = None
-        """context → (entries, monotonic time of the last read, what it was read for, app clock)."""
-        self._awaiting: list[tuple[str, WriteAction]] = []
-        self._phases: dict[str, str] = {}
-        self._synced_once: set[str] = set()
-        """Contexts that left ``syncing`` once (their first ``syncing → ok`` is not news)."""
+        self.activity = ActivityTracker[str]()
+        """Phase changes and writes waiting to show (:mod:`tui.appcore.activity`)."""
         self._binding_state: tuple[bool | None, ...] = ()
         self.source_started = False
         """``source.start()`` returned: an empty snapshot now means "no contexts", not "wait"."""
@@ -316,6 +152,16 @@ class MeshtuiApp(App[int]):
         """Why the last computation or drawing of the panes failed (``""``: the last one worked).
         Shown in the header and a notification: a failure never freezes the panes silently."""
         self.view_failures = 0
+        self.curl: Any = None
+        """The curl loops (:class:`tui.appcore.curl.CurlControl`) when the source can exec."""
+        self.curl_pane: Any = None
+        """The mounted curl pane (``widgets/curl_pane.py``; ``None`` for fixture sources)."""
+        self.curl_unavailable = "the curl pane is still starting"
+        """Why ``c`` has no pane to run in (shown in the slot and when ``c`` is pressed)."""
+
+    @property
+    def refresh_interval(self) -> float:
+        return self.window.refresh_interval
 
     def notify(
         self,
@@ -363,14 +209,14 @@ class MeshtuiApp(App[int]):
         log.ticker = self.query_one("#activity-ticker", Static)
         log.ticker.update(log.latest_line())
         self.source.listen(self._snapshot_from_any_thread)
-        self._incoming = self.source.snapshot()
+        self.window.offer(self.source.snapshot())
         self._request_compute()
         self.query_one("#services-table").focus()
         # The source starts after the first frame: its imports and I/O never delay it. It is
         # queued before the curl pane's mount so that its clock (first_frame_at) reads the
         # first frame, not the pane mounted after it, and the clusters are asked for sooner.
         self.call_after_refresh(self._begin_start)
-        self.call_after_refresh(self._mount_curl_pane)  # widgets/curl_pane.py
+        self.call_after_refresh(self._mount_curl_pane)
 
     def _install_signal_handlers(self) -> None:
         """SIGTERM (a kill, a service manager) and SIGHUP (the SSH session to the bastion
@@ -390,12 +236,11 @@ class MeshtuiApp(App[int]):
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     async def _quit_for_signal(self, signum: int) -> None:
-        session = getattr(self.curl_pane, "session", None)
-        if session is not None:
+        if self.curl is not None and self.curl.session is not None:
             # Before the screen goes: the same stop as q (close each loop's exec, kill the
             # shell in the pod if it outlives it), bounded so a dead cluster cannot hold the exit.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(session.stop(), 15.0)
+                await asyncio.wait_for(self.curl.stop(), 15.0)
         self.exit(return_code=128 + signum)
 
     @property
@@ -427,11 +272,13 @@ class MeshtuiApp(App[int]):
             self.kubeconfig_label = label
             self.query_one(MeshHeader).kubeconfig_label = label
             self.query_one(MeshHeader).refresh()
-        with self._lock:
-            self._incoming = self.source.snapshot()
+        self.window.offer(self.source.snapshot())
         self._request_compute(force=True)
 
     async def on_unmount(self) -> None:
+        if self.curl is not None:
+            with contextlib.suppress(Exception):  # nothing keeps curling in a pod after quit
+                await self.curl.stop()
         task = self._start_task
         if task is not None and not task.done():
             with contextlib.suppress(Exception):  # a start that hangs must not hang the exit
@@ -448,16 +295,17 @@ class MeshtuiApp(App[int]):
         self.query_one(MeshPane)._last = None
         self.query_one(ServicesPane).view = None
         self._request_compute(force=True)
+        if self.curl is not None:
+            self.curl.mark()
 
-    # --- snapshots → views --------------------------------------------------------------
+    # --- snapshots → views (tui/appcore/coalesce.py decides when) ------------------------
 
     def _snapshot_from_any_thread(self, snapshot: MeshSnapshot) -> None:
         """The source's callback (any thread): keep only the newest snapshot, wake the UI loop.
 
         Never blocks the caller: the cluster-access loop must not wait for a repaint.
         """
-        with self._lock:
-            self._incoming = snapshot
+        self.window.offer(snapshot)
         loop = event_loop(self)
         if loop is None or loop.is_closed():
             return
@@ -467,61 +315,32 @@ class MeshtuiApp(App[int]):
             loop.call_soon_threadsafe(self._schedule_apply)
 
     def _schedule_apply(self) -> None:
-        """Coalesce: at most one apply that changes the panes per ``refresh_interval``
-        (:data:`REFRESH_INTERVAL`), or per :data:`APPLY_COST_FACTOR` times the last apply's
-        cost when that is longer (a big mesh while it syncs); see ``_last_visible_apply``."""
-        if self._timer is not None:
-            return
-        interval = min(APPLY_MAX_INTERVAL, max(self.refresh_interval, APPLY_COST_FACTOR * self._apply_cost))
-        delay = max(0.001, self._last_apply + interval - time.monotonic())
-        self._timer = self.set_timer(delay, self._timer_fired)
+        self.window.schedule_apply(self._timer_fired)
 
     def _timer_fired(self) -> None:
-        self._timer = None
-        self._last_apply = time.monotonic()
+        self.window.fired()
         self._request_compute()
 
     def _request_compute(self, *, force: bool = False) -> None:
         """Recompute the views (in a worker thread); several requests merge into one run."""
-        with self._lock:
-            self._dirty = True
-            if force:
-                self.views = None
-            if self._computing:
-                return
-            self._computing = True
-        self._compute_worker()
+        if force:
+            self.views = None
+        if self.window.request():
+            self._compute_worker()
 
     @work(thread=True, group="views", exit_on_error=False, name="views")
     def _compute_worker(self) -> None:
-        """Compute until nothing is dirty. Whatever fails, the loop goes on with the next
-        snapshot and ``_computing`` is released: a failure is shown, never a frozen screen."""
-        finished = False
-        try:
-            while True:
-                with self._lock:
-                    if not self._dirty:
-                        self._computing = False  # under the lock: a request now starts a new run
-                        finished = True
-                        return
-                    self._dirty = False
-                    snapshot = self._incoming or self.snapshot
-                    show_all, service, viewing = self.show_all, self.service, self.viewing
-                started = time.thread_time()
-                try:
-                    views = self._compute(snapshot, show_all, service, viewing)
-                except Exception as exc:
-                    log.exception("computing the views failed")
-                    if not self._call_ui(self._view_failed, "computing the views", exc):
-                        return
-                    continue
-                self._compute_cost = time.thread_time() - started
-                if not self._call_ui(self._show, views):
-                    return
-        finally:
-            if not finished:
-                with self._lock:
-                    self._computing = False
+        def failed(exc: BaseException) -> bool:
+            log.exception("computing the views failed", exc_info=exc)
+            return self._call_ui(self._view_failed, "computing the views", exc)
+
+        self.window.compute_loop(
+            current=lambda: self.snapshot,
+            compute=self._compute,
+            selection=lambda: (self.show_all, self.service, self.viewing),
+            deliver=lambda views: self._call_ui(self._show, views),
+            failed=failed,
+        )
 
     def _call_ui(self, callback: Callable[..., Any], *args: Any) -> bool:
         """``callback(*args)`` on the UI thread; ``False`` when the app is no longer running."""
@@ -556,17 +375,19 @@ class MeshtuiApp(App[int]):
                 )
 
     def _compute(
-        self, snapshot: MeshSnapshot, show_all: bool, service: ServiceKey | None, viewing: str | None
+        self, snapshot: MeshSnapshot, selection: tuple[bool, ServiceKey | None, str | None]
     ) -> Views:
-        status = self._status_builder.build(snapshot)
-        services = self._services_builder.build(snapshot, show_all=show_all)
-        if viewing is None or snapshot.by_context(viewing) is None:
-            viewing = snapshot.clusters[0].context if snapshot.clusters else None
-        if service is None and services.rows:
-            service = services.rows[0].key
+        show_all, service, viewing = selection
+        views = compute_views(
+            self.view_builder,
+            snapshot,
+            show_all=show_all,
+            service=service,
+            viewing=viewing,
+            backends_for=self._backends_for,
+        )
         self.computes += 1
-        backends = self._backends_for(snapshot, service, viewing)
-        return Views(snapshot, status, services, service, viewing, backends)
+        return views
 
     def _show(self, views: Views) -> None:
         """Apply computed views to the widgets (UI thread)."""
@@ -581,35 +402,14 @@ class MeshtuiApp(App[int]):
         else:
             self.view_error = ""
         finally:
-            self._apply_cost = self._compute_cost + time.thread_time() - started
+            self.window.drawn(time.thread_time() - started)
 
     def _apply_views(self, views: Views) -> None:
         previous = self.views
-        if (
-            previous is not None
-            and self.service is not None
-            and self.viewing is not None
-            and (views.service, views.viewing) != (self.service, self.viewing)
-            and (previous.service, previous.viewing) == (self.service, self.viewing)
-        ):
-            # Computed for a selection a key has since left (a computation follows): keep
-            # what the Backends pane shows for the current one rather than the stale one.
-            views = dataclasses.replace(
-                views, service=previous.service, viewing=previous.viewing, backends=previous.backends
-            )
-        if (
-            previous is not None
-            and views.status is previous.status
-            and views.services is previous.services
-            and views.backends == previous.backends
-        ):
-            self._last_apply = self._last_visible_apply
-            if self._timer is not None:  # set while this ran, for the window just given back
-                self._timer.stop()
-                self._timer = None
-                self._schedule_apply()
-        else:
-            self._last_visible_apply = self._last_apply
+        views = keep_current_selection(previous, views, self.service, self.viewing)
+        visible = not changes_nothing(previous, views)
+        self.window.applied(visible=visible, fire=self._timer_fired)
+        if visible:
             self.repaints += 1
         self.views = views
         self.snapshot = views.snapshot
@@ -691,52 +491,26 @@ class MeshtuiApp(App[int]):
         pane.show(
             text,
             views.backends,
-            blocked=self._blocked_text(),
+            blocked=blocked_text(self.snapshot, self.viewing, read_only=self.read_only),
             viewing=self.viewing or "",
             agent_read_at=self.agent_read_at(views.viewing),
             agent_note=self.agent_note(views.viewing),
             agent_outdated=self.agent_outdated(views.viewing),
         )
 
-    def _blocked_text(self) -> str:
-        """Why writes are off in the viewing cluster (RBAC, unreachable), for the Backends pane."""
-        if self.read_only or self.viewing is None:
-            return ""
-        state = self.snapshot.by_context(self.viewing)
-        if state is None:
-            return ""
-        if state.phase != "ok":
-            return f"disabled: {state.context} is {phase_text(state)}"
-        reasons = []
-        for verb in ("patch services", "patch deployments/scale"):
-            if state.allowed.get(verb) is False:
-                reasons.append(state.denied_reasons.get(verb) or f"{verb} forbidden")
-        return f"disabled in {state.context}: " + "; ".join(reasons) if reasons else ""
-
     def _log_changes(self, snapshot: MeshSnapshot) -> None:
         """Cluster phase changes and writes now visible in the snapshot go to the activity log."""
         log = self.query_one(ActivityLog)
-        for state in snapshot.clusters:
-            before = self._phases.get(state.context)
-            first_sync = before == "syncing" and state.context not in self._synced_once
-            if state.phase != "syncing":
-                self._synced_once.add(state.context)
-            if before is not None and before != state.phase and not (first_sync and state.phase == "ok"):
-                kind = "event"
-                log.add_entry(state.context, "cluster", f"{before} → {state.phase}", state.reason or "", kind)
-            self._phases[state.context] = state.phase
-        still = []
-        for entry, action in self._awaiting:
-            if applied(snapshot, action):
-                log.set_outcome(entry, "applied (seen in watch)", "applied")
-            else:
-                still.append((entry, action))
-        self._awaiting = still
+        for change in self.activity.phase_changes(snapshot):
+            log.add_entry(
+                change.context, "cluster", f"{change.before} → {change.after}", change.reason, "event"
+            )
+        for entry in self.activity.landed(snapshot):
+            log.set_outcome(entry, "applied (seen in watch)", "applied")
 
     def is_settled(self) -> bool:
         """No snapshot waiting, no computation running (tests poll this)."""
-        with self._lock:
-            return not self._computing and not self._dirty and self._timer is None
+        return self.window.settled()
 
     # --- selection ----------------------------------------------------------------------
 
@@ -780,10 +554,8 @@ class MeshtuiApp(App[int]):
         self._show_backends(self.views)
         self._refresh_bindings_if_changed()
         self._maybe_read_agent()
-        with self._lock:
-            if self._computing:
-                # The computation in flight carries the old selection: run once more after it.
-                self._dirty = True
+        # The computation in flight carries the old selection: run once more after it.
+        self.window.mark_dirty_if_computing()
 
     def _backends_for(
         self, snapshot: MeshSnapshot, service: ServiceKey | None, viewing: str | None
@@ -792,8 +564,8 @@ class MeshtuiApp(App[int]):
         state = snapshot.by_context(viewing) if viewing else None
         if service is None or state is None:
             return None
-        entries = self._agent_entries(viewing or "", service)
-        return backends_perspective(snapshot, service, state, agent_entries=entries)
+        entries = self.agent_lists.entries(viewing)
+        return self.view_builder.backends(snapshot, service, state, agent_entries=entries)
 
     @on(ContextList.ViewingChanged)
     def _viewing_changed(self, event: ContextList.ViewingChanged) -> None:
@@ -833,89 +605,19 @@ class MeshtuiApp(App[int]):
 
         self.push_screen(HelpScreen(self.key_help(), read_only=self.read_only))
 
-    def action_curl(self) -> None:
-        if self.service is None or self.viewing is None:
-            self.notify("select a service first", severity="warning", timeout=3)
-            return
-        if self.curl_handler is not None:
-            self.curl_handler(self.service, self.viewing)
-            return
-        self.notify(f"no curl loops: {self.curl_unavailable}", severity="warning", timeout=4)
-
-    # --- curl pane (issue 7; widgets/curl_pane.py owns the loops and their commands) ----------
-
-    curl_pane: Any = None
-    """The mounted curl pane when the source can exec (``None`` for fixture sources)."""
-    curl_unavailable = "the curl pane is still starting"
-    """Why ``c`` has no pane to run in (shown in the slot and when ``c`` is pressed)."""
-
-    async def _mount_curl_pane(self) -> None:
-        from textual.widget import MountError
-
-        from widgets.curl_pane import install_curl_pane
-
-        try:
-            self.curl_pane = await install_curl_pane(self)
-        except MountError:
-            return  # the app quit before the pane was mounted (q at once): nothing to show
-        if self.curl_pane is None:
-            # A source without exec (the fixture data of tests and snapshots): say so, do not
-            # promise a pane that will never come.
-            self.curl_unavailable = "this source cannot exec into pods (fixture data, no cluster)"
-            self.query_one(CurlSlot).unavailable(self.curl_unavailable)
-
-    def action_curl_here(self) -> None:
-        if self.curl_pane is None:
-            self.action_curl()
-            return
-        self.curl_pane.curl_here(self.service, self.viewing)
-
-    # --- agent service list ---------------------------------------------------------------
-
-    def _agent_entries(self, context: str, service: ServiceKey) -> Any:
-        entry = self._agent_lists.get(context)
-        return None if entry is None else entry[0]
+    # --- agent service list (tui/appcore/agentlists.py decides when) ----------------------
 
     def _maybe_read_agent(self, force: bool = False) -> None:
-        """Read the viewing cluster's ``cilium service list`` when it may have changed.
-
-        An exec into an agent pod is not free: read when nothing was read for the context,
-        when the selected service (its objects in any cluster) changed since the last read,
-        again while the agent's list still differs from the computed selection (agents take
-        their sync delay to realize a change: up to :data:`AGENT_RETRIES` times), and when
-        the last read is older than :data:`AGENT_REREAD` — at most once per
-        :data:`AGENT_MIN_INTERVAL` (a timer catches up), never on every watch event.
-        """
-        if not isinstance(self.source, AgentServiceReader) or self.viewing is None or self.service is None:
+        """Read the viewing cluster's ``cilium service list`` when it may have changed."""
+        if not isinstance(self.source, AgentServiceReader):
             return
-        state = self.snapshot.by_context(self.viewing)
-        if state is None or state.phase != "ok":
-            return
-        key = self.service
-        context = self.viewing
-        want = self._agent_want(key)
-        entry = self._agent_lists.get(context)
-        now = time.monotonic()
-        if len(state.services) > AGENT_AUTO_MAX_SERVICES and not force:
-            return
-        if entry is not None and not force:
-            _entries, read_at, seen, _stamp = entry
-            age = now - read_at
-            retry = seen == want and self._agent_differs(context, key)
-            retry = retry and self._agent_retries.get(context, 0) < AGENT_RETRIES
-            if seen == want and not retry and age < AGENT_REREAD:
-                return
-            if age < AGENT_MIN_INTERVAL:
-                self._schedule_agent_read(AGENT_MIN_INTERVAL - age)
-                return
-            self._agent_retries[context] = self._agent_retries.get(context, 0) + 1 if retry else 0
-        self._agent_lists[context] = (
-            entry[0] if entry else None,
-            now,
-            want,
-            entry[3] if entry else None,
+        plan = self.agent_lists.plan(
+            self.snapshot, self.viewing, self.service, differs=self._agent_differs, force=force
         )
-        self._read_agent(context, want)
+        if plan.kind == "later":
+            self._schedule_agent_read(plan.delay)
+        elif plan.kind == "read":
+            self._read_agent(plan.context, plan.want)
 
     def _agent_differs(self, context: str, key: ServiceKey) -> bool:
         """The Backends pane shows the agent's list of ``key`` in ``context`` disagreeing."""
@@ -937,30 +639,10 @@ class MeshtuiApp(App[int]):
     @work(group="agent", exclusive=False, exit_on_error=False)
     async def _read_agent(self, context: str, want: tuple[Any, ...]) -> None:
         reader: AgentServiceReader = self.source  # type: ignore[assignment]
-        self._agent_reading.add(context)
-        error = ""
-        try:
-            detailed = getattr(reader, "read_agent_service_list", None)
-            if detailed is not None:  # KubeSource: says why a read failed
-                result = await detailed(context)
-                error = result.error or ""
-                entries = None if result.error else [dict(e) for e in result.entries]
-            else:
-                entries = await reader.agent_service_list(context)
-                error = "" if entries is not None else "no answer"
-        except Exception as exc:
-            entries, error = None, f"{type(exc).__name__}: {exc}"
-        finally:
-            self._agent_reading.discard(context)
-        self._agent_errors[context] = error
+        self.agent_lists.begin(context)
+        entries, error = await read_agent_list(reader, context)
         outdated = self.agent_outdated(context)
-        if entries is not None:
-            self._agent_read_for[context] = want
-        before = self._agent_lists.get(context)
-        self._agent_lists[context] = (entries, time.monotonic(), want, self.clock())
-        if before is None or before[0] != entries or before[3] is None or error or outdated:
-            # Redraw also for the same answer when the one on screen was read before a change:
-            # its "before the last change: re-reading" must go.
+        if self.agent_lists.finish(context, want, entries, error, stamp=self.clock(), outdated=outdated):
             # Only the Backends pane shows the agent's list: redraw it, not the whole mesh.
             self._draw_selection()
         else:
@@ -980,40 +662,20 @@ class MeshtuiApp(App[int]):
 
     def agent_note(self, context: str | None) -> str:
         """What the Backends pane says when it shows no agent list (or why the last read failed)."""
-        if context is None or not isinstance(self.source, AgentServiceReader):
+        if not isinstance(self.source, AgentServiceReader) or context is None:
             return ""
-        if context in self._agent_reading and self._agent_entries(context, ("", "")) is None:
-            return "reading cilium service list…"
-        error = self._agent_errors.get(context)
-        if error:
-            return f"could not read cilium service list: {error}"
-        state = self.snapshot.by_context(context)
-        if (
-            state is not None
-            and len(state.services) > AGENT_AUTO_MAX_SERVICES
-            and self._agent_entries(context, ("", "")) is None
-        ):
-            return f"not read automatically at {len(state.services):,} services: r reads cilium service list"
-        return ""
-
-    def _agent_want(self, key: ServiceKey) -> tuple[Any, ...]:
-        """What an agent read of ``key`` is a read *of*: the service's objects in every cluster."""
-        return (key, tuple(id(s.services.get(key)) for s in self.snapshot.clusters))
+        return self.agent_lists.note(context, self.snapshot.by_context(context))
 
     def agent_outdated(self, context: str | None) -> bool:
         """The agent list shown for ``context`` was read before the selected service last
         changed: right after a switch it "differs" only because it is old, so say so."""
-        if context is None or self.service is None or self._agent_entries(context, ("", "")) is None:
-            return False
-        read_for = self._agent_read_for.get(context)
-        return read_for is not None and read_for != self._agent_want(self.service)
+        return self.agent_lists.outdated(context, self.snapshot, self.service)
 
     def agent_read_at(self, context: str | None) -> float | None:
         """When the agent list shown for ``context`` was read (app clock), if ever."""
-        entry = self._agent_lists.get(context or "")
-        return None if entry is None or entry[0] is None else entry[3]
+        return self.agent_lists.read_at(context)
 
-    # --- writes -------------------------------------------------------------------------
+    # --- writes (planned by tui/writeplan.py, the headless commands' rules) ---------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if len(self.screen_stack) > 1 and action != "quit":
@@ -1037,40 +699,12 @@ class MeshtuiApp(App[int]):
             self.notify(f"{active.binding.description}: {reason}", severity="warning", timeout=4)
 
     def _target(self) -> tuple[ClusterState, Service] | None:
-        if self.service is None or self.viewing is None:
-            return None
-        state = self.snapshot.by_context(self.viewing)
-        if state is None:
-            return None
-        service = state.services.get(self.service)
-        return None if service is None else (state, service)
+        return write_target(self.snapshot, self.viewing, self.service)
 
     def write_block_reason(self, action: str) -> str:
-        """Why ``action`` cannot run now (``""`` when it can): read-only, no selection, RBAC..."""
-        if self.read_only:
-            return "read-only mode"
-        if self.service is None:
-            return "select a service first"
-        state = self.snapshot.by_context(self.viewing) if self.viewing else None
-        if state is None:
-            return "no viewing cluster"
-        if state.phase != "ok":
-            # A stale cluster's API is not answering: the write would only time out.
-            return f"{state.context} is {stale_text(state) if state.phase == 'stale' else phase_text(state)}"
-        service = state.services.get(self.service)
-        if service is None:
-            return f"{self.service[0]}/{self.service[1]} does not exist in {state.cluster} ({state.context})"
-        scale = action.startswith("scale")
-        verb = "patch deployments/scale" if scale else "patch services"
-        if state.allowed.get(verb) is False:
-            return f"{state.context} forbids it: {state.denied_reasons.get(verb) or verb}"
-        if scale:
-            deployment = find_deployment(state, service)
-            if deployment is None:
-                return f"no deployment found behind {service.namespace}/{service.name} in {state.cluster}"
-            if action == "scale_zero" and deployment.replicas == 0:
-                return f"{deployment.name} is already at 0 replicas"
-        return ""
+        """Why ``action`` cannot run now (``""`` when it can): read-only, no selection, RBAC...
+        (:func:`tui.writeplan.write_block_reason`, the rules the headless commands follow too)."""
+        return write_block_reason(self.snapshot, self.viewing, self.service, action, read_only=self.read_only)
 
     def _refuse(self, action: str) -> bool:
         reason = self.write_block_reason(action)
@@ -1086,30 +720,17 @@ class MeshtuiApp(App[int]):
             return
         state, service = target
         current = flags_of(service).affinity_raw
-        holders = [s for s in self.snapshot.clusters if s.phase == "ok" and self.service in s.services]
+        holders = affinity_holders(self.snapshot, service.key)
 
         def chosen(result: tuple[str, bool] | None) -> None:
             if result is None:
                 return
             choice, everywhere = result
-            states = holders if everywhere else [state]
-            actions: list[WriteAction] = []
-            skipped = []
-            for each in states:
-                svc = each.services[service.key]
-                if each.allowed.get("patch services") is False:
-                    skipped.append(each.context)
-                    continue
-                action = affinity_action(each.context, svc.namespace, svc.name, svc.annotations, choice)
-                if action is not None:
-                    actions.append(action)
-            notes = [f"skipped (RBAC forbids patching services): {', '.join(skipped)}"] if skipped else []
-            if choice in ("none", "remove"):
-                notes.append(NONE_WRITE_NOTE)
-            if not actions:
+            plan = plan_affinity(holders if everywhere else [state], service.key, choice)
+            if not plan.actions:
                 self.notify("nothing to change: the affinity already means that", timeout=3)
                 return
-            self.confirm_and_write(actions, warning="; ".join(notes))
+            self.confirm_and_write(plan.actions, warning=plan.warning)
 
         self.push_screen(
             AffinityMenu(
@@ -1122,16 +743,9 @@ class MeshtuiApp(App[int]):
         )
 
     def _toggle(self, which: str) -> None:
-        action_name = f"toggle_{which}"
-        if self._refuse(action_name) or (target := self._target()) is None:
+        if self._refuse(f"toggle_{which}") or (target := self._target()) is None:
             return
-        state, service = target
-        current = annotation_state(service, which)
-        new = "false" if current.effective else "true"
-        warning = switch_warning(which, state.cluster, service.name, new)
-        action = SetAnnotation(
-            state.context, service.namespace, service.name, current.key, new, old=current.value
-        )
+        action, warning = plan_toggle(*target, which)
         self.confirm_and_write([action], warning=warning)
 
     def action_toggle_global(self) -> None:
@@ -1148,10 +762,7 @@ class MeshtuiApp(App[int]):
         return None if deployment is None else (state, deployment)
 
     def _scale_to(self, state: ClusterState, deployment: Any, replicas: int) -> None:
-        warning = scale_warning(deployment.name, state.cluster, replicas)
-        action = Scale(
-            state.context, deployment.namespace, deployment.name, replicas, old=deployment.replicas
-        )
+        action, warning = plan_scale(state, deployment, replicas)
         self.confirm_and_write([action], warning=warning)
 
     def action_scale(self) -> None:
@@ -1189,7 +800,7 @@ class MeshtuiApp(App[int]):
         self._scale_to(target[0], target[1], 0)
 
     def confirm_and_write(self, actions: Sequence[WriteAction], *, warning: str = "") -> None:
-        """Validate, confirm in a dialog, then send (public: the curl pane and tests use it)."""
+        """Validate, confirm in a dialog, then send (public: tests use it)."""
         if self.read_only:
             self.notify("read-only mode: nothing is written", severity="warning")
             return
@@ -1212,14 +823,14 @@ class MeshtuiApp(App[int]):
     async def _send(self, actions: list[WriteAction]) -> None:
         log = self.query_one(ActivityLog)
         for action in actions:
-            entry = log.add_entry(action.context, _object_text(action), action.describe(), "sent…", "sent")
+            entry = log.add_entry(action.context, object_text(action), action.describe(), "sent…", "sent")
             try:
                 result = await self.source.write(action)
             except Exception as exc:
                 result = WriteResult(action, ok=False, message=f"{type(exc).__name__}: {exc}")
             if result.ok:
                 log.set_outcome(entry, "ok, waiting for watch…", "ok")
-                self._awaiting.append((entry, action))
+                self.activity.sent(entry, action)
                 if applied(self.snapshot, action):
                     log.set_outcome(entry, "applied (seen in watch)", "applied")
             else:
@@ -1227,6 +838,166 @@ class MeshtuiApp(App[int]):
                 status = f" {result.status}" if result.status else ""
                 log.set_outcome(entry, f"{prefix}{status}: {result.message}", prefix)
                 self.notify(f"{action.describe()}: {result.message}", severity="error", timeout=8)
+
+    # --- sample apps: writes like the others (confirmed, logged) --------------------------
+
+    def sample(self, app_name: str, *, delete: bool) -> None:
+        """Deploy / delete a sample app (``tui/samples.py``) in every context writes may go to,
+        once confirmed in the write dialog naming every context and every object."""
+        if self.read_only:
+            self.notify("read-only mode: the sample is not deployed or deleted", severity="warning")
+            return
+        from tui.samples import plan_sample
+        from tui.screens.confirm import ConfirmDialog
+
+        plan = plan_sample(self.source.snapshot(), app_name, delete=delete)
+        if isinstance(plan, str):
+            self.notify(plan, severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self._send_sample(plan), group="writes", exit_on_error=False)
+
+        self.push_screen(ConfirmDialog(title=plan.title, body=plan.body, danger=delete), answered)
+
+    async def _send_sample(self, plan: Any) -> None:
+        from tui.samples import apply_sample, summary_text
+
+        log = self.query_one(ActivityLog)
+        change = f"{plan.verb} in {plan.namespace}"
+        entries = {c: log.add_entry(c, f"sample {plan.app}", change, "sent…", "sent") for c in plan.contexts}
+        try:
+            results = await apply_sample(
+                self.source, plan.contexts, app=plan.app, namespace=plan.namespace, delete=plan.delete
+            )
+        except Exception as exc:
+            results = {}
+            for entry in entries.values():
+                log.set_outcome(entry, f"failed: {type(exc).__name__}: {exc}", "failed")
+        failed = not results
+        for context, items in results.items():
+            ok = all(r.ok for r in items)
+            failed = failed or not ok
+            log.set_outcome(entries[context], summary_text(items), "ok" if ok else "failed")
+        severity = "error" if failed else "information"
+        self.notify(
+            f"sample {plan.app}: {plan.verb} {'failed in places' if failed else 'done'}", severity=severity
+        )
+
+    # --- curl loops (tui/appcore/curl.py; the pane in widgets/curl_pane.py draws them) ------
+
+    async def _mount_curl_pane(self) -> None:
+        from textual.widget import MountError
+
+        if not can_exec(self.source):
+            # A source without exec (the fixture data of tests and snapshots): say so, do not
+            # promise a pane that will never come.
+            self.curl_unavailable = "this source cannot exec into pods (fixture data, no cluster)"
+            self.query_one(CurlSlot).unavailable(self.curl_unavailable)
+            return
+        from tui.appcore.curl import CurlControl, curl_view
+        from widgets.curl_pane import CurlPane
+
+        self.curl = CurlControl(
+            self.source,  # type: ignore[arg-type]
+            expected=self.view_builder.expected_share,
+            notify=self.notify,
+            run=lambda coro: self.run_worker(coro, group="curl", exit_on_error=False),
+        )
+        pane = CurlPane(lambda room: curl_view(self.curl, room=room), self.curl.take_dirty)
+        try:
+            await self.query_one(CurlSlot).mount_pane(pane)
+        except MountError:
+            return  # the app quit before the pane was mounted (q at once): nothing to show
+        self.curl_pane = pane
+
+    def _curl_ready(self) -> bool:
+        if self.curl is None:
+            self.notify(f"no curl loops: {self.curl_unavailable}", severity="warning", timeout=4)
+            return False
+        return True
+
+    def action_curl(self) -> None:
+        """``c``: loops from every cluster holding the selected service; again: stop them."""
+        if self.service is None or self.viewing is None:
+            self.notify("select a service first", severity="warning", timeout=3)
+            return
+        if self._curl_ready():
+            self.curl.toggle(self.service, self.viewing, here=False)
+
+    def action_curl_here(self) -> None:
+        """``C``: a loop from the viewing cluster only (again: stop it)."""
+        if self.curl is None:
+            self.action_curl()  # says why there is none (or that a service is needed first)
+            return
+        if self.service is None or self.viewing is None:
+            self.notify("select a service first", severity="warning", timeout=3)
+            return
+        self.curl.toggle(self.service, self.viewing, here=True)
+
+    def action_curl_stop(self) -> None:
+        if self._curl_ready():
+            self.curl.run(self.curl.stop())
+
+    def action_curl_map(self) -> None:
+        if self._curl_ready():
+            self.curl.toggle_map()
+
+    def action_curl_relearn(self) -> None:
+        if self._curl_ready():
+            self.curl.relearn()
+
+    def action_curl_interval(self) -> None:
+        if not self._curl_ready():
+            return
+        from tui.curl.target import check_interval
+        from tui.screens.ask import AskDialog
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                self.curl.set_interval(value)
+
+        hint = "seconds between requests (0: as fast as curl goes)"
+        self.push_screen(AskDialog("Curl interval", hint, f"{self.curl.interval:g}", check_interval), chosen)
+
+    def action_curl_path(self) -> None:
+        if not self._curl_ready():
+            return
+        key = self.service
+        if key is None:
+            self.notify("select a service first", severity="warning", timeout=3)
+            return
+        from tui.curl.target import check_path
+        from tui.screens.ask import AskDialog
+
+        current = self.curl.target_for(key).path
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                self.curl.paths[key] = check_path(value)
+                self.notify(f"curl path for {key[0]}/{key[1]}: {value}", timeout=3)
+
+        title = f"Curl path for {key[0]}/{key[1]}"
+        self.push_screen(AskDialog(title, "HTTP path, starting with /", current, check_path), chosen)
+
+    def action_curl_pick(self) -> None:
+        if not self._curl_ready():
+            return
+        from tui.screens.pick import PickDialog
+
+        context = self.viewing
+        choices = self.curl.client_choices(context)
+        if isinstance(choices, str):
+            self.notify(choices, severity="warning", timeout=3 if choices == "no viewing cluster" else 4)
+            return
+        title, options = choices
+
+        def chosen(picked: tuple[str, str] | None) -> None:
+            if picked is not None and context is not None:
+                self.curl.run(self.curl.use_client(context, picked))
+
+        self.push_screen(PickDialog(title, options), chosen)
 
     # --- palette and help ---------------------------------------------------------------
 
@@ -1237,172 +1008,69 @@ class MeshtuiApp(App[int]):
 
     def key_help(self) -> list[tuple[str, str, str, str]]:
         """(keys, title, what it does, binding id) for the help screen, keymap applied."""
-        rows = []
-        for k in KEYS:
-            text = k.help
-            if k.write and self.read_only:
-                text = "(removed: read-only mode) " + text
-            rows.append((self.key_display(k.id, k.key), k.title, text, k.id))
-        if self.curl_pane is not None:
-            for binding in self.curl_pane.BINDINGS:
-                text = self.curl_pane.KEY_HELP.get(binding.id, binding.description)
-                rows.append(
-                    (
-                        self.key_display(binding.id, binding.key),
-                        binding.description,
-                        f"curl pane (tab to it): {text}",
-                        binding.id,
-                    )
-                )
-        rows.append(
-            ("1 … 9", "viewing cluster", "look at the backends from the n-th context", "view-cluster-N")
-        )
-        rows.append(("tab shift+tab", "panes", "move between the panes", ""))
-        rows.append(("enter / esc", "dialogs", "confirm / cancel (also y / n)", ""))
-        return rows
+        return help_rows(self.key_display, read_only=self.read_only, curl_pane=self.curl_pane is not None)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for k in KEYS:
-            name = k.action.split("(")[0]
-            if name in ("command_palette", "quit"):
+        rows = self.views.services.rows if self.views is not None else ()
+        yield from self._system_commands(rows, curl_only=False)
+
+    def curl_commands(self) -> Iterable[SystemCommand]:
+        """The palette's curl and sample-app commands (when the source can exec)."""
+        yield from self._system_commands((), curl_only=True)
+
+    def _system_commands(self, rows: Sequence[Any], *, curl_only: bool) -> Iterable[SystemCommand]:
+        """The palette's entries (:func:`tui.appcore.palette.palette_commands`), bound here."""
+        from tui.appcore.palette import palette_commands
+
+        commands = palette_commands(
+            self.snapshot,
+            rows,
+            read_only=self.read_only,
+            block_reason=self.write_block_reason,
+            display=self.key_display,
+            curl_interval=self.curl.interval if self.curl is not None else None,
+            curl_running=self.curl is not None and self.curl.running,
+        )
+        for command in commands:
+            if curl_only and command.kind not in ("curl", "sample"):
                 continue
-            if k.write and self.read_only:
-                continue
-            reason = self.write_block_reason(name) if k.write else ""
-            title = k.title[0].upper() + k.title[1:]
-            help_text = markup_escaped(f"({self.key_display(k.id, k.key)}) {k.help}")
-            if reason:
-                # The palette parses titles and help as markup: data in them is escaped.
-                yield SystemCommand(
-                    title,
-                    markup_escaped(f"disabled: {reason}"),
-                    lambda r=reason: self.notify(r, severity="warning"),
-                )
-            else:
-                yield SystemCommand(title, help_text, lambda a=k.action: self.run_action(a))
-        for index, state in enumerate(self.snapshot.clusters, start=1):
             yield SystemCommand(
-                markup_escaped(f"View from {state.context} ({state.cluster})"),
-                markup_escaped(f"viewing cluster {index}: {phase_text(state)}"),
-                lambda c=state.context: self.set_viewing(c),
+                command.title, command.help, self._palette_callback(command), command.discover
             )
-        if self.views is not None:
-            for row in self.views.services.rows:
-                yield SystemCommand(
-                    markup_escaped(f"Service {row.key_text}"),
-                    markup_escaped("; ".join(row.warnings)) or "select it",
-                    lambda key=row.key: self.select_service(key),
-                )
-        if self.curl_pane is not None:  # curl and sample-app commands (widgets/curl_pane.py)
-            yield from self.curl_pane.system_commands()
 
-
-def problems_text(snapshot: MeshSnapshot) -> str:
-    """The header's alert: ``1 context down  1 stale`` (empty when every context is fine)."""
-    down = sum(1 for c in snapshot.clusters if c.phase in ("unreachable", "forbidden", "error"))
-    stale = sum(1 for c in snapshot.clusters if c.phase == "stale")
-    parts = []
-    if down:
-        parts.append(f"{down} context{'s' if down != 1 else ''} down")
-    if stale:
-        parts.append(f"{stale} stale")
-    return "  ".join(parts)
-
-
-def _object_text(action: WriteAction) -> str:
-    if isinstance(action, SetAnnotation):
-        return f"svc {action.namespace}/{action.service}"
-    return f"deploy {action.namespace}/{action.deployment}"
-
-
-def parse_keymap(text: str) -> dict[str, str]:
-    """``"affinity=f;scale=S"`` → ``{"affinity": "f", "scale": "S"}`` (binding id = keys).
-
-    Ids are those of :data:`KEYS` (and ``view-cluster-1`` … ``9``); several keys for one id are
-    separated by commas (``palette=colon,ctrl+p``), entries by ``;``.
-    """
-    keymap: dict[str, str] = {}
-    for item in text.split(";"):
-        ident, sep, keys = item.partition("=")
-        if sep and ident.strip() and keys.strip():
-            keymap[ident.strip()] = keys.strip()
-    return keymap
-
-
-def kubeconfig_label(path: str | None) -> str:
-    """The kubeconfig as the header names it: ``--kubeconfig``, ``$KUBECONFIG`` or the default."""
-    if path:
-        return path
-    env = os.environ.get("KUBECONFIG", "")
-    if env:
-        return env
-    return "~/.kube/config"
-
-
-def quiet_logging() -> None:
-    """Keep log records off the terminal the TUI draws on (``MESHTUI_LOG=FILE`` keeps them).
-
-    Without a handler, Python prints warnings to stderr (the "last resort" handler), which
-    would scribble over the screen; the cluster-access layer's records are already redacted.
-    """
-    root = logging.getLogger()
-    path = os.environ.get("MESHTUI_LOG")
-    if path:
-        handler: logging.Handler = logging.FileHandler(path)
-        # One safe line per record: a cluster's text cannot forge records or reach a terminal
-        # that tails the file (tui.safetext).
-        handler.setFormatter(SafeLogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.setLevel(logging.INFO)
-    else:
-        handler = logging.NullHandler()
-    root.addHandler(handler)
-
-
-def make_source(args: argparse.Namespace) -> tuple[MeshSource, str] | str:
-    """The source and header label for ``args``, or an error message (bad ``--scenario``).
-
-    Cheap on purpose (no kubernetes, aiohttp or simulator import): the heavy part happens in
-    the source's ``start()``, after the first frame.
-    """
-    read_only = bool(getattr(args, "read_only", False))
-    if getattr(args, "demo", False):
-        from tui.demo import DemoError, DemoSource, demo_scenario
-
-        try:
-            scenario = demo_scenario(getattr(args, "scenario", None) or "seed")
-        except DemoError as exc:
-            return str(exc)
-        if getattr(args, "kubeconfig", None) or getattr(args, "contexts", None):
-            return "--demo uses the simulator's own kubeconfig: drop --kubeconfig/--context"
-
-        demo = DemoSource(scenario, read_only=read_only)
-        return demo, demo.kubeconfig_label
-    from tui.kube.source import KubeSource
-
-    kubeconfig = getattr(args, "kubeconfig", None)
-    source = KubeSource(kubeconfig, getattr(args, "contexts", None), read_only=read_only)
-    return source, kubeconfig_label(kubeconfig)
+    def _palette_callback(self, command: Any) -> Callable[[], Any]:
+        kind, arg = command.kind, command.arg
+        if kind == "refuse":
+            return lambda: self.notify(arg, severity="warning")
+        if kind == "view":
+            return lambda: self.set_viewing(arg)
+        if kind == "service":
+            return lambda: self.select_service(arg)
+        if kind == "sample":
+            return lambda: self.sample(arg[0], delete=arg[1])
+        if kind == "curl":
+            return getattr(self, f"action_{arg}")
+        return lambda: self.run_action(arg)
 
 
 def run(args: argparse.Namespace) -> int:
     """``meshtui`` (every context of the kubeconfig) and ``meshtui --demo`` (the simulator).
 
     ``MESHTUI_THEME`` picks a Textual theme, ``MESHTUI_KEYMAP`` remaps keys by binding id
-    (see :func:`parse_keymap`), ``MESHTUI_LOG`` names a file for the log.
+    (see :func:`tui.appcore.keys.parse_keymap`), ``MESHTUI_LOG`` names a file for the log.
     """
-    made = make_source(args)
+    made = launch(args)
     if isinstance(made, str):
         print(f"meshtui: {made}", file=sys.stderr)
         return 2
-    source, label = made
     quiet_logging()
     app = MeshtuiApp(
-        source,
-        kubeconfig_label=label,
-        read_only=bool(getattr(args, "read_only", False)),
-        theme=os.environ.get("MESHTUI_THEME") or None,
-        keymap=parse_keymap(os.environ.get("MESHTUI_KEYMAP", "")),
+        made.source,
+        kubeconfig_label=made.label,
+        read_only=made.read_only,
+        theme=made.theme,
+        keymap=made.keymap,
         handle_signals=True,
     )
     app.run()

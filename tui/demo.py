@@ -1,6 +1,6 @@
 """``meshtui --demo``: the simulated ClusterMesh in this process, read like any real cluster.
 
-:class:`DemoSource` *is* a :class:`~tui.kube.source.KubeSource` (so the app, the curl pane and
+:class:`DemoSource` *is* a :class:`~tui.kube.source.KubeSource` (so the app, its curl loops and
 every other caller see the very same API: exec, manifests, access checks) whose ``start()``
 first starts the simulator (:class:`tui.sim.mesh.SimThread`, its own loop in a daemon thread)
 and then reads the kubeconfig it wrote. Everything heavy — importing aiohttp and the

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tui.curl.target import InvalidInput, check_label
@@ -224,6 +225,47 @@ def confirmation_text(
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class SamplePlan:
+    """Deploying or deleting a sample from the app: where, and what the confirmation says."""
+
+    app: str
+    namespace: str
+    delete: bool
+    contexts: tuple[str, ...]
+    where: tuple[str, ...]
+    """``bastion02 (cluster1)`` per context."""
+
+    @property
+    def verb(self) -> str:
+        return "delete" if self.delete else "deploy"
+
+    @property
+    def title(self) -> str:
+        return f"{self.verb.capitalize()} the {self.app} sample?"
+
+    @property
+    def body(self) -> str:
+        return confirmation_text(self.app, self.namespace, self.where, delete=self.delete)
+
+
+def plan_sample(
+    snapshot: Any, app: str, *, delete: bool, namespace: str = DEFAULT_NAMESPACE
+) -> SamplePlan | str:
+    """The app's sample write into every context writes may go to now (the one phase rule of
+    :mod:`tui.writeplan`: ``ok``), or why there is none."""
+    usable = [s for s in snapshot.clusters if s.writable]
+    if not usable:
+        return "no cluster can be written right now"
+    return SamplePlan(
+        app,
+        namespace,
+        delete,
+        tuple(s.context for s in usable),
+        tuple(f"{s.context} ({s.cluster})" for s in usable),
+    )
+
+
 def result_counts(results: Sequence[Any]) -> dict[str, int]:
     """``{"created": 3, "already exists (left unchanged)": 1, "failed": 0}`` for a summary line."""
     counts: dict[str, int] = {}
@@ -347,6 +389,7 @@ async def _run(args: argparse.Namespace) -> int:
         _err("meshtui sample: --timeout must be more than 0 seconds")
         return EXIT_USAGE
     from tui.kube.source import KubeSource
+    from tui.writeplan import unwritable_reason
 
     source = KubeSource(getattr(args, "kubeconfig", None), getattr(args, "contexts", None), threaded=False)
     try:
@@ -356,16 +399,13 @@ async def _run(args: argparse.Namespace) -> int:
         snapshot = source.snapshot()
         for problem in snapshot.config_errors:
             _err(f"meshtui sample: {problem}")
-        usable = [s.context for s in snapshot.clusters if s.phase in ("ok", "stale")]
-        skipped = [s for s in snapshot.clusters if s.phase not in ("ok", "stale")]
+        # A write like the others: only where writes go (tui.writeplan's phase rule: ok)
+        usable = [s.context for s in snapshot.clusters if s.writable]
+        skipped = [s for s in snapshot.clusters if not s.writable]
         for state in skipped:
-            _err(
-                safe_line(
-                    f"meshtui sample: {state.context}: {state.phase} {state.reason}".rstrip() + "; skipped"
-                )
-            )
+            _err(safe_line(f"meshtui sample: {state.context}: {unwritable_reason(state)}; skipped"))
         if not usable:
-            _err("meshtui sample: no cluster could be read; nothing was sent")
+            _err("meshtui sample: no cluster can be written now; nothing was sent")
             return EXIT_USAGE
         where = [f"{c} ({snapshot.by_context(c).cluster})" for c in usable]  # type: ignore[union-attr]
         if not getattr(args, "contexts", None):

@@ -2,39 +2,24 @@
 
 The app never talks to clusters itself. It asks a source for the current ``MeshSnapshot``,
 is called back (from any thread, already coalesced) when a newer one exists, and awaits
-``write()`` for every confirmed action. The cluster-access layer's hub implements this for
-real clusters; :class:`StaticSource` plays the part in widget tests and ``--demo`` until then.
+``write()`` for every confirmed action. :class:`tui.kube.source.KubeSource` implements it for
+real clusters (and the simulator, as ``--demo`` runs it: :class:`tui.demo.DemoSource`); the
+tests' fixture source (``tests/staticsource.py``) plays the part without a cluster.
 
 Panes update from the *next snapshot*, never from a write's answer: a successful write only
 lands in the activity log, and the change shows when the watch (or here, the delayed apply)
-delivers it, exactly as it will against a cluster.
+delivers it, exactly as it does against a cluster.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from tui.mesh.actions import InvalidAction, Scale, SetAnnotation, WriteAction, WriteResult
-from tui.mesh.model import MeshSnapshot
+from tui.mesh.actions import WriteAction, WriteResult
+from tui.mesh.model import MeshSnapshot, Pod
 
 SnapshotCallback = Callable[[MeshSnapshot], None]
-AgentLists = (
-    Mapping[str, Sequence[dict[str, Any]]] | Callable[[MeshSnapshot, str], Sequence[dict[str, Any]] | None]
-)
-"""Per context ``cilium service list -o json`` documents, or a function of the snapshot."""
-
-VERB_FOR_KIND = {"annotation": "patch services", "scale": "patch deployments/scale"}
-"""The access-review id (``ClusterState.allowed`` key) each kind of write needs."""
-
-
-def verb_for(action: WriteAction) -> str:
-    """The ``ClusterState.allowed`` key a write needs (``"patch services"``...)."""
-    return VERB_FOR_KIND[action.kind]
 
 
 @runtime_checkable
@@ -71,143 +56,81 @@ class AgentServiceReader(Protocol):
     async def agent_service_list(self, context: str) -> Sequence[dict[str, Any]] | None: ...
 
 
-class StaticSource:
-    """A source that holds snapshots pushed to it and plays writes back like a cluster.
+class ExecOutput(Protocol):
+    """What a short command in a pod gave back (:class:`tui.kube.exec.ExecResult`)."""
 
-    * :meth:`push` replaces the snapshot and notifies listeners (from the caller's thread).
-    * :meth:`write` checks read-only and the context's RBAC as a cluster would, records the
-      action in :attr:`writes` and answers at once; ``apply_delay`` seconds later the change
-      appears in a new snapshot (``tui.fixtures.apply_write``), as a watch would deliver it.
-      With ``apply_delay=None`` accepted writes wait in :attr:`held` until :meth:`release`
-      (tests use it to look at the screen between the answer and the watch event).
-    * ``fail`` maps an action to a :class:`WriteResult` to simulate server errors.
-    * ``agent_lists`` answers :class:`AgentServiceReader` (fixed documents, or computed from
-      the current snapshot so they follow writes like a real agent).
+    stdout: bytes
+    stderr: bytes
+    exit_code: int | None
+    error: str | None
+
+
+class ExecLine(Protocol):
+    """One line a streaming exec delivered (:class:`tui.kube.exec.ExecLine`)."""
+
+    channel: str
+    text: str
+    at: float
+
+
+class ExecLines(Protocol):
+    """A command running in a pod, read line by line (:class:`tui.kube.exec.ExecStream`)."""
+
+    exit_code: int | None
+    error: str | None
+
+    def __aiter__(self) -> AsyncIterator[ExecLine]: ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class PodExec(Protocol):
+    """Optional: a source that can run commands in pods and find a deployment's pods.
+
+    The one protocol for "exec in a pod / the pods of a deployment": the curl loops, the backend
+    probes, the client pod check and the agent reads use it; :class:`tui.kube.hub.MeshHub`
+    implements it on the cluster-access loop and :class:`tui.kube.source.KubeSource` forwards
+    it from any loop. A source without it (fixture data) has no curl pane.
     """
 
-    def __init__(
+    async def exec(
         self,
-        snapshot: MeshSnapshot,
+        context: str,
+        namespace: str,
+        pod: str,
+        command: Sequence[str],
         *,
-        read_only: bool = False,
-        apply_delay: float | None = 0.3,
-        fail: Callable[[WriteAction], WriteResult | None] | None = None,
-        agent_lists: AgentLists | None = None,
-    ) -> None:
-        self.read_only = read_only
-        self.apply_delay = apply_delay
-        self.fail = fail
-        self.writes: list[WriteAction] = []
-        self.held: list[WriteAction] = []
-        self.results: list[WriteResult] = []
-        self.agent_lists = agent_lists
-        self.started = False
-        self._snapshot = snapshot
-        self._listeners: list[SnapshotCallback] = []
-        self._lock = threading.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
+        container: str | None = None,
+        timeout: float = 10.0,
+    ) -> ExecOutput:
+        """Run a short command and collect its output (bounded in size and time)."""
+        ...
 
-    def snapshot(self) -> MeshSnapshot:
-        return self._snapshot
+    async def exec_stream(
+        self,
+        context: str,
+        namespace: str,
+        pod: str,
+        command: Sequence[str],
+        *,
+        container: str | None = None,
+        idle_timeout: float | None = None,
+        max_lines: int | None = None,
+    ) -> ExecLines:
+        """Start a command and stream its output lines to the calling loop."""
+        ...
 
-    def listen(self, callback: SnapshotCallback) -> None:
-        self._listeners.append(callback)
-
-    def push(self, snapshot: MeshSnapshot) -> None:
-        """Make ``snapshot`` current (its generation is raised above the last one) and notify."""
-        with self._lock:
-            generation = max(snapshot.generation, self._snapshot.generation + 1)
-            self._snapshot = dataclasses.replace(snapshot, generation=generation)
-            current = self._snapshot
-        for callback in list(self._listeners):
-            callback(current)
-
-    async def start(self) -> None:
-        self.started = True
-
-    async def stop(self) -> None:
-        self.started = False
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-
-    async def write(self, action: WriteAction) -> WriteResult:
-        result = self._answer(action)
-        self.results.append(result)
-        return result
-
-    def _answer(self, action: WriteAction) -> WriteResult:
-        if self.read_only:
-            return WriteResult(action, ok=False, message="read-only mode: nothing is written", refused=True)
-        try:
-            action.validate()
-        except InvalidAction as exc:
-            return WriteResult(action, ok=False, message=str(exc), refused=True)
-        state = self._snapshot.by_context(action.context)
-        if state is None:
-            return WriteResult(action, ok=False, message=f"unknown context {action.context}", status=404)
-        if state.phase in ("unreachable", "error"):
-            return WriteResult(action, ok=False, message=f"{action.context}: {state.reason or state.phase}")
-        verb = verb_for(action)
-        if state.allowed.get(verb) is False:
-            reason = state.denied_reasons.get(verb, f"{verb} forbidden")
-            return WriteResult(action, ok=False, message=f"Forbidden: {reason}", status=403)
-        if self.fail is not None and (failed := self.fail(action)) is not None:
-            self.writes.append(action)
-            return failed
-        from tui.fixtures import WriteRejected, apply_write
-
-        try:
-            apply_write(self._snapshot, action)  # the same checks a server makes before accepting
-        except WriteRejected as exc:
-            return WriteResult(action, ok=False, message=str(exc), status=exc.status)
-        self.writes.append(action)
-        self._schedule_apply(action)
-        return WriteResult(action, ok=True, message=_ok_message(action))
-
-    def release(self) -> None:
-        """Deliver the held writes now (``apply_delay=None``), as one watch event each."""
-        from tui.fixtures import WriteRejected, apply_write
-
-        held, self.held = self.held, []
-        for action in held:
-            with contextlib.suppress(WriteRejected):
-                self.push(apply_write(self._snapshot, action))
-
-    def _schedule_apply(self, action: WriteAction) -> None:
-        if self.apply_delay is None:
-            self.held.append(action)
-            return
-
-        async def later() -> None:
-            await asyncio.sleep(self.apply_delay or 0.0)
-            from tui.fixtures import WriteRejected, apply_write
-
-            with contextlib.suppress(WriteRejected):
-                self.push(apply_write(self._snapshot, action))
-
-        task = asyncio.get_running_loop().create_task(later())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def agent_service_list(self, context: str) -> Sequence[dict[str, Any]] | None:
-        lists = self.agent_lists
-        if lists is None:
-            return None
-        state = self._snapshot.by_context(context)
-        if state is None or state.phase not in ("ok", "stale"):
-            return None
-        if callable(lists):
-            # Computed lists cost CPU at 64 clusters: keep the app's loop free meanwhile.
-            return await asyncio.to_thread(lists, self._snapshot, context)
-        return lists.get(context)
+    async def pods_of_deployment(self, context: str, namespace: str, deployment: str) -> list[Pod]:
+        """The pods of a deployment (by its selector), ready ones first."""
+        ...
 
 
-def _ok_message(action: WriteAction) -> str:
-    if isinstance(action, SetAnnotation):
-        return f"service/{action.service} annotated"
-    if isinstance(action, Scale):
-        return f"deployment.apps/{action.deployment} scaled"
-    return "ok"
+@runtime_checkable
+class ExecSource(MeshSource, PodExec, Protocol):
+    """Snapshots and exec: what a curl session runs on (:class:`tui.kube.source.KubeSource`)."""
+
+
+def can_exec(source: object) -> bool:
+    """Whether ``source`` can run curl loops (:class:`PodExec`): a fixture source cannot."""
+    return isinstance(source, PodExec)

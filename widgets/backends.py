@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 
 from tui.safetext import safe_line, safe_text
-from tui.views import BackendsPerspective
+from tui.views.backends import BackendsPerspective
 from widgets.palette import Palette, palette
 from widgets.tables import Column, KeyedTable
 from widgets.textblock import TextBlock

@@ -1,6 +1,6 @@
 """The Contexts pane: every kube context with its Cilium identity, state and mesh summary.
 
-Two lines per context (as in main-screen.md); the highlighted one is the *viewing cluster*
+Two lines per context; the highlighted one is the *viewing cluster*
 the Backends pane looks from. ``1``–``9`` pick one directly (the number is shown in front).
 Options are keyed by context and their prompts replaced in place, never rebuilt.
 """
@@ -13,7 +13,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tui.safetext import clean_text, safe_line, safe_text
-from tui.views import ClusterView, StatusView
+from tui.views.status import ClusterView, StatusView
 from widgets.palette import Palette, palette
 from widgets.wrap import hanging
 

@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.safetext import clean_text, safe_block, safe_line, safe_text
-from tui.views import ClusterView, StatusView
+from tui.views.status import ClusterView, StatusView
 from widgets.palette import SEVERITY_MARK, Palette, palette
 from widgets.wrap import hanging
 

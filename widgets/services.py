@@ -21,7 +21,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Input
 
 from tui.safetext import safe_line, safe_text
-from tui.views import GLYPH_LEGEND, ServiceCell, ServiceRow, ServicesView, filter_rows, parse_key
+from tui.views.labels import parse_key
+from tui.views.services import GLYPH_LEGEND, ServiceCell, ServiceRow, ServicesView, filter_rows
 from widgets.palette import Palette, palette
 from widgets.tables import Column, KeyedTable
 from widgets.textblock import TextBlock

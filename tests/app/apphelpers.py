@@ -1,21 +1,20 @@
-"""Shared helpers for the app tests: a StaticSource-backed app, a frozen clock, settling.
+"""Shared helpers for the app tests: a fixture-source app, a frozen clock, the panes' texts.
 
-``settle`` lives in :mod:`tui.testkit` (tools/screenshots.py uses it too); imported here so
-tests keep importing it from this module.
+Waiting (``until``, ``settle``) lives in :mod:`testkit` (``tests/testkit.py``), which
+tools/screenshots.py uses too.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from meshmodels import SEED_TIME, agent_service_list, seed_snapshot
+from staticsource import StaticSource
+from testkit import until
 from textual.pilot import Pilot
 
 from tui.app import MeshtuiApp
-from tui.fixtures import SEED_TIME, agent_service_list, seed_snapshot
 from tui.mesh.model import MeshSnapshot
-from tui.source import StaticSource
-from tui.testkit import settle
 from widgets.activity import ActivityLog
 from widgets.backends import BackendsPane
 from widgets.contexts import ContextList
@@ -50,24 +49,8 @@ def make_app(
 
 
 async def wait_for(pilot: Pilot, predicate: Any, timeout: float = 5.0) -> None:
-    """Poll ``predicate()`` until true (settling between polls), bounded in time."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await settle(pilot, timeout=max(0.1, deadline - time.monotonic()))
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached in time")
-
-
-async def poll(pilot: Pilot, predicate: Any, timeout: float = 5.0) -> None:
-    """Poll ``predicate()`` without waiting for the app to settle (start-up states)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.02)
-        if predicate():
-            return
-    raise AssertionError("condition not reached in time")
+    """``predicate()`` true on a settled screen (:func:`testkit.until`, settling between polls)."""
+    await until(predicate, timeout, 0.05, pilot=pilot, settled=True)
 
 
 def contexts_text(app: MeshtuiApp) -> str:

@@ -3,7 +3,7 @@
 The app talks to the simulator exactly as to a cluster (a ``KubeSource`` on its kubeconfig,
 TLS, tokens, watches); these helpers only shrink the waits and read the simulator's own store
 (on its loop) so a test can check what a key press really changed. ``FAST_HUB`` and
-``SIM_KWARGS`` live in :mod:`tui.testkit` (shared with the curl and kube tests and
+``SIM_KWARGS`` live in :mod:`testkit` (shared with the curl and kube tests and
 tools/screenshots.py) and are re-exported here.
 """
 
@@ -17,12 +17,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from apphelpers import frozen_clock
+from testkit import FAST_HUB, SIM_KWARGS
 
 from tui.app import MeshtuiApp
 from tui.kube.source import KubeSource
 from tui.sim.mesh import SimThread
 from tui.sim.testing import fast_sim
-from tui.testkit import FAST_HUB, SIM_KWARGS
 
 KEY = ("song", "userlist-svc")
 

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 import pytest
 from apphelpers import backends_rows, backends_summary, mesh_text, services_rows, wait_for
 from simapp import annotations, kube_app, no_threads_left
+from testkit import SIM_KWARGS
 
 from tui.mesh.actions import SetAnnotation
 from tui.screens.affinity import AffinityMenu
 from tui.screens.confirm import ConfirmDialog
 from tui.sim.mesh import SimThread
 from tui.sim.testing import fast_sim
-from tui.testkit import SIM_KWARGS
 
 SIZE = (160, 48)
 SLOW = 10.0

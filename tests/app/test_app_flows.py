@@ -15,27 +15,26 @@ from apphelpers import (
     frozen_clock,
     make_app,
     mesh_text,
-    poll,
     services_rows,
-    settle,
     wait_for,
 )
+from meshmodels import (
+    replace_cluster,
+    seed_snapshot,
+)
+from staticsource import StaticSource
+from testkit import settle, until
 from textual.widgets import Static
 
 from tui.app import MeshtuiApp
 from tui.compat.textual_private import notifications
-from tui.fixtures import (
-    GLOBAL,
-    SHARED,
-    replace_cluster,
-    seed_snapshot,
-)
 from tui.mesh.actions import Scale, SetAnnotation, WriteResult
+from tui.mesh.annotations import ANNOTATION_GLOBAL as GLOBAL
+from tui.mesh.annotations import ANNOTATION_SHARED as SHARED
 from tui.mesh.model import Backend, MeshSnapshot, Service, ServicePort, frozen_map
 from tui.screens.affinity import AffinityMenu
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
-from tui.source import StaticSource
 from widgets.services import ServicesPane
 
 SIZE = (160, 48)
@@ -383,7 +382,7 @@ async def test_panes_say_what_they_wait_for_then_name_kubeconfig_errors() -> Non
     source = SlowStart(broken)
     app = MeshtuiApp(source, kubeconfig_label="/x", clock=frozen_clock, refresh_interval=0.02)
     async with app.run_test(size=SIZE) as pilot:
-        await poll(pilot, lambda: app.views is not None and "starting" in contexts_text(app))
+        await until(lambda: app.views is not None and "starting" in contexts_text(app), pilot=pilot)
         message = str(app.query_one(ServicesPane).query_one("#services-message").render())
         assert message == "Synchronizing… starting the simulator (seed)"
         assert contexts_text(app) == "Synchronizing… starting the simulator (seed)"
@@ -394,15 +393,6 @@ async def test_panes_say_what_they_wait_for_then_name_kubeconfig_errors() -> Non
         assert "✗ kubeconfig: kubeconfig /x does not exist" in mesh_text(app)
         message = str(app.query_one(ServicesPane).query_one("#services-message").render())
         assert message.startswith("No contexts")
-
-
-def test_parse_keymap() -> None:
-    from tui.app import parse_keymap
-
-    assert parse_keymap("affinity=f; palette=colon,ctrl+p;;bad") == {
-        "affinity": "f",
-        "palette": "colon,ctrl+p",
-    }
 
 
 async def test_curl_without_exec_says_why() -> None:

@@ -11,10 +11,11 @@ import gc
 from collections.abc import Iterator
 
 import pytest
-from apphelpers import backends_summary, contexts_text, make_app, settle, wait_for
+from apphelpers import backends_summary, contexts_text, make_app, wait_for
+from meshmodels import large_snapshot
+from testkit import settle
 
 from tui import app as appmod
-from tui.fixtures import large_snapshot
 from widgets.services import ServicesPane
 
 SIZE = (160, 48)

@@ -25,9 +25,7 @@ from apphelpers import (
     backends_summary,
     contexts_text,
     mesh_text,
-    poll,
     services_rows,
-    settle,
     wait_for,
 )
 from simapp import (
@@ -41,6 +39,7 @@ from simapp import (
     seed_sim,
     userlist_pods,
 )
+from testkit import settle, until
 from textual.widgets import Input
 
 from tui.app import MeshtuiApp
@@ -336,7 +335,7 @@ async def test_quit_while_the_simulator_is_still_starting_leaves_nothing_behind(
     source = DemoSource("seed", settings=FAST_HUB, **SIM_KWARGS)
     app = MeshtuiApp(source, kubeconfig_label=source.kubeconfig_label, refresh_interval=0.02)
     async with app.run_test(size=SIZE) as pilot:
-        await poll(pilot, lambda: app._start_task is not None)
+        await until(lambda: app._start_task is not None, pilot=pilot)
         assert "starting the simulator (seed)" in contexts_text(app) or app.source_started
         await pilot.press("q")
     assert source.sim is None

@@ -7,10 +7,10 @@ The clock is frozen, TZ is UTC and the input cursor does not blink, so frames ar
 
 from __future__ import annotations
 
-from apphelpers import make_app, settle
+from apphelpers import make_app
+from meshmodels import findings_snapshot, unreachable_snapshot
+from testkit import settle
 from textual.pilot import Pilot
-
-from tui.fixtures import findings_snapshot, unreachable_snapshot
 
 WIDE = (160, 48)
 SMALL = (100, 30)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from tui.fixtures import (
-    AFFINITY,
+from meshmodels import (
     WriteRejected,
     apply_write,
     forbidden_snapshot,
     seed_snapshot,
     unreachable_snapshot,
 )
+from staticsource import StaticSource
+
 from tui.mesh.actions import Scale, SetAnnotation
-from tui.source import AgentServiceReader, MeshSource, StaticSource
+from tui.mesh.annotations import ANNOTATION_AFFINITY as AFFINITY
+from tui.source import AgentServiceReader, MeshSource
 
 KEY = ("song", "userlist-svc")
 
@@ -95,7 +97,7 @@ def test_scale_to_zero_and_back_follows_pods_and_endpoints() -> None:
 
 
 async def test_agent_lists_follow_the_snapshot() -> None:
-    from tui.fixtures import agent_service_list
+    from meshmodels import agent_service_list
 
     source = StaticSource(seed_snapshot(), agent_lists=agent_service_list)
     entries = await source.agent_service_list("bastion02")

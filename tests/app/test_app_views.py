@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 
 import pytest
-
-from tui.fixtures import (
-    AFFINITY,
-    SHARED,
+from meshmodels import (
     apply_write,
     findings_snapshot,
     large_snapshot,
@@ -19,20 +15,17 @@ from tui.fixtures import (
     syncing_snapshot,
     unreachable_snapshot,
 )
+
 from tui.mesh.actions import Scale, SetAnnotation
+from tui.mesh.agentlist import backends_of
+from tui.mesh.annotations import ANNOTATION_AFFINITY as AFFINITY
+from tui.mesh.annotations import ANNOTATION_SHARED as SHARED
 from tui.mesh.model import frozen_map
-from tui.views import (
-    ServicesViewBuilder,
-    StatusViewBuilder,
-    annotation_state,
-    backends_view,
-    filter_rows,
-    find_deployment,
-    parse_agent_services,
-    parse_key,
-    services_view,
-    status_view,
-)
+from tui.views.backends import backends_view
+from tui.views.labels import parse_key
+from tui.views.services import ServicesViewBuilder, filter_rows, services_view
+from tui.views.status import StatusViewBuilder, status_view
+from tui.writeplan import annotation_state, find_deployment
 
 KEY = ("song", "userlist-svc")
 CELL = {"present": True, "global": True, "affinity": "none", "ready_endpoints": 1}
@@ -152,11 +145,8 @@ def test_large_mesh_views_are_cheap_after_the_first() -> None:
     builder.build(snap)
     assert builder.recomputed == 300
     changed = apply_write(snap, SetAnnotation("ctx-05", "team-00", "svc-0000", SHARED, "false"))
-    started = time.perf_counter()
     view = builder.build(changed)
-    elapsed = time.perf_counter() - started
-    assert builder.recomputed == 1
-    assert elapsed < 0.5, f"one changed service took {elapsed:.3f}s"
+    assert builder.recomputed == 1  # its time: benchmarks/rules_bench.py (goal ≤ 500 ms)
     row = view.rows[0]
     assert row.key_text == "team-00/svc-0000" and "cluster5: shared=false" in row.warnings
     assert len(row.summary()) < 40 and len(row.cells) == 64
@@ -208,7 +198,7 @@ def test_agent_list_differences_are_flagged() -> None:
         },
         {"spec": {"flags": {"name": "other", "namespace": "song"}, "backend-addresses": [{"ip": "1.1.1.1"}]}},
     ]
-    assert [b["ip"] for b in parse_agent_services(agent, KEY) or []] == ["10.1.0.12", "10.9.9.9"]
+    assert [b.ip for b in backends_of(agent, KEY) or []] == ["10.1.0.12", "10.9.9.9"]
     view = backends_view(seed_snapshot(), KEY, agent_lists={"bastion02": agent}).view_for("bastion02")
     assert view is not None
     rows = {b.address: b for b in view.backends}

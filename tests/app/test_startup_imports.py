@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tui import app as appmod
+from tui.appcore.launch import make_source
 from tui.cli import SUBCOMMANDS, Subcommands, build_parser
 from tui.demo import DemoSource, is_builtin_scenario
 from tui.sim.scenario import Scenario, builtin_names
@@ -30,9 +30,10 @@ START = """
 import asyncio, json, sys
 from tui.cli import build_parser
 from tui import app as appmod
+from tui.appcore.launch import make_source
 
 args = build_parser().parse_args(sys.argv[1:])
-made = appmod.make_source(args)
+made = make_source(args)
 source, label = made
 app = appmod.MeshtuiApp(source, kubeconfig_label=label)
 print("SCENARIO " + json.dumps(str(source.scenario)))
@@ -119,7 +120,7 @@ def demo_args(*argv: str) -> argparse.Namespace:
 
 
 def test_make_source_hands_a_builtin_name_to_the_demo() -> None:
-    made = appmod.make_source(demo_args("--scenario", "three-clusters"))
+    made = make_source(demo_args("--scenario", "three-clusters"))
     assert not isinstance(made, str)
     source, label = made
     assert isinstance(source, DemoSource)
@@ -129,18 +130,18 @@ def test_make_source_hands_a_builtin_name_to_the_demo() -> None:
 
 
 def test_make_source_still_checks_a_scenario_file_or_unknown_name_up_front(tmp_path: Path) -> None:
-    unknown = appmod.make_source(demo_args("--scenario", "no-such-scenario"))
+    unknown = make_source(demo_args("--scenario", "no-such-scenario"))
     assert isinstance(unknown, str)
     assert "no scenario 'no-such-scenario'" in unknown and "seed" in unknown
 
     broken = tmp_path / "broken.yaml"
     broken.write_text("clusters: [\n")
-    invalid = appmod.make_source(demo_args("--scenario", str(broken)))
+    invalid = make_source(demo_args("--scenario", str(broken)))
     assert isinstance(invalid, str) and "not valid YAML" in invalid
 
     good = tmp_path / "mine.yaml"
     good.write_text("extends: seed\nname: mine\n")
-    made = appmod.make_source(demo_args("--scenario", str(good)))
+    made = make_source(demo_args("--scenario", str(good)))
     assert not isinstance(made, str)
     source, label = made
     assert isinstance(source.scenario, Scenario) and source.scenario.name == "mine"
@@ -150,7 +151,7 @@ def test_make_source_still_checks_a_scenario_file_or_unknown_name_up_front(tmp_p
 def test_demo_with_a_kubeconfig_is_refused_for_builtin_and_file_alike(tmp_path: Path) -> None:
     message = "--demo uses the simulator's own kubeconfig"
     for scenario in ("seed", "no-such-scenario"):
-        made = appmod.make_source(demo_args("--scenario", scenario, "--kubeconfig", str(tmp_path / "k")))
+        made = make_source(demo_args("--scenario", scenario, "--kubeconfig", str(tmp_path / "k")))
         assert isinstance(made, str)
         # an unknown scenario is reported first, as before
         assert (message in made) == (scenario == "seed"), made

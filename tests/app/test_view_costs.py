@@ -6,12 +6,14 @@ import copy
 import dataclasses
 
 import pytest
+from meshmodels import large_snapshot
 
-from tui import views
-from tui.fixtures import GLOBAL, large_snapshot
 from tui.mesh import status
+from tui.mesh.annotations import ANNOTATION_GLOBAL
 from tui.mesh.model import MeshSnapshot, Service, frozen_map
-from tui.views import services_view
+from tui.views.builder import ViewBuilder
+from tui.views.services import ServicesViewBuilder, services_view
+from tui.views.status import StatusViewBuilder
 
 
 def _agents_reread(snapshot: MeshSnapshot, index: int, *, new_documents: bool = False) -> MeshSnapshot:
@@ -48,7 +50,7 @@ def test_an_agent_reread_with_a_new_answer_parses_one_clusters_mesh_status(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     snapshot = large_snapshot(clusters=12, services=20)
-    builder = views.StatusViewBuilder()
+    builder = StatusViewBuilder()
     first = builder.build(snapshot)
     calls = _counting_mesh_status(monkeypatch)
     after = _agents_reread(snapshot, 3, new_documents=True)
@@ -61,7 +63,7 @@ def test_an_agent_reread_with_a_new_answer_parses_one_clusters_mesh_status(
 
 def test_an_agent_reread_with_the_same_answer_recomputes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     snapshot = large_snapshot(clusters=12, services=20)
-    builder = views.StatusViewBuilder()
+    builder = StatusViewBuilder()
     first = builder.build(snapshot)
     calls = _counting_mesh_status(monkeypatch)
     second = builder.build(_agents_reread(snapshot, 3))
@@ -97,8 +99,8 @@ def _with_services(snapshot: MeshSnapshot, index: int, **changes: Service | None
 
 def test_a_service_event_recomputes_its_row_only_and_matches_a_fresh_build() -> None:
     snapshot = large_snapshot(clusters=6, services=40)
-    builder = views.ServicesViewBuilder()
-    status_builder = views.StatusViewBuilder()
+    builder = ServicesViewBuilder()
+    status_builder = StatusViewBuilder()
     first = builder.build(snapshot)
     first_status = status_builder.build(snapshot)
     state = snapshot.clusters[2]
@@ -119,7 +121,9 @@ def test_a_service_event_recomputes_its_row_only_and_matches_a_fresh_build() -> 
     # A service turning global in one cluster, a new plain one, a deleted global one: the rows
     # are exactly those of a fresh build.
     plain = next(s for k, s in state.services.items() if k not in {r.key for r in first.rows})
-    turned = dataclasses.replace(plain, annotations=frozen_map({**plain.annotations, GLOBAL: "true"}))
+    turned = dataclasses.replace(
+        plain, annotations=frozen_map({**plain.annotations, ANNOTATION_GLOBAL: "true"})
+    )
     extra = dataclasses.replace(plain, name="zz-new-plain", annotations=frozen_map({}))
     later = _with_services(after, 2, **{plain.name: turned, extra.name: extra})
     later = _with_services(later, 4, **{first.rows[0].name: None})
@@ -134,12 +138,12 @@ def test_replaced_objects_leave_the_caches() -> None:
     """Old versions of a cluster's Cilium objects and services are not kept alive by the
     view caches (the collector would walk them on every full collection)."""
     snapshot = large_snapshot(clusters=6, services=40)
-    status_builder = views.StatusViewBuilder()
-    services_builder = views.ServicesViewBuilder()
+    builder = ViewBuilder()  # the app's: one cache shared by both builders, owned by it
+    status_builder, services_builder = builder.status_builder, builder.services_builder
     status_builder.build(snapshot)
     first = services_builder.build(snapshot)
     old_cilium = snapshot.clusters[3].cilium
-    assert id(old_cilium) in views._status_cache
+    assert old_cilium in builder.cache
     after = _agents_reread(snapshot, 3)
     row = first.rows[0]
     old_service = after.clusters[2].services[row.key]
@@ -148,7 +152,7 @@ def test_replaced_objects_leave_the_caches() -> None:
     after = _with_services(after, 2, **{old_service.name: relabelled})
     status_builder.build(after)
     services_builder.build(after)
-    assert views._status_cache.get(id(old_cilium), (None,))[0] is not old_cilium
-    assert id(after.clusters[3].cilium) in views._status_cache
+    assert old_cilium not in builder.cache
+    assert after.clusters[3].cilium in builder.cache
     assert services_builder._cells.get(id(old_service), (None,))[0] is not old_service
     assert services_builder._cells[id(relabelled)][0] is relabelled

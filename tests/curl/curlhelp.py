@@ -9,15 +9,13 @@ answer really came from (recomputed from the pods with the simulator's own app m
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
-from typing import Any
+
+from testkit import FAST_HUB
 
 from tui.sim.mesh import SimThread
-from tui.testkit import FAST_HUB
 
 FAST = FAST_HUB
-"""Retries within ~0.3 s, snapshots coalesced over 20 ms (:data:`tui.testkit.FAST_HUB`)."""
+"""Retries within ~0.3 s, snapshots coalesced over 20 ms (:data:`testkit.FAST_HUB`)."""
 
 BACKOFF = (0.05, 0.1, 0.2, 0.3)
 """Loop reattach back-off for tests."""
@@ -53,10 +51,3 @@ def userlist_oracle(sim: SimThread, namespace: str = "song") -> dict[str, tuple[
         return out
 
     return sim.call(read)
-
-
-async def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.02) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(step)

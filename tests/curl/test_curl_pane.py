@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from curlhelp import FAST, programs_running
 from rich.text import Text
+from testkit import until
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -16,7 +17,7 @@ from tui.app import MeshtuiApp
 from tui.compat.textual_private import notifications
 from tui.kube.source import KubeSource
 from tui.sim.mesh import SimThread
-from widgets.curl_pane import CurlPane, CurlRow, install_curl_pane
+from widgets.curl_pane import CurlPane, CurlRow
 
 KEY = ("song", "userlist-svc")
 
@@ -29,27 +30,16 @@ async def app(sim: SimThread) -> AsyncIterator[MeshtuiApp]:
     await source.stop()  # idempotent: the app stopped it on exit
 
 
-async def until(pilot: Pilot, predicate: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await pilot.pause(0.05)
-
-
 def text_of(widget: Static) -> str:
     content = widget.content
     return content.plain if isinstance(content, Text) else str(content)
 
 
 async def pane_of(app: MeshtuiApp, pilot: Pilot) -> CurlPane:
-    """The pane the app mounted (or mount it here when the app's wiring is not in yet)."""
-    await until(pilot, lambda: app.query(CurlPane) or getattr(app, "curl_pane", "absent") == "absent", 5)
-    found = app.query(CurlPane)
-    if found:
-        return found.first()
-    pane = await install_curl_pane(app)
-    assert pane is not None
-    return pane
+    """The pane the app mounted once its source could exec (its loops: ``app.curl``)."""
+    await until(lambda: app.curl_pane is not None, 5, pilot=pilot)
+    assert app.query_one(CurlPane) is app.curl_pane and app.curl is not None
+    return app.curl_pane
 
 
 async def test_c_starts_loops_from_both_clusters_and_the_pane_shows_who_answered(
@@ -58,11 +48,12 @@ async def test_c_starts_loops_from_both_clusters_and_the_pane_shows_who_answered
     baseline = programs_running(sim)
     async with app.run_test(size=(160, 48)) as pilot:
         pane = await pane_of(app, pilot)
-        await until(pilot, lambda: app.service == KEY and app.viewing == "bastion02")
-        pane.interval = 0.05
+        await until(lambda: app.service == KEY and app.viewing == "bastion02", 10, pilot=pilot)
+        curl = app.curl
+        curl.interval = 0.05
         await pilot.press("c")
-        await until(pilot, lambda: pane.session is not None and len(pane.session.stats) == 2)
-        session = pane.session
+        await until(lambda: curl.session is not None and len(curl.session.stats) == 2, 10, pilot=pilot)
+        session = curl.session
         assert session is not None
 
         def both_answered() -> bool:
@@ -70,7 +61,7 @@ async def test_c_starts_loops_from_both_clusters_and_the_pane_shows_who_answered
                 {"cluster1", "cluster2"} <= set(s.split()) for s in session.stats.values()
             ) and not any(a.to_cluster is None for a in list(session.log)[-5:])
 
-        await until(pilot, both_answered)
+        await until(both_answered, 10, pilot=pilot)
         await pilot.pause(0.4)  # a repaint or two
         rows = {row.context: row for row in pane.query(CurlRow)}
         assert set(rows) == {"bastion02", "bastion03"}
@@ -94,8 +85,8 @@ async def test_c_starts_loops_from_both_clusters_and_the_pane_shows_who_answered
         assert programs_running(sim) >= baseline + 2
         app.query_one("#services-table").focus()
         await pilot.press("c")  # again: stop
-        await until(pilot, lambda: not session.running)
-        await until(pilot, lambda: programs_running(sim) == baseline, 5)
+        await until(lambda: not session.running, 10, pilot=pilot)
+        await until(lambda: programs_running(sim) == baseline, 5, pilot=pilot)
         await pilot.pause(0.4)
         assert "stopped" in str(pane.slot.border_title)
 
@@ -106,17 +97,16 @@ async def test_shift_c_curls_from_the_viewing_cluster_only_and_quitting_ends_it(
     baseline = programs_running(sim)
     async with app.run_test(size=(160, 48)) as pilot:
         pane = await pane_of(app, pilot)
-        await until(pilot, lambda: app.service == KEY and app.viewing == "bastion02")
-        if getattr(app, "curl_pane", None) is None:  # the app's key wiring is not there
-            pane.curl_here(app.service, "bastion03")
-        else:
-            app.set_viewing("bastion03")
-            await pilot.pause(0.1)
-            await pilot.press("C")
-        await until(pilot, lambda: pane.session is not None and "bastion03" in pane.session.stats)
-        session = pane.session
+        await until(lambda: app.service == KEY and app.viewing == "bastion02", 10, pilot=pilot)
+        assert pane is app.curl_pane
+        app.set_viewing("bastion03")
+        await pilot.pause(0.1)
+        await pilot.press("C")
+        curl = app.curl
+        await until(lambda: curl.session is not None and "bastion03" in curl.session.stats, 10, pilot=pilot)
+        session = curl.session
         assert session is not None and list(session.stats) == ["bastion03"]
-        await until(pilot, lambda: session.stats["bastion03"].total >= 2)
+        await until(lambda: session.stats["bastion03"].total >= 2, 10, pilot=pilot)
         assert programs_running(sim) >= baseline + 1
         await pilot.press("q")
     deadline = time.monotonic() + 5
@@ -128,11 +118,11 @@ async def test_shift_c_curls_from_the_viewing_cluster_only_and_quitting_ends_it(
 
 async def test_picking_a_client_pod_checks_for_curl_and_moves_the_loop(app: MeshtuiApp) -> None:
     from tui.mesh.actions import Scale
-    from widgets.curl_pane import PickDialog
+    from tui.screens.pick import PickDialog
 
     async with app.run_test(size=(160, 48)) as pilot:
         pane = await pane_of(app, pilot)
-        await until(pilot, lambda: app.service == KEY and app.viewing == "bastion02")
+        await until(lambda: app.service == KEY and app.viewing == "bastion02", 10, pilot=pilot)
         assert (await app.source.write(Scale("bastion02", "song", "curltest", 2))).ok
 
         def clients() -> list[str]:
@@ -140,36 +130,41 @@ async def test_picking_a_client_pod_checks_for_curl_and_moves_the_loop(app: Mesh
             assert state is not None
             return sorted(p.name for p in state.pods.values() if p.owner == "curltest" and p.ready)
 
-        await until(pilot, lambda: len(clients()) == 2)
+        await until(lambda: len(clients()) == 2, 10, pilot=pilot)
         state = app.source.snapshot().by_context("bastion02")
         assert state is not None
         userlist = next(p for p in state.pods.values() if p.owner == "userlist")
 
         pane.focus()
         await pilot.press("p")
-        await until(pilot, lambda: isinstance(app.screen, PickDialog))
+        await until(lambda: isinstance(app.screen, PickDialog), 10, pilot=pilot)
         dialog = app.screen
         assert isinstance(dialog, PickDialog)
         assert {("song", name) for name in clients()} <= set(dialog.values)
         await pilot.press("escape")
 
-        await pane._use_client("bastion02", ("song", userlist.name))  # no sh, no curl in there
-        assert "bastion02" not in pane.clients
-        pane.interval = 0.05
+        curl = app.curl
+        await curl.use_client("bastion02", ("song", userlist.name))  # no sh, no curl in there
+        assert "bastion02" not in curl.clients
+        curl.interval = 0.05
         app.query_one("#services-table").focus()
         await pilot.press("c")
         await until(
-            pilot, lambda: pane.session is not None and pane.session.loops["bastion02"].pod is not None
+            lambda: curl.session is not None and curl.session.loops["bastion02"].pod is not None,
+            10,
+            pilot=pilot,
         )
-        session = pane.session
+        session = curl.session
         assert session is not None
         first = session.loops["bastion02"].pod
         other = next(name for name in clients() if name != first)
-        await pane._use_client("bastion02", ("song", other))
-        assert pane.clients["bastion02"] == ("song", other)
+        await curl.use_client("bastion02", ("song", other))
+        assert curl.clients["bastion02"] == ("song", other)
         loop = session.loops["bastion02"]
-        await until(pilot, lambda: loop.pod == other and session.log and session.log[-1].client_pod == other)
-        await pane.stop()
+        await until(
+            lambda: loop.pod == other and session.log and session.log[-1].client_pod == other, 10, pilot=pilot
+        )
+        await curl.stop()
 
 
 async def test_palette_commands_and_read_only_samples(sim: SimThread) -> None:
@@ -177,18 +172,17 @@ async def test_palette_commands_and_read_only_samples(sim: SimThread) -> None:
     app = MeshtuiApp(source, kubeconfig_label="x", refresh_interval=0.02, read_only=True)
     try:
         async with app.run_test(size=(160, 48)) as pilot:
-            pane = await pane_of(app, pilot)
-            await until(pilot, lambda: app.service == KEY)
-            titles = {command.title for command in pane.system_commands()}
+            await pane_of(app, pilot)
+            await until(lambda: app.service == KEY, 10, pilot=pilot)
+            titles = {command.title for command in app.curl_commands()}
             assert {
                 "Curl: client pod",
                 "Curl: interval",
                 "Sample: deploy userlist",
                 "Sample: delete rebel-base",
             } <= titles
-            if getattr(app, "curl_pane", None) is not None:
-                assert titles <= {command.title for command in app.get_system_commands(app.screen)}
-            pane.sample("userlist", delete=False)
+            assert titles <= {command.title for command in app.get_system_commands(app.screen)}
+            app.sample("userlist", delete=False)
             await pilot.pause(0.2)
             assert any("read-only" in str(n.message) for n in notifications(app))
     finally:

@@ -10,7 +10,8 @@ import asyncio
 import time
 
 import pytest
-from curlhelp import BACKOFF, programs_running, userlist_oracle, wait_until
+from curlhelp import BACKOFF, programs_running, userlist_oracle
+from testkit import until
 
 from tui.curl.loop import CurlLoop
 from tui.curl.session import CurlSession
@@ -18,6 +19,7 @@ from tui.curl.target import CurlTarget, InvalidInput
 from tui.kube.source import KubeSource
 from tui.mesh.actions import Scale, SetAnnotation
 from tui.sim.mesh import SimThread
+from tui.views.backends import expected_share
 
 USERLIST = CurlTarget("song", "userlist-svc", 80, "/users/1")
 C1, C2 = "bastion02", "bastion03"
@@ -27,6 +29,7 @@ AFFINITY = "service.cilium.io/affinity"
 def session(source: KubeSource, **kwargs: object) -> CurlSession:
     kwargs.setdefault("interval", 0)
     kwargs.setdefault("timeout", 2.0)
+    kwargs.setdefault("expected", expected_share)
     return CurlSession(source, USERLIST, backoff=BACKOFF, **kwargs)  # type: ignore[arg-type]
 
 
@@ -107,7 +110,7 @@ async def test_every_answer_is_identified_correctly(sim: SimThread, source: Kube
     try:
         await done.start()
         assert await done.wait(30)
-        await wait_until(lambda: done.fingerprints.learned_at is not None)
+        await until(lambda: done.fingerprints.learned_at is not None)
     finally:
         await done.stop()
     assert {row.identifies for row in done.fingerprints.rows} == {"pod"}
@@ -126,11 +129,11 @@ async def test_stop_leaves_no_exec_running_in_the_simulator(sim: SimThread, sour
     baseline = programs_running(sim)
     running = session(source, interval=0.05)
     await running.start()
-    await wait_until(lambda: all(s.total >= 3 for s in running.stats.values()) and len(running.stats) == 2)
-    await wait_until(lambda: running.fingerprints.learned_at is not None)
+    await until(lambda: all(s.total >= 3 for s in running.stats.values()) and len(running.stats) == 2)
+    await until(lambda: running.fingerprints.learned_at is not None)
     assert programs_running(sim) == baseline + 2
     await running.stop()
-    await wait_until(lambda: programs_running(sim) == baseline, timeout=3.0)
+    await until(lambda: programs_running(sim) == baseline, timeout=3.0)
     assert not running.running
     assert all(loop.state == "stopped" for loop in running.loops.values())
 
@@ -150,14 +153,14 @@ async def test_a_consumer_that_breaks_out_and_stops_leaves_nothing(
         pass
     finally:
         await loop.stop()
-    await wait_until(lambda: programs_running(sim) == baseline, timeout=3.0)
+    await until(lambda: programs_running(sim) == baseline, timeout=3.0)
 
 
 async def test_a_deleted_client_pod_is_replaced_and_the_loop_reattaches(source: KubeSource) -> None:
     running = session(source, interval=0.02)
     await running.start([C1])
     try:
-        await wait_until(lambda: running.stats[C1].total >= 5)
+        await until(lambda: running.stats[C1].total >= 5)
         loop = running.loops[C1]
         first = loop.pod
         assert first is not None
@@ -165,11 +168,11 @@ async def test_a_deleted_client_pod_is_replaced_and_the_loop_reattaches(source: 
             C1, [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": first, "namespace": "song"}}]
         )
         assert gone[0].ok, gone[0].message
-        await wait_until(lambda: loop.pod not in (None, first) and loop.state == "running", timeout=10)
+        await until(lambda: loop.pod not in (None, first) and loop.state == "running", timeout=10)
         second = loop.pod
         assert any(e.kind == "reattached" and e.text == f"reattached to {second}" for e in running.events)
         before = running.stats[C1].total
-        await wait_until(lambda: running.stats[C1].total >= before + 5, timeout=5)
+        await until(lambda: running.stats[C1].total >= before + 5, timeout=5)
         assert running.log[-1].client_pod == second
     finally:
         await running.stop()
@@ -243,24 +246,24 @@ async def test_the_live_split_follows_affinity_shared_and_scale_within_seconds(s
     c1, c2 = running.stats[C1], running.stats[C2]
 
     async def settles(stats: object, split: dict[str, int], timeout: float = 6.0) -> None:
-        await wait_until(lambda: stats.split() == split, timeout=timeout)  # type: ignore[attr-defined]
+        await until(lambda: stats.split() == split, timeout=timeout)  # type: ignore[attr-defined]
 
     try:
-        await wait_until(lambda: {"cluster1", "cluster2"} <= set(c1.split()), timeout=6)
+        await until(lambda: {"cluster1", "cluster2"} <= set(c1.split()), timeout=6)
         assert (await source.write(SetAnnotation(C1, "song", "userlist-svc", AFFINITY, "local"))).ok
         await settles(c1, {"cluster1": 20})
         assert c1.expected == {"cluster1": 1.0}
         assert (await source.write(SetAnnotation(C1, "song", "userlist-svc", AFFINITY, None))).ok
-        await wait_until(lambda: {"cluster1", "cluster2"} <= set(c1.split()), timeout=6)
+        await until(lambda: {"cluster1", "cluster2"} <= set(c1.split()), timeout=6)
         shared = "service.cilium.io/shared"
         assert (await source.write(SetAnnotation(C2, "song", "userlist-svc", shared, "false"))).ok
         await settles(c1, {"cluster1": 20})  # cluster2 no longer exports its backends
-        await wait_until(lambda: c1.expected == {"cluster1": 1.0})
+        await until(lambda: c1.expected == {"cluster1": 1.0})
         assert (await source.write(SetAnnotation(C2, "song", "userlist-svc", shared, "true"))).ok
         assert (await source.write(Scale(C1, "song", "userlist", 0))).ok
         await settles(c1, {"cluster2": 20})
         await settles(c2, {"cluster2": 20})
-        await wait_until(lambda: c1.expected == {"cluster2": 1.0})
+        await until(lambda: c1.expected == {"cluster2": 1.0})
         assert not c1.errors or set(c1.errors) <= {"refused"}
     finally:
         await running.stop()
@@ -284,10 +287,10 @@ async def test_the_map_is_relearned_when_the_endpoints_change(sim: SimThread, so
     running = session(source, interval=0.05, window=30)
     await running.start()
     try:
-        await wait_until(lambda: len(running.fingerprints.rows) == 2, timeout=5)
+        await until(lambda: len(running.fingerprints.rows) == 2, timeout=5)
         first = running.fingerprints.generation
         assert (await source.write(Scale(C2, "song", "userlist", 2))).ok
-        await wait_until(lambda: len(running.fingerprints.rows) == 3, timeout=8)
+        await until(lambda: len(running.fingerprints.rows) == 3, timeout=8)
         assert running.fingerprints.generation > first
         oracle = userlist_oracle(sim)
         pods = {pod for _cluster, pod in oracle.values()}
@@ -297,7 +300,7 @@ async def test_the_map_is_relearned_when_the_endpoints_change(sim: SimThread, so
             recent = list(running.log)[-60:]
             return {a.pod for a in recent} == pods and all(a.to_cluster for a in recent)
 
-        await wait_until(answered_by_all, timeout=8)
+        await until(answered_by_all, timeout=8)
         for answer in list(running.log)[-60:]:
             assert (answer.to_cluster, answer.pod) == oracle[answer.label]
     finally:

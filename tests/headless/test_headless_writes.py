@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -308,3 +309,47 @@ def test_affinity_none_removes_the_word_none_and_its_alias(cli: Cli, sim: SimThr
     )  # fmt: skip
     assert again.code == 0
     assert f"{AFFINITY} is already absent (no preference)" in again.out
+
+
+def test_a_stale_context_is_written_neither_by_the_app_nor_headless() -> None:
+    """One phase rule for every write (tui.writeplan): ``ok`` only. A stale cluster's data may be
+    old (the old value shown, an "already so" that would skip the write) and its broken watch
+    could never show the write landing. The headless commands used to accept ``stale`` while the
+    app refused it; both now refuse, naming the state, and nothing is planned."""
+    import dataclasses
+
+    from meshmodels import SEED_TIME, replace_cluster, seed_snapshot
+
+    from tui.headless.options import UsageError
+    from tui.writeplan import unwritable_reason, write_block_reason
+
+    snapshot = seed_snapshot()
+    state = snapshot.by_context("bastion03")
+    assert state is not None and state.writable
+    stale = dataclasses.replace(state, phase="stale", since=SEED_TIME, reason="connection refused")
+    snapshot = replace_cluster(snapshot, stale)
+    assert stale.usable and not stale.writable
+    assert unwritable_reason(stale).startswith("stale since ") and "connection refused" in unwritable_reason(
+        stale
+    )
+
+    # the app: every write key of the viewing cluster says why
+    for action in ("affinity", "toggle_global", "toggle_shared", "scale"):
+        reason = write_block_reason(snapshot, "bastion03", SVC, action, read_only=False)
+        assert reason.startswith("bastion03 is stale since ") and reason.endswith("connection refused")
+    assert write_block_reason(snapshot, "bastion02", SVC, "toggle_shared", read_only=False) == ""
+
+    # headless: a named stale context stops the whole command before anything is written
+    for argv in (["shared", "song/userlist-svc", "off"], ["scale", "song/userlist", "2"]):
+        args = argparse.Namespace(command=argv[0], contexts=["bastion02", "bastion03"], yes=True)
+        if argv[0] == "scale":
+            args.deployment, args.replicas = argv[1], argv[2]
+        else:
+            args.service, args.value = argv[1], argv[2]
+        request = writes.parse_request(args)
+        with pytest.raises(UsageError) as refused:
+            writes.plan(request, snapshot)
+        message = str(refused.value)
+        assert message.startswith("cannot change bastion03: bastion03 is stale since ")
+        assert "connection refused; a write needs a live cluster; nothing was written" in message
+        assert len(writes.plan(dataclasses.replace(request, contexts=("bastion02",)), snapshot)) == 1

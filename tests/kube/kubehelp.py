@@ -18,15 +18,15 @@ from typing import Any
 
 import yaml
 from aiohttp import web
+from testkit import FAST_HUB
 
 from tui.kube.hub import MeshHub
 from tui.kube.settings import HubSettings
 from tui.mesh.model import MeshSnapshot
 from tui.sim.mesh import SimThread
-from tui.testkit import FAST_HUB
 
 FAST = dataclasses.replace(FAST_HUB, cilium_interval=0.5, startup_gc_pause=HubSettings().startup_gc_pause)
-"""Waits short enough for tests (:data:`tui.testkit.FAST_HUB`: retries within ~0.3 s, a probe
+"""Waits short enough for tests (:data:`testkit.FAST_HUB`: retries within ~0.3 s, a probe
 every 0.25 s); agents read every 0.5 s and the start-up GC pause left as in production, as the
 layer's own tests have always run."""
 

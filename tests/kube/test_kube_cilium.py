@@ -1,6 +1,6 @@
 """Cilium reads: kube-system objects → CiliumInfo, agents' ``cilium status`` / ``service list`` via exec.
 
-The simulator's own Cilium (part 2) is not required: these tests create the kube-system objects
+The simulator's own Cilium is not used: these tests create the kube-system objects
 themselves and register a stand-in agent program for pods labelled ``meshtui.test/fake-agent``.
 """
 

@@ -1,7 +1,7 @@
 """The kube layer against the simulator's per-version Cilium: what a real mesh answers.
 
 * exec of a missing ``cilium`` (1.15+ image without the link): containerd fails it with no exit
-  code; the agent is read through ``cilium-dbg`` all the same (cilium-semantics.md §2);
+  code; the agent is read through ``cilium-dbg`` all the same (ARCHITECTURE.md Cilium §2);
 * a digest-only agent image: the version comes from ``cilium version`` in the agent;
 * KVStoreMesh: ``kvstoremesh-dbg status -o json`` in the ``kvstoremesh`` container of the
   clustermesh-apiserver pods, expected remotes from ``cilium-kvstoremesh``;
@@ -26,7 +26,7 @@ from tui.mesh.model import MeshSnapshot
 from tui.sim.mesh import SimThread
 from tui.sim.meshtesting import mesh_sim
 from tui.sim.scenario import load
-from tui.views import status_view
+from tui.views.status import status_view
 
 
 def variant(name: str, **cilium: object) -> object:

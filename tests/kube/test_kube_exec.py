@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from kubehelp import FAST, Hubs
+from testkit import until
 
 from tui.kube.errors import KubeError
 from tui.kube.hub import MeshHub
@@ -28,13 +29,6 @@ def programs_running(sim: SimThread) -> int:
         return sum(1 for t in asyncio.all_tasks() if "program" in t.get_coro().__qualname__ and not t.done())
 
     return sim.call(count)
-
-
-async def wait_until(predicate, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_short_command_output_and_exit_code(sim: SimThread, hubs: Hubs) -> None:
@@ -70,7 +64,7 @@ async def test_stream_delivers_lines_as_they_come_and_close_stops_the_command(
     assert programs_running(sim) == baseline + 1
     await stream.close()
     assert stream.done and stream.exit_code is None and stream.error == "stopped"
-    await wait_until(lambda: programs_running(sim) == baseline)
+    await until(lambda: programs_running(sim) == baseline, 3.0)
 
 
 async def test_stream_ends_with_the_exit_code_and_keeps_stderr_and_partial_lines(
@@ -160,3 +154,28 @@ async def test_threaded_source_streams_to_the_callers_loop(sim: SimThread) -> No
         assert forever.done
     finally:
         await source.stop()
+
+
+def test_the_hub_and_the_source_implement_the_one_exec_protocol() -> None:
+    """tui.source.PodExec is the only description of "exec in a pod / pods of a deployment":
+    the curl loops, the probes and the client pod check are typed on it. The hub and the
+    source must take every parameter it names, with the same defaults (the hub may take more)."""
+    import inspect
+
+    from meshmodels import seed_snapshot
+    from staticsource import StaticSource
+
+    from tui.kube.hub import MeshHub
+    from tui.kube.source import KubeSource
+    from tui.source import ExecSource, PodExec, can_exec
+
+    assert can_exec(KubeSource(threaded=False)) and isinstance(KubeSource(threaded=False), ExecSource)
+    assert not can_exec(StaticSource(seed_snapshot()))
+    for name in ("exec", "exec_stream", "pods_of_deployment"):
+        wanted = inspect.signature(getattr(PodExec, name)).parameters
+        for implementation in (MeshHub, KubeSource):
+            given = inspect.signature(getattr(implementation, name)).parameters
+            for param, spec in wanted.items():
+                assert param in given, (implementation.__name__, name, param)
+                assert given[param].kind == spec.kind, (implementation.__name__, name, param)
+                assert given[param].default == spec.default, (implementation.__name__, name, param)

@@ -71,15 +71,14 @@ async def test_a_change_reaches_listeners_and_unchanged_objects_keep_their_ident
     received: list[tuple[float, MeshSnapshot]] = []
     hub.listen(lambda s: received.append((time.monotonic(), s)))
     before = hub.snapshot()
-    started = time.monotonic()
     sim_patch(
         sim, "bastion02", "services", "song", "userlist-svc", {"metadata": {"annotations": {"x/y": "1"}}}
     )
     after = await wait_snapshot(
         hub, lambda s: s.clusters[0].services[KEY].annotations.get("x/y") == "1", timeout=3
     )
-    latency = next(t for t, s in received if s is after) - started
-    assert latency < 1.0
+    # delivered to the listener (how fast: kube_bench.py's "patch → notification" figure)
+    assert any(s is after for _, s in received)
     assert after.generation > before.generation
     assert after.clusters[1] is before.clusters[1]  # the other cluster did not change at all
     old, new = before.clusters[0], after.clusters[0]
@@ -247,16 +246,13 @@ async def test_many_contexts_load_together(hubs: Hubs) -> None:
     from tui.sim.scenario import generated
 
     with SimThread(generated(12, 50), ready_delay=0.01, cilium=False) as sim:
-        started = time.monotonic()
-        hub = await hubs.start(sim.kubeconfig_path)
-        elapsed = time.monotonic() - started
+        hub = await hubs.start(sim.kubeconfig_path)  # how fast: kube_bench.py's first snapshot
         snapshot = hub.snapshot()
         assert [c.phase for c in snapshot.clusters] == ["ok"] * 12
         assert [c.context for c in snapshot.clusters] == [f"mesh{i:02d}" for i in range(1, 13)]
         for state in snapshot.clusters:
             bench = [s for s in state.services.values() if s.namespace == "bench"]
             assert len(bench) == 50 and all(len(s.backends) == 1 for s in bench)
-        assert elapsed < 5
         await hub.stop()
 
 

@@ -29,9 +29,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from meshdata import GLOBAL, KEY, service
+from agentoutput import parse_service_list_text
+from meshmodels import GLOBAL, KEY, service
 
-from tui.mesh.agentlist import parse_service_list_json, parse_service_list_text
+from tui.mesh.agentlist import parse_service_list_json
 from tui.mesh.model import (
     AgentStatus,
     Backend,
@@ -291,7 +292,7 @@ def test_agent_list_agrees_with_the_prediction(version: str, agent: str) -> None
     """The views compare the agent's own list with the rules: with affinity local, every listed
     backend is where the rule family puts it (1.14–1.17: all merged, local preferred; 1.18: the
     local side only, all preferred), so nothing differs."""
-    from tui.views import backends_perspective
+    from tui.views.backends import backends_perspective
 
     local = (
         Backend("cluster1", "10.1.0.1", 8181, "p1"),

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from meshdata import GLOBAL, KEY, backend, service
+from meshmodels import GLOBAL, KEY, backend, service
 
 from tui.mesh.model import Service
 from tui.mesh.rules import cilium_rule

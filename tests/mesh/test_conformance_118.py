@@ -21,7 +21,7 @@ Sources of the expectations:
 from __future__ import annotations
 
 import pytest
-from meshdata import GLOBAL, KEY, backend, service
+from meshmodels import GLOBAL, KEY, backend, service
 
 from tui.mesh.model import Service
 from tui.mesh.rules import AFFINITY_NONE_BUG, PREFERRED_MARK_BUG, cilium_rule

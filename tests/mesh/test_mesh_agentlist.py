@@ -1,19 +1,14 @@
-"""cilium-semantics.md §4: ``cilium service list`` read and compared with the computed selection."""
+"""ARCHITECTURE.md Cilium §4: ``cilium service list`` read and compared with the computed selection."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
-from meshdata import GLOBAL, KEY, backend, service
+from agentoutput import compare_with_selection, frontends_of, parse_service_list_text
+from meshmodels import GLOBAL, KEY, backend, service
 
-from tui.mesh.agentlist import (
-    AgentBackend,
-    compare_with_selection,
-    frontends_of,
-    parse_service_list_json,
-    parse_service_list_text,
-)
+from tui.mesh.agentlist import AgentBackend, backends_of, parse_service_list_json
 from tui.mesh.model import ServicePort
 from tui.mesh.selection import select_backends
 
@@ -95,6 +90,21 @@ def test_json_realized_part_with_omitempty_defaults() -> None:
 
 def test_json_not_a_list() -> None:
     assert parse_service_list_json({"oops": 1}) == ()
+
+
+def test_the_backends_of_one_service_over_all_its_frontends() -> None:
+    """What the Backends pane compares (the one parser, tui.views.backends uses it)."""
+    listed = backends_of(JSON, KEY)
+    assert listed is not None
+    assert [(b.ip, b.port, b.state, b.preferred) for b in listed] == [
+        ("10.1.0.1", 8181, "active", True),
+        ("10.2.0.1", 8181, "active", False),
+        ("10.1.0.9", 8181, "terminating", True),
+    ]
+    twice = [JSON[0], {**JSON[0], "spec": {**JSON[0]["spec"], "id": 99}}]  # a second frontend, same backends
+    assert backends_of(twice, KEY) == listed
+    assert backends_of(JSON, ("song", "other")) == []
+    assert backends_of(None, KEY) is None
 
 
 def test_text_clustermesh_affinity_form() -> None:

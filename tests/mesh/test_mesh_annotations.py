@@ -1,4 +1,4 @@
-"""cilium-semantics.md §3, the annotation table: global / shared / affinity and their aliases."""
+"""ARCHITECTURE.md Cilium §3, the annotation table: global / shared / affinity and their aliases."""
 
 from __future__ import annotations
 

@@ -1,11 +1,9 @@
-"""cilium-semantics.md §1 (identity, CA, pod CIDRs) and §2 (mesh status) as connect checks."""
+"""ARCHITECTURE.md Cilium §1 (identity, CA, pod CIDRs) and §2 (mesh status) as connect checks."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from meshdata import agent, cluster, deployment, remote, unreadable
+from meshmodels import agent, cluster, deployment, remote, unreadable
 
 from tui.mesh.checks import Finding, connect_checks
 
@@ -340,15 +338,14 @@ def test_pod_cidrs_disjoint() -> None:
 
 
 def test_pod_cidr_overlap_scales_to_64_clusters() -> None:
-    """64 clusters × 200 nodes with disjoint /24s, one overlapping pair: fast and exact."""
+    """64 clusters × 200 nodes with disjoint /24s, one overlapping pair: exact (its time is a
+    figure of benchmarks/rules_bench.py, goal ≤ 2 s)."""
     states = [
         cluster(f"ctx{i}", f"c{i}", i + 1, pod_cidrs=tuple(f"10.{i}.{n}.0/24" for n in range(200)))
         for i in range(64)
     ]
     states.append(cluster("ctx64", "c64", 65, pod_cidrs=("10.5.7.0/24",)))
-    started = time.perf_counter()
     findings = connect_checks(states)
-    assert time.perf_counter() - started < 2.0
     assert [(f.check, f.clusters) for f in findings] == [("pod-cidr-overlap", ("c5", "c64"))]
 
 

@@ -1,11 +1,11 @@
-"""cilium-semantics.md §3 "Merging": which clusters' backends a client cluster uses, and why not."""
+"""ARCHITECTURE.md Cilium §3 "Merging": which clusters' backends a client cluster uses, and why not."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
-from meshdata import GLOBAL, KEY, backend, cluster, service
+from meshmodels import GLOBAL, KEY, backend, cluster, service
 
 from tui.mesh.merge import export_matrix, global_service_index, merge_global_service
 from tui.mesh.model import Service

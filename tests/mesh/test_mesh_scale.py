@@ -1,8 +1,7 @@
-"""The rules stay fast at the design size (64 clusters); bounds are loose, the work is real."""
+"""The rules at the design size (64 clusters) compute what they should; how long they take is a
+figure of benchmarks/rules_bench.py (goal ≤ 5 s for this one)."""
 
 from __future__ import annotations
-
-import time
 
 from tui.mesh.merge import export_matrix, global_service_index, merge_global_service
 from tui.mesh.model import Backend, CiliumInfo, ClusterState, Service, frozen_map
@@ -28,16 +27,13 @@ def test_64_clusters_every_service_for_one_client() -> None:
                 cilium=CiliumInfo(cluster_name=name),
             )
         )
-    started = time.perf_counter()
     index = global_service_index(states)
     rows = [export_matrix(key, services) for key, services in index.items()]
     merges = [merge_global_service(key, "cluster1", services) for key, services in index.items()]
     shares = [expected_share(key, "cluster1", services, "1.18.0") for key, services in index.items()]
-    elapsed = time.perf_counter() - started
     assert len(index) == 150
     assert all(len(row) == 64 and all(cell.exported for cell in row) for row in rows)
     assert all(len(merge.included) == 64 for merge in merges)
     assert all(abs(share["cluster1"] - 1 / 64) < 1e-9 for share in shares)
-    assert elapsed < 5.0, elapsed
     key, services = next(iter(index.items()))
     assert select_backends(key, "cluster1", services, "1.18.0").expected_share == shares[0]

@@ -1,9 +1,9 @@
-"""cilium-semantics.md §3 "Affinity" and §4 "preferred": backend selection, both rule families."""
+"""ARCHITECTURE.md Cilium §3 "Affinity" and §4 "preferred": backend selection, both rule families."""
 
 from __future__ import annotations
 
 import pytest
-from meshdata import GLOBAL, KEY, backend, service
+from meshmodels import GLOBAL, KEY, backend, service
 
 from tui.mesh.model import Service
 from tui.mesh.selection import select_backends

@@ -1,11 +1,11 @@
-"""cilium-semantics.md §2: what ``cilium clustermesh status`` reads and prints."""
+"""ARCHITECTURE.md Cilium §2: what ``cilium clustermesh status`` reads and prints."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
-from meshdata import agent, deployment, remote, unreadable
+from meshmodels import agent, deployment, remote, unreadable
 
 from tui.mesh.model import CiliumInfo, Container, Node, Service, ServicePort
 from tui.mesh.status import (

@@ -1,4 +1,4 @@
-"""cilium-semantics.md §1 CA check: the SubjectKeyId of cilium-ca's ca.crt, read with cryptography."""
+"""ARCHITECTURE.md Cilium §1 CA check: the SubjectKeyId of cilium-ca's ca.crt, read with cryptography."""
 
 from __future__ import annotations
 

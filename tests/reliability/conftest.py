@@ -24,7 +24,7 @@ for _sub in ("app", "curl", "headless", "kube"):
 from headlesshelp import Cli  # noqa: E402
 from reliabilityhelp import FIGURES, REL_HUB, summary_lines  # noqa: E402
 
-from tui.app import quiet_logging  # noqa: E402
+from tui.appcore.launch import quiet_logging  # noqa: E402
 from tui.headless import session  # noqa: E402
 
 

@@ -14,9 +14,9 @@ import re
 from typing import Any
 
 from kubehelp import sim_patch
+from meshmodels import SEED_TIME, agent_document, remote_status, seed_snapshot
 from simapp import sim_objects
 
-from tui.fixtures import SEED_TIME, agent_document, remote_status, seed_snapshot
 from tui.mesh.model import AgentStatus, ClusterState, MeshSnapshot, frozen_map
 from tui.safetext import safe_line
 from tui.sim.apps import ANNOTATION_RESPONSE

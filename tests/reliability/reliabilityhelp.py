@@ -13,7 +13,6 @@ time out before the next one can see it healed.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
@@ -228,27 +227,6 @@ def wait_nothing_left(sim: SimThread, timeout: float = 5.0) -> None:
         time.sleep(0.05)
     assert open_watches == 0, f"{open_watches} watches left open in the simulator"
     assert programs == 0, f"{programs} exec programs left running in the simulator"
-
-
-async def until(
-    predicate: Callable[[], Any],
-    timeout: float,
-    step: float = 0.02,
-    describe: Callable[[], str] | None = None,
-    since: float | None = None,
-) -> float:
-    """Poll ``predicate`` (on this loop) until true; the seconds it took (fails after ``timeout``).
-
-    ``since``: a ``time.monotonic()`` to measure from (default: now); ``describe``: what to
-    print when the condition is not reached (the screen's text).
-    """
-    started = time.monotonic() if since is None else since
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            state = f":\n{describe()}" if describe is not None else ""
-            raise AssertionError(f"condition not reached within {timeout:g} s{state}")
-        await asyncio.sleep(step)
-    return time.monotonic() - started
 
 
 def utc_seconds_of_day(epoch: float) -> int:

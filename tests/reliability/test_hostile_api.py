@@ -23,7 +23,8 @@ from apphelpers import backends_summary, contexts_text, mesh_text
 from hostileapi import MODES, hostile_server, kubeconfig_beside
 from hostilehelp import raw_controls
 from kubernetes.aio.client import Configuration
-from reliabilityhelp import REL_HUB, seed_sim, set_affinity, until
+from reliabilityhelp import REL_HUB, seed_sim, set_affinity
+from testkit import FAST_HUB, until
 
 from tui.app import MeshtuiApp
 from tui.kube.client import KubeClient, Timeouts
@@ -33,7 +34,6 @@ from tui.kube.settings import HubSettings
 from tui.kube.source import KubeSource
 from tui.mesh.model import ClusterState
 from tui.sim.mesh import SimThread
-from tui.testkit import FAST_HUB
 
 HUB = dataclasses.replace(
     FAST_HUB,

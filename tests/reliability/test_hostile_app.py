@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from apphelpers import make_app, mesh_text, settle, wait_for
+from apphelpers import make_app, mesh_text, wait_for
 from hostilehelp import (
     CLEAR,
     MARKUP,
@@ -31,7 +31,8 @@ from hostilehelp import (
     hostile_snapshot,
     raw_controls,
 )
-from reliabilityhelp import REL_HUB, seed_sim, until
+from reliabilityhelp import REL_HUB, seed_sim
+from testkit import settle, until
 
 from tui.app import MeshtuiApp
 from tui.kube.source import KubeSource
@@ -176,22 +177,22 @@ async def test_payloads_sent_by_a_cluster_through_the_api(sim: SimThread) -> Non
         check_screen(app, f"seen from {MARKUP_WORD}")
         # curl loops: bastion03's backend answers with the payload
         await until(lambda: app.curl_pane is not None, SLOW)
-        pane = app.curl_pane
-        pane.interval = 0.1
+        curl = app.curl
+        curl.interval = 0.1
         app.query_one("#services-table").focus()
         await pilot.press("c")
         started = time.monotonic()
         await until(
-            lambda: pane.session is not None and any(MARKUP in str(a.body) for a in list(pane.session.log)),
+            lambda: curl.session is not None and any(MARKUP in str(a.body) for a in list(curl.session.log)),
             SLOW,
         )
         await pilot.pause(0.6)  # a repaint of the curl pane
         check_screen(app, MARKUP_WORD)
         assert time.monotonic() - started < SLOW
         await pilot.press("c")
-        await until(lambda: not pane.session.running, SLOW)
+        await until(lambda: not curl.session.running, SLOW)
         # a path typed by the user with markup in it: refused, the refusal shown literally
-        pane.action_set_path()
+        app.action_curl_path()
         await pilot.pause(0.2)
         assert len(app.screen_stack) == 2
         await pilot.press("end", *"[/]", "enter")

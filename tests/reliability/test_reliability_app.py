@@ -44,10 +44,10 @@ from reliabilityhelp import (
     set_affinity,
     set_fault,
     tokens_of_sim,
-    until,
     wait_nothing_left,
     within_day,
 )
+from testkit import until
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -200,19 +200,19 @@ async def watch_expiry_case(pilot: Pilot, app: MeshtuiApp, source: KubeSource, s
 async def pod_deleted_case(pilot: Pilot, app: MeshtuiApp, sim: SimThread, screens: list[str]) -> None:
     """``c`` curls from both clusters; bastion02's client pod is deleted: the loop moves on."""
     await until(lambda: app.curl_pane is not None, SLOW)
-    pane = app.curl_pane
-    pane.interval = 0.2  # slow enough that the event line stays in the log's visible lines a while
+    pane, curl = app.curl_pane, app.curl
+    curl.interval = 0.2  # slow enough that the event line stays in the log's visible lines a while
     app.query_one("#services-table").focus()
     await pilot.press("c")
     await until(
         lambda: (
-            pane.session is not None
-            and len(pane.session.stats) == 2
-            and all(s.total >= 3 for s in pane.session.stats.values())
+            curl.session is not None
+            and len(curl.session.stats) == 2
+            and all(s.total >= 3 for s in curl.session.stats.values())
         ),
         SLOW,
     )
-    session = pane.session
+    session = curl.session
     loop = session.loops["bastion02"]
     first = loop.pod
     assert first is not None

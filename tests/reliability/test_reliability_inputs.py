@@ -226,7 +226,8 @@ async def test_the_app_names_a_broken_kubeconfig_or_unknown_context(
     sim: SimThread, tmp_path: Path, unchanged: list[str], bad: str
 ) -> None:
     """The app starts, says what is wrong in the contexts and mesh panes, and writes nothing."""
-    from apphelpers import contexts_text, mesh_text, poll
+    from apphelpers import contexts_text, mesh_text
+    from testkit import until
 
     from tui.app import MeshtuiApp
 
@@ -239,7 +240,7 @@ async def test_the_app_names_a_broken_kubeconfig_or_unknown_context(
     source = KubeSource(path, contexts=contexts, settings=REL_HUB, threaded=True)
     app = MeshtuiApp(source, kubeconfig_label=path, refresh_interval=0.02)
     async with app.run_test(size=(160, 48)) as pilot:
-        await poll(pilot, lambda: message in mesh_text(app), timeout=10)
+        await until(lambda: message in mesh_text(app), timeout=10, pilot=pilot)
         assert "No contexts." in contexts_text(app) and message in " ".join(contexts_text(app).split())
         assert f"✗ kubeconfig: {message}" in " ".join(mesh_text(app).split())
         await pilot.press("a", "l", "enter", "s", "enter")  # write keys: nothing to write to

@@ -14,8 +14,9 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from apphelpers import settle
-from reliabilityhelp import REL_HUB, seed_sim, until, write_recorder
+from apphelpers import activity
+from reliabilityhelp import REL_HUB, seed_sim, write_recorder
+from testkit import settle, until
 
 from tui import samples
 from tui.app import MeshtuiApp
@@ -90,17 +91,25 @@ async def test_the_app_asks_before_deploying_a_sample(sim: SimThread) -> None:
         await until(lambda: app.curl_pane is not None and app.source_started, 20.0)
         await settle(pilot, timeout=20.0)
         with write_recorder(sim) as writes:
-            app.curl_pane.sample("userlist", delete=False)
+            app.sample("userlist", delete=False)  # the palette's "Sample: deploy userlist"
             await pilot.pause(0.3)
             dialog = app.screen
-            assert type(dialog).__name__ == "YesNoDialog"
+            assert type(dialog).__name__ == "ConfirmDialog"  # the app's confirmation, as every write
             text = " ".join(str(w.render()) for w in dialog.query("Static"))
             for words in ("Deploy the userlist sample into 2 contexts", *WHERE, "deployment song/userlist"):
                 assert words in text, (words, text)
             await pilot.press("n")
             await pilot.pause(0.5)
             assert writes == []
-            app.curl_pane.sample("userlist", delete=False)
+            app.sample("userlist", delete=False)
             await pilot.pause(0.3)
             await pilot.press("y")
             await until(lambda: len(writes) > 0, 10.0)
+
+            # and the activity log has it per context, as every write: sent…, then its outcome
+            def logged() -> dict[str, tuple[str, str, str]]:
+                return {e[1]: (e[3], e[4], e[5]) for e in activity(app) if e[2] == "sample userlist"}
+
+            await until(lambda: len(logged()) == 2 and all(o[2] != "sent" for o in logged().values()), 15.0)
+            assert set(logged()) == {"bastion02", "bastion03"}
+            assert all(change == "deploy in song" and kind == "ok" for change, _, kind in logged().values())

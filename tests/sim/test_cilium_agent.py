@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from agentoutput import compare_with_selection, parse_service_list_text
 
-from tui.mesh.agentlist import compare_with_selection, parse_service_list_json, parse_service_list_text
+from tui.mesh.agentlist import parse_service_list_json
 from tui.mesh.model import AgentStatus, Backend, Service, ServicePort, frozen_map
 from tui.mesh.selection import select_backends
 from tui.mesh.status import clustermesh_status

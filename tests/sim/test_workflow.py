@@ -14,8 +14,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 import pytest
+from agentoutput import parse_service_list_text
 
-from tui.mesh.agentlist import parse_service_list_text
 from tui.mesh.model import AgentStatus
 from tui.mesh.status import clustermesh_status
 from tui.sim.mesh import SimThread

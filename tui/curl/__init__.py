@@ -1,6 +1,6 @@
 """Live curl loops: which cluster answers, as it happens, from every cluster at once.
 
-Usable without the TUI (``meshtui curl`` and the curl pane both drive it). Entry points:
+Usable without the TUI (``meshtui curl`` and the app's curl loops both drive it). Entry points:
 
 * :class:`tui.curl.target.CurlTarget` ``(namespace, service, port=80, path="/")`` — validated
   at construction (DNS-1123 names, port range, a path without shell metacharacters);
@@ -16,7 +16,9 @@ Usable without the TUI (``meshtui curl`` and the curl pane both drive it). Entry
   ``split()``, ``shares()``, ``expected``, ``latency()``, ``errors``, ``rate(now)``), ``log``,
   ``events``, ``fingerprints`` (the learned map: ``rows``), ``summary()`` (JSON-ready).
 
-The source is a :class:`tui.kube.source.KubeSource` (anything with ``snapshot``, ``listen``,
-``exec_stream``, ``exec`` and ``pods_of_deployment``). Importing this package imports nothing
-heavy.
+The source is a :class:`tui.source.ExecSource`: snapshots (``snapshot``, ``listen``) and the
+one exec protocol, :class:`tui.source.PodExec` (``exec``, ``exec_stream``,
+``pods_of_deployment``), as :class:`tui.kube.source.KubeSource` offers them. What the loops
+compare the answers with (the rules' expected share) is handed in (``expected=``): this
+package never imports the views. Importing it imports nothing heavy.
 """

@@ -23,12 +23,13 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from tui.curl.frames import FrameParser, RawAnswer
 from tui.curl.script import new_nonce, probe_script
 from tui.curl.target import CurlTarget
 from tui.mesh.model import Backend, MeshSnapshot
+from tui.source import PodExec
 
 LABEL_WIDTH = 40
 MAX_PROBES = 256
@@ -213,7 +214,7 @@ def target_backends(snapshot: MeshSnapshot, target: CurlTarget) -> list[Backend]
     out: list[Backend] = []
     seen: set[tuple[str, str]] = set()
     for state in snapshot.clusters:
-        if state.phase not in ("ok", "stale"):
+        if not state.usable:
             continue
         service = state.services.get(target.key)
         if service is None:
@@ -239,19 +240,6 @@ def target_backends(snapshot: MeshSnapshot, target: CurlTarget) -> list[Backend]
 def backend_signature(backends: Iterable[Backend]) -> frozenset[tuple[str, str, str, int]]:
     """What, when it changes, means the map must be learned again."""
     return frozenset((b.cluster, b.pod, b.ip, b.port) for b in backends)
-
-
-class ExecCapable(Protocol):
-    async def exec(
-        self,
-        context: str,
-        namespace: str,
-        pod: str,
-        command: Sequence[str],
-        *,
-        container: str | None = None,
-        timeout: float = 10.0,
-    ) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +268,7 @@ def plan_probes(
 
 
 async def probe_backends(
-    source: ExecCapable,
+    source: PodExec,
     plan: Sequence[tuple[ProbeClient, Sequence[Backend]]],
     path: str,
     *,

@@ -28,7 +28,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from tui.curl.fingerprints import Fingerprints, Identity, short_label
 from tui.curl.frames import FrameParser, RawAnswer
@@ -42,7 +42,7 @@ from tui.curl.target import (
     check_subdomain,
     check_timeout,
 )
-from tui.mesh.model import Pod
+from tui.source import PodExec
 
 DEFAULT_CLIENT = "curltest"
 SEGMENT = 60.0
@@ -117,24 +117,6 @@ class LoopEvent:
     text: str
 
 
-class LoopSource(Protocol):
-    """What a loop needs from the cluster-access layer (:class:`tui.kube.source.KubeSource`)."""
-
-    async def exec_stream(
-        self,
-        context: str,
-        namespace: str,
-        pod: str,
-        command: Sequence[str],
-        *,
-        container: str | None = None,
-        idle_timeout: float | None = None,
-        max_lines: int | None = None,
-    ) -> Any: ...
-
-    async def pods_of_deployment(self, context: str, namespace: str, deployment: str) -> list[Pod]: ...
-
-
 def identify(
     raw: RawAnswer,
     fingerprints: Fingerprints | None,
@@ -173,7 +155,7 @@ class CurlLoop:
 
     def __init__(
         self,
-        source: LoopSource,
+        source: PodExec,
         context: str,
         target: CurlTarget,
         *,

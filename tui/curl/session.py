@@ -1,6 +1,7 @@
 """A curl session: one loop per client cluster to one service, who answered, and the figures.
 
-``CurlSession(source, target, ...)`` is what the curl pane and ``meshtui curl`` drive:
+``CurlSession(source, target, ...)`` is what the app's curl loops (:mod:`tui.appcore.curl`) and
+``meshtui curl`` drive:
 ``await session.start(contexts)`` starts a :class:`~tui.curl.loop.CurlLoop` per context (the
 client deployment's pod there, or the pod the caller picked), learns the backends' answers
 (:mod:`tui.curl.fingerprints`), identifies every answer and keeps per-loop
@@ -8,9 +9,10 @@ client deployment's pod there, or the pod the caller picked), learns the backend
 ends every loop in its pod. All of it runs on the loop that called :meth:`CurlSession.start`.
 
 Snapshots (the source's listener, any thread) are handed over to that loop and drive three
-things: the rules' expected share per client cluster (:func:`tui.views.backends_perspective`,
-the same numbers the Backends pane shows), relearning the map when the service's backends
-change, and reattaching a loop whose client pod was deleted or is terminating.
+things: the rules' expected share per client cluster (the ``expected`` function it is handed:
+:func:`tui.views.backends.expected_share`, the same numbers the Backends pane shows),
+relearning the map when the service's backends change, and reattaching a loop whose client pod
+was deleted or is terminating.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ from tui.curl.frames import RawAnswer
 from tui.curl.loop import DEFAULT_CLIENT, SEGMENT, CurlAnswer, CurlLoop, LoopEvent, identify
 from tui.curl.stats import DEFAULT_WINDOW, LoopStats
 from tui.curl.target import CurlTarget, check_interval, check_timeout
-from tui.mesh.model import ClusterState, MeshSnapshot
+from tui.mesh.model import ClusterState, MeshSnapshot, ServiceKey
+from tui.source import ExecSource
 
-USABLE = ("ok", "stale")
 CLIENT_DEPLOYMENTS = (DEFAULT_CLIENT, "x-wing")
 """Client deployments looked for first (the field guide's and Cilium's demo's)."""
 LEARN_DEBOUNCE = 0.2
@@ -46,6 +48,9 @@ RELEARN_UNKNOWN = 10.0
 """At most one relearning per this many seconds because unknown answers came."""
 MAX_LOG = 200
 MAX_EVENTS = 100
+
+Expectation = Callable[[MeshSnapshot, ServiceKey, ClusterState], tuple[Mapping[str, float], str]]
+"""``(snapshot, service, client cluster's state) → (share per answering cluster, note)``."""
 
 
 def find_client_deployment(state: ClusterState | None, namespace: str) -> str:
@@ -67,7 +72,7 @@ class CurlSession:
 
     def __init__(
         self,
-        source: Any,
+        source: ExecSource,
         target: CurlTarget,
         *,
         interval: float = 1.0,
@@ -85,8 +90,13 @@ class CurlSession:
         on_event: Callable[[LoopEvent], None] | None = None,
         backoff: Sequence[float] | None = None,
         segment: float | None = SEGMENT,
+        expected: Expectation | None = None,
     ) -> None:
         self.source = source
+        self.expected = expected
+        """The rules' share per answering cluster for loops from a cluster, and why there is none
+        (the app and ``meshtui curl`` pass :func:`tui.views.backends.expected_share`); ``None``:
+        the answers are counted without an expectation."""
         self.target = target
         self.interval = check_interval(interval)
         self.timeout = check_timeout(timeout)
@@ -139,7 +149,7 @@ class CurlSession:
             self.started_at = time.time()
         snapshot = self.source.snapshot()
         if contexts is None:
-            contexts = [s.context for s in snapshot.clusters if s.phase in USABLE]
+            contexts = [s.context for s in snapshot.clusters if s.usable]
         if self._listener is None and hasattr(self.source, "listen"):
             self._listener = _Forward(self)
             self.source.listen(self._listener)
@@ -339,17 +349,15 @@ class CurlSession:
 
     def _apply_snapshot(self, snapshot: MeshSnapshot) -> None:
         """Expected shares, client pods gone, backends changed."""
-        from tui.views import backends_perspective
-
         for context, stats in self.stats.items():
             state = snapshot.by_context(context)
-            if state is None or state.phase not in USABLE:
+            if state is None or not state.usable:
                 stats.expected_note = "cluster data not usable" if state is not None else "no such context"
                 continue
             stats.from_cluster = state.cluster
-            view = backends_perspective(snapshot, self.target.key, state)
-            stats.expected = dict(view.expected_share)
-            stats.expected_note = view.note
+            if self.expected is not None:
+                share, note = self.expected(snapshot, self.target.key, state)
+                stats.expected, stats.expected_note = dict(share), note
         for context, loop in self.loops.items():
             self._check_client(snapshot, context, loop)
         if self.learn_enabled and self.fingerprints.learned_at is not None:
@@ -361,7 +369,7 @@ class CurlSession:
     def _check_client(self, snapshot: MeshSnapshot, context: str, loop: CurlLoop) -> None:
         pod_name = loop.pod
         state = snapshot.by_context(context)
-        if pod_name is None or state is None or state.phase not in USABLE or loop.stopping:
+        if pod_name is None or state is None or not state.usable or loop.stopping:
             return
         pod = state.pods.get((loop.client_namespace, pod_name))
         seen = self._seen_pods.setdefault(context, set())

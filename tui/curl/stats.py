@@ -94,9 +94,6 @@ class LoopStats:
         values = sorted(a.ms for a in self.recent if a.answered)
         return percentile(values, 0.50), percentile(values, 0.95)
 
-    def window_errors(self) -> int:
-        return sum(1 for a in self.recent if a.error_kind)
-
     def rate(self, now: float) -> float:
         """Requests per second over the last :data:`RATE_SPAN` seconds (or since the first)."""
         if self.first_at is None:

@@ -160,12 +160,6 @@ class CurlTarget:
         """As operators type it: ``userlist-svc.song.svc:80/users/1``."""
         return f"{self.host}:{self.port}{self.path}"
 
-    def with_path(self, path: str) -> CurlTarget:
-        return CurlTarget(self.namespace, self.service, self.port, path)
-
-    def with_port(self, port: int) -> CurlTarget:
-        return CurlTarget(self.namespace, self.service, port, self.path)
-
 
 def parse_target(text: str, *, port: int | None = None, path: str | None = None) -> CurlTarget:
     """``NS/SVC[:PORT][/PATH]`` (what ``meshtui curl`` takes) → a target; port 80 and path ``/``

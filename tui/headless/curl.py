@@ -179,7 +179,8 @@ async def curl(session: Session, request: Request) -> int:
     from tui.curl.session import CurlSession
     from tui.headless.output import error
     from tui.headless.session import interrupted_code, unusable_text
-    from tui.views import USABLE_PHASES, service_map
+    from tui.views.backends import service_map
+    from tui.views.builder import ViewBuilder
 
     context = request.context
     if context not in session.source.hub.clusters:
@@ -187,7 +188,7 @@ async def curl(session: Session, request: Request) -> int:
     snapshot = await session.sync(cilium=True, contexts=[context])
     state = snapshot.by_context(context)
     assert state is not None
-    if state.phase not in USABLE_PHASES:
+    if not state.usable:
         raise UsageError(f"--from {unusable_text(state, session.timeout)}")
     key = (request.namespace, request.service)
     if not any(svc is not None for svc in service_map(snapshot, key).values()):
@@ -223,6 +224,7 @@ async def curl(session: Session, request: Request) -> int:
         clients={context: request.client} if request.client else None,
         on_answer=printer.answer,
         on_event=on_event,
+        expected=ViewBuilder().expected_share,
     )
     interrupted = False
     complete = False

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tui.safetext import clean_str, safe_line
 
 if TYPE_CHECKING:
-    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.console import Console, ConsoleOptions, RenderResult
 
 PIPE_WIDTH = 160
 
@@ -120,16 +120,3 @@ def emit(data: Any, fmt: str, table: Any = None) -> None:
     out = console()
     for item in table() if callable(table) else table or ():
         out.print(item)
-
-
-def render_text(renderables: list[RenderableType], width: int = 120) -> str:
-    """Renderables as plain text (tests and previews)."""
-    import io
-
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    plain = Console(file=buffer, width=width, no_color=True, highlight=False, markup=False, emoji=False)
-    for item in renderables:
-        plain.print(item)
-    return buffer.getvalue()

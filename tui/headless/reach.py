@@ -14,7 +14,8 @@ from __future__ import annotations
 import shlex
 
 from tui.mesh.model import ClusterState, MeshSnapshot
-from tui.views import USABLE_PHASES, FindingView, StatusView, phase_text
+from tui.views.labels import phase_text
+from tui.views.status import FindingView, StatusView
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -35,7 +36,7 @@ def reach_findings(snapshot: MeshSnapshot, timeout: float | None = None) -> list
     """One finding per context whose data could not be (fully) read."""
     out: list[FindingView] = []
     for state in snapshot.clusters:
-        if state.phase in USABLE_PHASES and state.phase != "stale":
+        if state.phase == "ok":
             continue
         if state.phase == "stale":
             out.append(

@@ -106,7 +106,7 @@ async def _status(session: Session) -> int:
     from tui.headless.output import emit
     from tui.headless.reach import has_errors, with_reach
     from tui.headless.tables import status_table
-    from tui.views import status_view
+    from tui.views.status import status_view
 
     snapshot = await session.sync(cilium=True)
     view = with_reach(status_view(snapshot), snapshot, session.timeout)
@@ -129,7 +129,7 @@ async def _services(session: Session) -> int:
 
     from tui.headless.output import emit
     from tui.headless.tables import services_table
-    from tui.views import services_view
+    from tui.views.services import services_view
 
     args = session.args
     snapshot = await session.sync(cilium=True)
@@ -145,8 +145,8 @@ async def _backends(session: Session) -> int:
     from tui.headless.output import emit
     from tui.headless.session import unusable_text
     from tui.headless.tables import backends_table
-    from tui.views import USABLE_PHASES, backends_view
-    from tui.views import service_map as services_of
+    from tui.views.backends import backends_view
+    from tui.views.backends import service_map as services_of
 
     args = session.args
     key = parse_target(args.service)
@@ -157,7 +157,7 @@ async def _backends(session: Session) -> int:
     if viewer is not None:
         state = snapshot.by_context(viewer)
         assert state is not None
-        if state.phase not in USABLE_PHASES:
+        if not state.usable:
             raise UsageError(f"--from {unusable_text(state, session.timeout)}")
     else:
         _warn_unusable(session, snapshot)
@@ -175,9 +175,8 @@ async def _agent_lists(session: Session, snapshot: Any, contexts: list[str]) -> 
     import asyncio
 
     from tui.headless.session import CILIUM_MIN_WAIT
-    from tui.views import USABLE_PHASES
 
-    usable = [c for c in contexts if (s := snapshot.by_context(c)) is not None and s.phase in USABLE_PHASES]
+    usable = [c for c in contexts if (s := snapshot.by_context(c)) is not None and s.usable]
     tasks = {c: asyncio.ensure_future(session.source.agent_service_list(c)) for c in usable}
     if not tasks:
         return {}
@@ -197,8 +196,7 @@ def _warn_unusable(session: Session, snapshot: Any) -> None:
     """Name the clusters left out on stderr (the answer itself marks their cells as unknown)."""
     from tui.headless.output import error
     from tui.headless.session import unusable_text
-    from tui.views import USABLE_PHASES
 
     for state in snapshot.clusters:
-        if state.phase not in USABLE_PHASES:
+        if not state.usable:
             error(f"meshtui {session.args.command}: warning: {unusable_text(state, session.timeout)}")

@@ -30,7 +30,7 @@ from tui.headless.options import (
 )
 from tui.headless.output import error
 from tui.mesh.model import ClusterState, MeshSnapshot
-from tui.views import USABLE_PHASES, phase_text
+from tui.views.labels import phase_text
 
 if TYPE_CHECKING:
     from tui.demo import SimThread
@@ -77,7 +77,7 @@ class Session:
             names = [
                 s.context
                 for s in snapshot.clusters
-                if s.phase in USABLE_PHASES and (contexts is None or s.context in contexts)
+                if s.usable and (contexts is None or s.context in contexts)
             ]
             await self.refresh_cilium(names)
             snapshot = self.source.hub.publish_now()
@@ -105,7 +105,7 @@ def unusable_text(state: ClusterState, timeout: float | None = None) -> str:
 
 def require_usable(snapshot: MeshSnapshot, timeout: float | None = None) -> None:
     """:class:`UsageError` (exit 2) when not one context could be read."""
-    if any(s.phase in USABLE_PHASES for s in snapshot.clusters):
+    if any(s.usable for s in snapshot.clusters):
         return
     reasons = [unusable_text(s, timeout) for s in snapshot.clusters]
     reasons += list(snapshot.config_errors)

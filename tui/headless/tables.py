@@ -15,15 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from tui.safetext import clean_text, safe_block, safe_text
-from tui.views import (
-    GLYPH_LEGEND,
-    BackendsPerspective,
-    BackendsView,
-    ClusterView,
-    FindingView,
-    ServicesView,
-    StatusView,
-)
+from tui.views.backends import BackendsPerspective, BackendsView
+from tui.views.services import GLYPH_LEGEND, ServicesView
+from tui.views.status import ClusterView, FindingView, StatusView
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 COMPACT_ABOVE = 6

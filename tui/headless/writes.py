@@ -227,15 +227,21 @@ class Step:
 
 def plan(request: Request, snapshot: MeshSnapshot, timeout: float | None = None) -> list[Step]:
     """Each named context's step, built from what it holds now. :class:`UsageError` when a named
-    context could not be read (nothing is written anywhere then)."""
+    context cannot be written (not read, or read but stale: the one phase rule of
+    :func:`tui.writeplan.unwritable_reason`, the app's too); nothing is written anywhere then."""
     from tui.headless.session import unusable_text
-    from tui.views import USABLE_PHASES, annotation_state
+    from tui.writeplan import annotation_state, unwritable_reason
 
     steps: list[Step] = []
     for context in request.contexts:
         state = snapshot.by_context(context)
-        if state is None or state.phase not in USABLE_PHASES:
-            why = unusable_text(state, timeout) if state is not None else f"{context}: not loaded"
+        if state is None or not state.writable:
+            if state is None:
+                why = f"{context}: not loaded"
+            elif state.usable:  # stale: read, but its data may be old and its watch is broken
+                why = f"{context} is {unwritable_reason(state)}; a write needs a live cluster"
+            else:
+                why = unusable_text(state, timeout)
             raise UsageError(f"cannot change {context}: {why}; nothing was written")
         cluster = state.cluster
         key = (request.namespace, request.name)

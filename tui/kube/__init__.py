@@ -4,7 +4,7 @@ Importing this package is cheap; the modules below load ``kubernetes`` and ``aio
 second), so the app imports :mod:`tui.kube.source` only, which loads the rest when it starts (on
 its own thread when threaded).
 
-Public API (what the app, the curl pane and the headless commands call):
+Public API (what the app, its curl loops and the headless commands call):
 
 * :class:`tui.kube.source.KubeSource` ``(kubeconfig=None, contexts=None, read_only=False,
   threaded=True, settings=None)`` — the app's :class:`tui.source.MeshSource`:

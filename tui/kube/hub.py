@@ -41,7 +41,10 @@ GC_END_DELAY = 1.0
 
 
 class MeshHub:
-    """All contexts at once. Every coroutine method must run on the hub's loop."""
+    """All contexts at once. Every coroutine method must run on the hub's loop.
+
+    ``exec``, ``exec_stream`` and ``pods_of_deployment`` are :class:`tui.source.PodExec` (the
+    one exec protocol; ``exec_stream`` also takes the loop its lines go to)."""
 
     def __init__(
         self,

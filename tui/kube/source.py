@@ -72,7 +72,8 @@ class LoopThread:
 
 
 class KubeSource:
-    """Every kubeconfig context as one live ``MeshSource``."""
+    """Every kubeconfig context as one live ``MeshSource``, which can exec into pods
+    (:class:`tui.source.PodExec`, forwarded to the hub's loop)."""
 
     def __init__(
         self,

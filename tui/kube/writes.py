@@ -15,8 +15,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from tui.kube.client import Action
 from tui.kube.errors import KubeError
 from tui.kube.redact import scrub
@@ -181,21 +179,6 @@ class ManifestResult:
     def target(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind.lower()} {where}{self.name}"
-
-
-def load_manifests(text: str) -> list[dict[str, Any]]:
-    """Multi-document YAML (or JSON) → manifests; ``List`` kinds are flattened."""
-    out: list[dict[str, Any]] = []
-    for doc in yaml.safe_load_all(text):
-        if not doc:
-            continue
-        if isinstance(doc, dict) and doc.get("kind", "").endswith("List") and "items" in doc:
-            out.extend(item for item in doc["items"] if isinstance(item, dict))
-        elif isinstance(doc, dict):
-            out.append(doc)
-        else:
-            raise ValueError("a manifest must be a mapping")
-    return out
 
 
 Located = tuple[str, str, str, str, str, str]

@@ -1,4 +1,4 @@
-"""Global / shared / affinity of a Service, read from its annotations (cilium-semantics.md §3).
+"""Global / shared / affinity of a Service, read from its annotations (ARCHITECTURE.md Cilium §3).
 
 Mirrors Cilium's ``pkg/annotation`` helpers (``GetAnnotationIncludeExternal``,
 ``GetAnnotationShared``, ``GetAnnotationServiceAffinity``):

@@ -1,4 +1,4 @@
-"""Connect-time and mesh health checks across every cluster (cilium-semantics.md §1 and §2).
+"""Connect-time and mesh health checks across every cluster (ARCHITECTURE.md Cilium §1 and §2).
 
 The identity checks are cilium-cli's ``validateInfoForConnect`` applied to all clusters at
 once (default name / ID 0, non-numeric or out-of-range ID, duplicate names or IDs, different
@@ -640,7 +640,7 @@ def service_findings(state: ClusterState) -> list[Finding]:
     as the local ones are gone). The fix removes the annotation, which means no preference in
     every version. Only clusters on an affected release are scanned.
     """
-    if state.phase not in ("ok", "stale"):
+    if not state.usable:
         return []
     rule = cilium_rule(state.cilium.version)
     if not rule.affinity_word_local_only:
@@ -872,9 +872,7 @@ def connect_checks(
     agents did not change are not parsed again on every snapshot. ``services=False`` leaves out
     :func:`service_findings` (the app computes those per changed cluster).
     """
-    usable = [
-        _effective(state, index) for index, state in enumerate(clusters) if state.phase in ("ok", "stale")
-    ]
+    usable = [_effective(state, index) for index, state in enumerate(clusters) if state.usable]
     alloc = _Allocator(usable)
     findings: list[Finding] = []
     findings += _name_findings(usable, alloc)

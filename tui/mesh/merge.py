@@ -1,4 +1,4 @@
-"""Which clusters' backends a client cluster merges into a global service (cilium-semantics.md §3).
+"""Which clusters' backends a client cluster merges into a global service (ARCHITECTURE.md Cilium §3).
 
 Cilium merges services by exact namespace + name. Seen from a client cluster A, a remote
 cluster B contributes its backends only if A's service exists and is global, B's service exists,
@@ -283,7 +283,7 @@ def global_service_index(
     still syncing never shows up as "no service"; pass ``include_unknown_phases=True`` to use
     whatever each cluster holds. Linear in the number of services.
     """
-    usable = [state for state in clusters if include_unknown_phases or state.phase in ("ok", "stale")]
+    usable = [state for state in clusters if include_unknown_phases or state.usable]
     keys: set[ServiceKey] = set()
     for state in usable:
         for key, service in state.services.items():

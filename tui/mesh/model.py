@@ -181,7 +181,7 @@ class AgentStatus:
 @dataclass(frozen=True, slots=True)
 class KVStoreMeshRead:
     """One clustermesh-apiserver pod's ``kvstoremesh-dbg status -o json`` (container
-    ``kvstoremesh``): KVStoreMesh's own links to the remote clusters (cilium-semantics.md §2).
+    ``kvstoremesh``): KVStoreMesh's own links to the remote clusters (ARCHITECTURE.md Cilium §2).
 
     ``remotes`` is the parsed list of ``RemoteCluster`` documents as KVStoreMesh wrote them
     (omitempty: absent = false / 0), ``None`` when it could not be read.
@@ -240,6 +240,10 @@ class CiliumInfo:
 
 ClusterPhase = Literal["syncing", "ok", "stale", "unreachable", "forbidden", "error"]
 
+USABLE_PHASES: frozenset[str] = frozenset({"ok", "stale"})
+"""Phases whose data the rules may trust (:attr:`ClusterState.usable`); a cluster in any other
+phase is *unknown*, never "no service"."""
+
 
 @dataclass(frozen=True, slots=True)
 class ClusterState:
@@ -270,6 +274,21 @@ class ClusterState:
     def cluster(self) -> str:
         """The Cilium cluster name, falling back to the context while unknown."""
         return self.cilium.cluster_name or self.context
+
+    @property
+    def usable(self) -> bool:
+        """Its data may be shown and judged: ``ok``, or ``stale`` (read, then the watches
+        broke: the last data is kept and said to be old). Reads, views and curl loops use it."""
+        return self.phase in USABLE_PHASES
+
+    @property
+    def writable(self) -> bool:
+        """A write may be planned and sent: ``ok`` only. A ``stale`` cluster's data may be out
+        of date (the old value a confirmation shows, an "already so" that skips a write) and its
+        broken watch could never show the change landing; its API may not answer at all.
+        The app, the headless write commands and the sample apps all follow this one rule
+        (:mod:`tui.writeplan`)."""
+        return self.phase == "ok"
 
 
 @dataclass(frozen=True, slots=True)

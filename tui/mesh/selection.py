@@ -1,4 +1,4 @@
-"""Backend selection under service affinity, per Cilium version (cilium-semantics.md §3, §4).
+"""Backend selection under service affinity, per Cilium version (ARCHITECTURE.md Cilium §3, §4).
 
 Given the merge (:mod:`tui.mesh.merge`), this decides which backends the agents of the client
 cluster use for *new* connections, following the rule :func:`tui.mesh.rules.cilium_rule` picks

@@ -1,4 +1,4 @@
-"""What ``cilium clustermesh status`` would say about one cluster (cilium-semantics.md §2).
+"""What ``cilium clustermesh status`` would say about one cluster (ARCHITECTURE.md Cilium §2).
 
 Follows cilium-cli's ``clustermesh/clustermesh.go`` (``determineStatusConnectivity``,
 ``parseAgentStatus``, ``remoteClusterStatusToError``, ``outputConnectivityStatus``,

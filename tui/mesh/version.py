@@ -1,6 +1,6 @@
 """Cilium version strings as operators and clusters spell them.
 
-Backend selection changed in Cilium 1.18 (cilium-semantics.md §3) and the status document lost
+Backend selection changed in Cilium 1.18 (ARCHITECTURE.md Cilium §3) and the status document lost
 ``num-global-services`` in 1.19 (§2), so the rules must know the version of the cluster they
 reason about. Versions reach us as ``1.14.1``, ``v1.18.0``, ``1.18.0-rc.1``, ``1.19.0-dev`` or a
 whole agent image reference such as ``quay.io/cilium/cilium:v1.14.1@sha256:...``; anything else

@@ -1,4 +1,4 @@
-"""The SubjectKeyId of a cluster's Cilium CA, for the CA-mismatch check (cilium-semantics.md §1).
+"""The SubjectKeyId of a cluster's Cilium CA, for the CA-mismatch check (ARCHITECTURE.md Cilium §1).
 
 cilium-cli compares the x509 SubjectKeyId of ``kube-system/cilium-ca`` ``ca.crt`` across the
 clusters it connects. This module reads it with ``cryptography`` (never by hand) and returns

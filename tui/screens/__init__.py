@@ -1,1 +1,2 @@
-"""Modal screens of the app: help, write confirmation, scale and affinity dialogs."""
+"""Modal screens of the app: help, write confirmation, scale and affinity dialogs, and the curl
+loops' questions (a value: ``ask``; a client pod: ``pick``). Each loads when first opened."""

@@ -2,7 +2,8 @@
 
 ``ModalScreen[bool]``: enter / ``y`` confirm, escape / ``n`` cancel. The words come from the
 actions themselves (``describe()``, ``kubectl()``), so the dialog, the activity log and the
-headless ``--yes`` prompts say exactly the same thing.
+headless ``--yes`` prompts say exactly the same thing. The sample apps' deploy and delete are
+confirmed here too, with the words ``meshtui sample`` prompts with (``body``).
 """
 
 from __future__ import annotations
@@ -69,24 +70,35 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def __init__(
         self,
-        actions: Sequence[WriteAction],
+        actions: Sequence[WriteAction] = (),
         *,
         clusters: Mapping[str, str] | None = None,
         warning: str = "",
+        title: str = "",
+        body: str = "",
+        danger: bool = False,
     ) -> None:
+        """``actions`` are shown one block each; a write that is not an action (a sample app)
+        gives its ``title`` and ``body`` instead. ``danger``: the title in the warning colour
+        (a scale to 0 is always)."""
         super().__init__()
         self.actions = tuple(actions)
         self.clusters = dict(clusters or {})
         self.warning = warning
+        self.title_text = title
+        self.body = body
+        self.danger = danger
 
     def compose(self) -> ComposeResult:
         count = len(self.actions)
-        title = "Apply this change?" if count == 1 else f"Apply these {count} changes?"
+        title = self.title_text or ("Apply this change?" if count == 1 else f"Apply these {count} changes?")
         with Vertical(id="confirm-box"):
-            yield Static(title, id="confirm-title")
+            yield Static(safe_text(title), id="confirm-title")
             if self.warning:
                 yield Static(safe_text(self.warning, block=True), id="confirm-warning")
             with VerticalScroll():
+                if self.body:
+                    yield Static(safe_text(self.body, block=True), classes="confirm-action")
                 for action in self.actions:
                     yield Static(
                         action_text(action, self.clusters.get(action.context)), classes="confirm-action"
@@ -100,7 +112,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         colors = palette(self.app)
-        if any(isinstance(a, Scale) and a.replicas == 0 for a in self.actions):
+        if self.danger or any(isinstance(a, Scale) and a.replicas == 0 for a in self.actions):
             self.query_one("#confirm-title", Static).styles.color = colors.warn
 
     def action_confirm(self) -> None:

@@ -17,7 +17,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.views import GLYPH_LEGEND
+from tui.views.services import GLYPH_LEGEND
 
 PANES = (
     (

@@ -1,14 +1,16 @@
-"""Hand-built ``MeshSnapshot``s of the seed scenario and its variants, and pure write application.
+"""The one set of hand-written mesh data for tests, benchmarks and screenshots (no I/O).
 
-Until the cluster-access layer feeds the app live snapshots, the app, its tests, the screenshot
-script and ``meshtui --demo`` draw these. They follow the field guide's names (contexts
-``bastion02``/``bastion03`` = ``cluster1``/``cluster2``, namespace ``song``, ``userlist-svc``) and
-the agent status document shape of cilium-semantics.md §2, so what the panes show here is what
-they will show against the simulator.
+Small builders for the rules tests (:func:`backend`, :func:`service`, :func:`remote`,
+:func:`agent`, :func:`cluster`, :func:`deployment`), and whole snapshots: the seed scenario
+(:func:`seed_snapshot`, the field guide's names: contexts ``bastion02``/``bastion03`` =
+``cluster1``/``cluster2``, namespace ``song``, ``userlist-svc``) and its variants (syncing,
+unreachable, findings, forbidden, a large generated mesh), with agent status documents shaped
+as ARCHITECTURE.md Cilium §2 describes them. Product code never imports this module (it lives
+under ``tests/``; tools add ``tests`` to their path).
 
 :func:`apply_write` changes a snapshot the way a cluster would answer a write (annotation set or
-removed, deployment scaled with pods and endpoints following), so the
-:class:`tui.source.StaticSource` can play back writes without a cluster.
+removed, deployment scaled with pods and endpoints following), so the fixture source
+(:class:`staticsource.StaticSource`) can play writes back without a cluster.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tui.mesh.actions import Scale, SetAnnotation, WriteAction
+from tui.mesh.annotations import ANNOTATION_GLOBAL, ANNOTATION_SHARED
 from tui.mesh.model import (
     AgentStatus,
     Backend,
@@ -35,13 +38,167 @@ from tui.mesh.model import (
     frozen_map,
 )
 
+# --- small builders (the rules tests) ----------------------------------------------------
+
+KEY = ("song", "userlist-svc")
+GLOBAL = {"service.cilium.io/global": "true"}
+
+
+def backend(
+    cluster: str, n: int = 1, *, ready: bool = True, terminating: bool = False, serving: bool | None = None
+) -> Backend:
+    """Backend ``n`` of ``cluster`` (cluster1 → 10.1.0.n)."""
+    digit = "".join(ch for ch in cluster if ch.isdigit()) or "9"
+    return Backend(
+        cluster=cluster,
+        ip=f"10.{digit}.0.{n}",
+        port=8181,
+        pod=f"userlist-{cluster}-{n}",
+        ready=ready,
+        serving=ready if serving is None else serving,
+        terminating=terminating,
+    )
+
+
+def service(
+    cluster: str, annotations: dict[str, str] | None = None, *backends: Backend, ready: int | None = None
+) -> Service:
+    """``song/userlist-svc`` in ``cluster``; ``ready=N`` adds N ready backends."""
+    bes = list(backends)
+    if ready is not None:
+        bes += [backend(cluster, i + 1) for i in range(ready)]
+    return Service(
+        namespace=KEY[0],
+        name=KEY[1],
+        annotations=frozen_map(GLOBAL if annotations is None else annotations),
+        backends=tuple(bes),
+    )
+
+
+def remote(
+    name: str,
+    *,
+    ready: bool = True,
+    connected: bool | None = None,
+    status: str = "",
+    config: dict[str, Any] | None = None,
+    synced: dict[str, bool] | None = None,
+    omit: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """One ``cluster-mesh.clusters[]`` entry, omitempty style (false values left out)."""
+    entry: dict[str, Any] = {"name": name}
+    is_connected = ready if connected is None else connected
+    if is_connected:
+        entry["connected"] = True
+    if ready:
+        entry["ready"] = True
+    entry["status"] = status or (
+        "etcd: 1/1 connected" if is_connected else "Waiting for initial connection to be established"
+    )
+    entry["config"] = {"required": True, "retrieved": True, "cluster-id": 2} if config is None else config
+    entry["synced"] = (
+        {"nodes": True, "endpoints": True, "identities": True, "services": True} if synced is None else synced
+    )
+    for key in omit:
+        entry.pop(key, None)
+    return entry
+
+
+def agent(
+    pod: str, *remotes: dict[str, Any], global_services: int | None = None, mesh: bool = True
+) -> AgentStatus:
+    """An agent pod whose status document lists ``remotes``."""
+    document: dict[str, Any] = {}
+    if mesh:
+        cm: dict[str, Any] = {"clusters": list(remotes)}
+        if global_services:
+            cm["num-global-services"] = global_services
+        document["cluster-mesh"] = cm
+    return AgentStatus(pod=pod, node=f"node-{pod}", pod_ready=True, status=frozen_map(document))
+
+
+def unreadable(pod: str, error: str = "exec timed out") -> AgentStatus:
+    return AgentStatus(pod=pod, node=f"node-{pod}", status=None, error=error)
+
+
+def cluster(
+    context: str,
+    name: str | None,
+    cluster_id: int | None,
+    *,
+    phase: str = "ok",
+    version: str | None = "1.14.1",
+    max_connected: int | None = 255,
+    ski: str | None = None,
+    id_raw: str | None = None,
+    service_type: str | None = None,
+    pod_cidrs: tuple[str, ...] = (),
+    agents: tuple[AgentStatus, ...] = (),
+    remotes: tuple[str, ...] = (),
+    deployment: Deployment | None = None,
+    config_present: bool = True,
+) -> ClusterState:
+    """A cluster as the kube layer would describe it."""
+    svc = None
+    if service_type is not None:
+        svc = Service(
+            namespace="kube-system",
+            name="clustermesh-apiserver",
+            type=service_type,
+            cluster_ip="10.96.0.10",
+            ports=(ServicePort(port=2379, node_port=32379 if service_type != "ClusterIP" else None),),
+            load_balancer_ips=("172.18.0.50",) if service_type == "LoadBalancer" else (),
+        )
+    nodes = tuple(
+        Node(name=f"{context}-node{i}", internal_ip=f"172.30.1.{i + 80}", pod_cidrs=(cidr,))
+        for i, cidr in enumerate(pod_cidrs)
+    )
+    return ClusterState(
+        context=context,
+        phase=phase,  # type: ignore[arg-type]
+        cilium=CiliumInfo(
+            cluster_name=name,
+            cluster_id=cluster_id,
+            cluster_id_raw=id_raw
+            if id_raw is not None
+            else (None if cluster_id is None else str(cluster_id)),
+            max_connected_clusters=max_connected,
+            identity_allocation_mode="crd",
+            version=version,
+            config_present=config_present,
+            ca_ski=ski,
+            clustermesh_service=svc,
+            clustermesh_deployment=deployment,
+            clustermesh_secret_remotes=remotes,
+            agents=agents,
+        ),
+        nodes=nodes,
+    )
+
+
+def deployment(**overrides: Any) -> Deployment:
+    """A ready clustermesh-apiserver Deployment (overrides change the status counts)."""
+    values: dict[str, Any] = dict(
+        namespace="kube-system",
+        name="clustermesh-apiserver",
+        replicas=1,
+        ready_replicas=1,
+        available_replicas=1,
+        updated_replicas=1,
+        generation=2,
+        observed_generation=2,
+        containers=(Container("etcd"), Container("apiserver")),
+    )
+    values.update(overrides)
+    return Deployment(**values)
+
+
+# --- the seed mesh and its variants (the app, headless and screenshot tests) ---------------
+
 SEED_TIME = 1_764_000_000.0
 """A fixed clock (2025-11-24 16:00 UTC) so fixtures and snapshots are reproducible."""
 
 CILIUM_VERSION = "1.14.1"
-GLOBAL = "service.cilium.io/global"
-SHARED = "service.cilium.io/shared"
-AFFINITY = "service.cilium.io/affinity"
 
 ALL_ALLOWED: Mapping[str, bool] = frozen_map(
     {
@@ -123,7 +280,7 @@ def agent_document(remotes: Iterable[dict[str, Any]], *, num_global_services: in
 
 
 def _userlist_service(cluster: str, backends: tuple[Backend, ...], **annotations: str) -> Service:
-    ann = {GLOBAL: "true", SHARED: "true"}
+    ann = {ANNOTATION_GLOBAL: "true", ANNOTATION_SHARED: "true"}
     ann.update({k.replace("_", "."): v for k, v in annotations.items()})
     return Service(
         namespace="song",
@@ -388,7 +545,9 @@ def findings_snapshot() -> MeshSnapshot:
     )
     # cluster3 runs the app but never marked its service shared.
     svc3 = c3.services[("song", "userlist-svc")]
-    svc3 = dataclasses.replace(svc3, annotations=frozen_map({GLOBAL: "true", SHARED: "false"}))
+    svc3 = dataclasses.replace(
+        svc3, annotations=frozen_map({ANNOTATION_GLOBAL: "true", ANNOTATION_SHARED: "false"})
+    )
     c3 = _with_service(c3, svc3)
     return MeshSnapshot(clusters=(c1, c2, c3), generation=1, taken_at=SEED_TIME)
 
@@ -419,8 +578,8 @@ def large_snapshot(clusters: int = 64, services: int = 2000) -> MeshSnapshot:
     """
     names = [f"cluster{i}" for i in range(1, clusters + 1)]
     ports = (ServicePort(port=80, target_port=8080, name="http"),)
-    ann_global = frozen_map({GLOBAL: "true"})
-    ann_not_shared = frozen_map({GLOBAL: "true", SHARED: "false"})
+    ann_global = frozen_map({ANNOTATION_GLOBAL: "true"})
+    ann_not_shared = frozen_map({ANNOTATION_GLOBAL: "true", ANNOTATION_SHARED: "false"})
     states = []
     for index, cluster in enumerate(names, start=1):
         remotes = [
@@ -493,17 +652,18 @@ def agent_service_list(snapshot: MeshSnapshot, context: str) -> list[dict[str, A
     """What ``cilium service list -o json`` would print in ``context``, derived from the rules.
 
     A 1.14–1.17 agent lists every backend of the merged clusters and marks the preferred ones
-    (1.18+ lists only the selected ones); ClusterIP frontends only. Used by ``--demo`` and
-    tests so the AGENT column has something to compare with.
+    (1.18+ lists only the selected ones); ClusterIP frontends only. Used by tests and
+    screenshots so the AGENT column has something to compare with.
     """
     from tui.mesh.selection import select_backends
-    from tui.views import connected_remotes, service_map
+    from tui.views.backends import service_map
+    from tui.views.meshcache import MeshStatusCache
 
     state = snapshot.by_context(context)
-    if state is None or state.phase not in ("ok", "stale"):
+    if state is None or not state.usable:
         return None
     entries: list[dict[str, Any]] = []
-    links = connected_remotes(state)
+    links = MeshStatusCache().connected_remotes(state)
     for ident, (key, service) in enumerate(sorted(state.services.items()), start=1):
         selection = select_backends(
             key, state.cluster, service_map(snapshot, key), state.cilium.version, links

@@ -3,6 +3,8 @@
 One home for what the app, curl and kube tests, the reliability suite and
 ``tools/screenshots.py`` all need (no pytest import here, so a tool can use it too):
 
+* :func:`until` — the one wait-until of the suite: poll a condition (bounded), under Pilot too;
+
 * :data:`FAST_HUB` — cluster-access settings with sub-second retries and polls, so a test
   sees a fault or a write within a fraction of a second instead of the production 8-10 s;
 * :data:`SIM_KWARGS` — the simulator with near-zero delays, seeded so pod names, IPs and
@@ -14,7 +16,9 @@ Production code never imports this module.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tui.kube.backoff import BackoffPolicy
@@ -50,6 +54,41 @@ SIM_KWARGS: dict[str, Any] = {
     "seed": 1,
 }
 """``SimThread`` keyword arguments: near-zero delays (pods, agents, links), seeded for stable names."""
+
+
+async def until(
+    predicate: Callable[[], Any],
+    timeout: float = 5.0,
+    step: float = 0.02,
+    describe: Callable[[], str] | None = None,
+    since: float | None = None,
+    *,
+    pilot: Pilot | None = None,
+    settled: bool = False,
+) -> float:
+    """Poll ``predicate`` (on this loop) until it is true; the seconds it took. Fails (an
+    ``AssertionError`` naming the timeout and ``describe()``, e.g. the screen's text) after
+    ``timeout`` seconds.
+
+    ``since``: a ``time.monotonic()`` to measure from (default: now); ``pilot``: wait with
+    ``pilot.pause`` between polls so the app processes its messages (else ``asyncio.sleep``);
+    ``settled``: before each poll, wait until the app has drawn what it was given
+    (:func:`settle`), for conditions on a calm screen.
+    """
+    started = time.monotonic() if since is None else since
+    while True:
+        if settled:
+            assert pilot is not None, "settled needs the pilot"
+            await settle(pilot, timeout=max(0.1, timeout - (time.monotonic() - started)))
+        if predicate():
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            state = f":\n{describe()}" if describe is not None else ""
+            raise AssertionError(f"condition not reached within {timeout:g} s{state}")
+        if pilot is not None:
+            await pilot.pause(step)
+        else:
+            await asyncio.sleep(step)
 
 
 async def settle(pilot: Pilot, timeout: float = 5.0, *, started: bool = False) -> None:

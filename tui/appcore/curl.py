@@ -1,0 +1,345 @@
+"""The app's curl loops without Textual: :class:`CurlControl`, and what the pane draws of them.
+
+The app owns one control per source that can exec (:class:`tui.source.PodExec`); its keys,
+palette commands and dialogs call it, and on each repaint it hands the curl pane
+:func:`curl_view` of it (a :class:`tui.views.curl.CurlView`), which the pane only draws
+(``widgets/curl_pane.py``). The control drives a :class:`tui.curl.session.CurlSession` on the
+app's loop; answers only mark it dirty and the pane repaints at most 4 times a second, so a
+loop at 20 answers a second costs a few parses, not 20 repaints.
+
+``c`` starts loops from every cluster holding the service (the first :data:`MAX_LOOPS`), ``C``
+from the viewing cluster only; again on the same service stops them (``C`` adds or removes the
+viewing cluster's loop while others run).
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tui.curl.target import CurlTarget, InvalidInput, check_interval, default_target
+from tui.mesh.model import MeshSnapshot, ServiceKey
+from tui.source import ExecSource
+from tui.views.curl import AnswerLine, CurlRowView, CurlView, EventLine, MapLine, interval_text
+
+if TYPE_CHECKING:
+    # The loop machinery (fingerprints, frames, scripts: ~30 ms to import) loads with the first
+    # session (``start``), not with the app, whose first frame must not wait for it.
+    from tui.curl.loop import CurlAnswer, LoopEvent
+    from tui.curl.session import CurlSession, Expectation
+
+MAX_LOOPS = 16
+"""Loops ``c`` starts at most (the clusters holding the service first)."""
+MAX_LINES = 60
+"""Answers and loop events kept for the pane's log."""
+SPARK_POINTS = 64
+"""Latencies handed to a row's sparkline."""
+
+Notify = Callable[..., None]
+"""``notify(message, severity="information", timeout=None)``: a notification on screen."""
+Run = Callable[[Coroutine[Any, Any, None]], Any]
+"""``run(coroutine)``: run it on the app's loop (a worker) without waiting for it."""
+
+
+def window_for(interval: float) -> int:
+    """Answers the split is computed over: about the last 10 seconds' worth, 20 to 100.
+
+    At the default 1 s a change (affinity, scale) shows in the bars within seconds instead of
+    the minute a fixed 60-answer window would take; fast loops get the steadier 100.
+    """
+    if interval <= 0:
+        return 100
+    return max(20, min(100, round(10.0 / interval)))
+
+
+class CurlControl:
+    """The curl loops of the app: one session at a time, the client pods and paths picked."""
+
+    def __init__(
+        self,
+        source: ExecSource,
+        *,
+        expected: Expectation | None,
+        notify: Notify,
+        run: Run,
+        interval: float = 1.0,
+        timeout: float = 2.0,
+        window: int | None = None,
+    ) -> None:
+        self.source = source
+        self.expected = expected
+        self.notify = notify
+        self._spawn = run
+        self.interval = check_interval(interval)
+        self.timeout = timeout
+        self.window = window
+        """Answers per split (``None``: :func:`window_for` the interval)."""
+        self.session: CurlSession | None = None
+        self.clients: dict[str, tuple[str, str]] = {}
+        """Client pods picked by the user: context → (namespace, pod)."""
+        self.paths: dict[ServiceKey, str] = {}
+        self.mode = "log"
+        """What the pane shows below the rows: ``log`` (answers and events) or ``map`` (learned)."""
+        self.lines: collections.deque[CurlAnswer | LoopEvent] = collections.deque(maxlen=MAX_LINES)
+        self.dirty = True
+        """Something to draw since the pane last looked (the pane clears it)."""
+        self.busy = False
+
+    @property
+    def running(self) -> bool:
+        return self.session is not None and self.session.running
+
+    def take_dirty(self) -> bool:
+        """Whether the pane must repaint (and it is told only once)."""
+        dirty, self.dirty = self.dirty, False
+        return dirty
+
+    def mark(self) -> None:
+        self.dirty = True
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def toggle(self, key: ServiceKey, viewing: str | None, *, here: bool) -> None:
+        """``c`` (``here=False``) / ``C`` (``here=True``); see the module docstring."""
+        if self.busy:
+            return
+        session = self.session
+        if session is not None and session.running and session.target.key == key:
+            if here and viewing is not None and viewing not in session.loops:
+                self.run(self._add(viewing))
+                return
+            if here and viewing is not None and len(session.loops) > 1:
+                self.run(self._stop_one(viewing))
+                return
+            self.run(self.stop())
+            return
+        try:
+            target = self.target_for(key)
+        except InvalidInput as exc:
+            self.notify(f"curl: {exc}", severity="error", timeout=6)
+            return
+        contexts = [viewing] if here and viewing else self.contexts_for(key)
+        if not contexts:
+            self.notify("curl: no cluster can be read right now", severity="warning", timeout=4)
+            return
+        self.run(self.start(target, contexts))
+
+    def target_for(self, key: ServiceKey) -> CurlTarget:
+        snapshot: MeshSnapshot = self.source.snapshot()
+        return default_target(snapshot, key, path=self.paths.get(key))
+
+    def contexts_for(self, key: ServiceKey) -> list[str]:
+        """The usable contexts holding the service (every usable one if none does), at most 16."""
+        snapshot: MeshSnapshot = self.source.snapshot()
+        usable = [s for s in snapshot.clusters if s.usable]
+        holding = [s.context for s in usable if key in s.services]
+        chosen = holding or [s.context for s in usable]
+        if len(chosen) > MAX_LOOPS:
+            self.notify(f"curl: from the first {MAX_LOOPS} of {len(chosen)} clusters", timeout=4)
+        return chosen[:MAX_LOOPS]
+
+    def set_interval(self, value: str | float) -> None:
+        """Seconds between requests (checked), for the running loops too."""
+        self.interval = check_interval(value)
+        if self.running and self.session is not None:
+            self.run(self.session.set_interval(self.interval))
+        self.mark()
+
+    def toggle_map(self) -> None:
+        self.mode = "map" if self.mode == "log" else "log"
+        self.mark()
+
+    def relearn(self) -> None:
+        if not self.running or self.session is None:
+            self.notify("curl: start a loop first (c)", severity="warning", timeout=3)
+            return
+        self.run(self.session.relearn())
+
+    # -- the session ---------------------------------------------------------------------------
+
+    async def start(self, target: CurlTarget, contexts: Sequence[str]) -> None:
+        from tui.curl.session import CurlSession
+
+        if self.session is not None:
+            await self.session.stop()
+        self.lines.clear()
+        session = CurlSession(
+            self.source,
+            target,
+            interval=self.interval,
+            timeout=self.timeout,
+            window=self.window or window_for(self.interval),
+            clients=dict(self.clients),
+            on_change=self.mark,
+            on_answer=self.lines.append,
+            on_event=self.lines.append,
+            expected=self.expected,
+        )
+        self.session = session
+        await session.start(contexts)
+        self.mark()
+
+    async def stop(self) -> None:
+        """Stop every loop (the shells in the pods end with them)."""
+        session = self.session
+        if session is not None:
+            await session.stop()
+        self.mark()
+
+    async def _add(self, context: str) -> None:
+        if self.session is not None:
+            await self.session.start([context])
+
+    async def _stop_one(self, context: str) -> None:
+        session = self.session
+        if session is not None:
+            await session.stop_context(context)
+            if not session.running:
+                await session.stop()
+
+    async def use_client(self, context: str, pod: tuple[str, str]) -> None:
+        """Check the pod has curl (one short exec), then make it the context's client."""
+        result = await self.source.exec(context, pod[0], pod[1], ["sh", "-c", "command -v curl"], timeout=5.0)
+        if result.exit_code != 0:
+            why = result.error or "curl not found"
+            self.notify(f"{pod[0]}/{pod[1]} cannot run the loop: {why}", severity="error", timeout=6)
+            return
+        self.clients[context] = pod
+        self.notify(f"curl client in {context}: {pod[0]}/{pod[1]}", timeout=3)
+        session = self.session
+        if session is not None and session.running and context in session.loops:
+            await session.restart(context, client=pod)
+
+    def client_choices(self, context: str | None) -> tuple[str, list[tuple[str, tuple[str, str]]]] | str:
+        """The pick dialog's title and (label, (namespace, pod)) options for the viewing cluster's
+        running pods (curl clients first), or why there is nothing to pick."""
+        snapshot: MeshSnapshot = self.source.snapshot()
+        state = snapshot.by_context(context) if context else None
+        if state is None:
+            return "no viewing cluster"
+        pods = sorted(
+            (p for p in state.pods.values() if p.phase == "Running" and not p.deleting),
+            key=lambda p: (p.namespace == "kube-system", p.namespace, p.name),
+        )
+        if not pods:
+            return f"no running pods known in {context}"
+        options = [
+            (
+                f"{p.namespace}/{p.name}  ({', '.join(c.image for c in p.containers)[:60]})",
+                (p.namespace, p.name),
+            )
+            for p in pods[:200]
+        ]
+        return f"Client pod in {context} ({state.cluster})", options
+
+    def run(self, coro: Awaitable[None]) -> None:
+        """Run ``coro`` without waiting; one key's work at a time (``busy``), failures notified."""
+
+        async def guarded() -> None:
+            self.busy = True
+            try:
+                await coro
+            except Exception as exc:
+                self.notify(f"curl: {exc}", severity="error", timeout=6)
+            finally:
+                self.busy = False
+                self.mark()
+
+        self._spawn(guarded())
+
+    def answer_now(self, answer: CurlAnswer) -> CurlAnswer:
+        """An unknown answer the map identified since (the session's log holds the newer copy)."""
+        session = self.session
+        if session is None or answer.to_cluster is not None or not answer.answered:
+            return answer
+        for newer in reversed(session.log):
+            if newer.at == answer.at and newer.seq == answer.seq and newer.context == answer.context:
+                return newer
+        return answer
+
+
+def curl_view(control: CurlControl, *, room: int, now: float | None = None) -> CurlView:
+    """What the curl pane draws now: the titles, a row per client cluster, and below them the
+    ``room`` newest log lines or the first ``room`` learned backends."""
+    session = control.session
+    if session is None:
+        return CurlView("Curl", interval_text(control.interval), mode=control.mode)
+    from tui.curl.loop import CurlAnswer  # loaded already: the session imported it
+    from tui.curl.stats import UNKNOWN
+
+    now = time.time() if now is None else now
+    state = "running" if session.running else "stopped"
+    if session.learning:
+        state += " · learning"
+    froms = ", ".join(s.from_cluster for s in session.stats.values())
+    title = f"Curl  {froms} → {session.target.text}  {interval_text(session.interval)}  {state}"
+    learned = session.fingerprints.rows
+    keys = "c stop · C here · p pod · i interval · m " + ("log" if control.mode == "map" else "map")
+    subtitle = f"learned {len(learned)} backend{'s' if len(learned) != 1 else ''} · {keys}"
+
+    rows = []
+    for context, stats in session.stats.items():
+        loop = session.loops.get(context)
+        split = stats.split()
+        clusters = list(stats.expected)
+        clusters += sorted(c for c in split if c not in stats.expected and c != UNKNOWN)
+        p50, p95 = stats.latency()
+        errors = sorted(stats.errors.items(), key=lambda item: -item[1])[:3]
+        rows.append(
+            CurlRowView(
+                context=context,
+                from_cluster=stats.from_cluster,
+                total=stats.total,
+                state=loop.state if loop is not None else "stopped",
+                last_event=loop.events[-1].text if loop is not None and loop.events else "",
+                split=tuple((c, split.get(c, 0)) for c in clusters),
+                unknown=split.get(UNKNOWN, 0),
+                expected=dict(stats.expected),
+                expected_note=stats.expected_note,
+                p50=p50,
+                p95=p95,
+                errors=tuple(errors),
+                rate=stats.rate(now),
+                latencies=tuple(list(stats.latencies)[-SPARK_POINTS:]),
+            )
+        )
+    clusters_of = {c: s.from_cluster for c, s in session.stats.items()}
+    log: list[AnswerLine | EventLine] = []
+    for item in reversed(control.lines):
+        if len(log) >= room:
+            break
+        if isinstance(item, CurlAnswer):
+            answer = control.answer_now(item)
+            log.append(
+                AnswerLine(
+                    at=answer.at,
+                    from_cluster=answer.from_cluster,
+                    answered=answer.answered,
+                    to_cluster=answer.to_cluster,
+                    pod=answer.pod,
+                    label=answer.label,
+                    body=answer.body,
+                    error_kind=answer.error_kind or "",
+                    error=answer.error,
+                    ms=answer.ms,
+                )
+            )
+        else:
+            cluster = clusters_of.get(item.context, item.context) if item.context else ""
+            log.append(EventLine(item.at, cluster, item.kind, item.text))
+    learned_lines = tuple(
+        MapLine(r.cluster, r.pod, r.address, r.identifies, r.label, r.error, r.via) for r in learned[:room]
+    )
+    return CurlView(
+        title,
+        subtitle,
+        started=True,
+        mode=control.mode,
+        rows=tuple(rows),
+        log=tuple(log),
+        map=learned_lines,
+        map_total=len(learned),
+        learning=session.learning,
+    )
