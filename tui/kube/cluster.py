@@ -236,6 +236,9 @@ class ClusterWatcher:
         self._cilium: CiliumInfo = CiliumInfo()
         self._cilium_wake = asyncio.Event()
         self._cilium_round: asyncio.Future[None] | None = None
+        self._first_round: asyncio.Future[None] | None = None
+        """The start-up round while it runs (it starts once every list answered): a read asked
+        for meanwhile waits for it instead of a second round right after."""
         self._cilium_floods = 0
         """Rounds in a row in which every agent flooded past the output cap: the reads slow down
         (up to :data:`FLOOD_SLOWDOWN` times the interval), so a flooding cluster costs itself."""
@@ -674,6 +677,8 @@ class ClusterWatcher:
         interval = self.settings.cilium_interval
         await self._cilium_start_gate()
         self._cilium_wake.set()  # the first round right away
+        if self._cilium_round is None:
+            self._cilium_round = self._first_round = asyncio.get_running_loop().create_future()
         while True:
             slowdown = min(FLOOD_SLOWDOWN, 2**self._cilium_floods)
             with contextlib.suppress(TimeoutError):
@@ -710,7 +715,14 @@ class ClusterWatcher:
                     waiter.cancel()
 
     def request_cilium_read(self) -> asyncio.Future[None]:
-        """Ask for a read round now; the future resolves when it is done."""
+        """Ask for a read round now; the future resolves when it is done.
+
+        While the start-up round runs (it began once every list answered, so it is as fresh as
+        the lists), that round is the answer: a headless command reads every agent once.
+        """
+        first = self._first_round
+        if first is not None and not first.done() and self._cilium_round is None:
+            return first
         if self._cilium_round is None or self._cilium_round.done():
             self._cilium_round = asyncio.get_running_loop().create_future()
         self._cilium_wake.set()

@@ -155,6 +155,10 @@ class WatchSettings:
     ignores ``limit``, or pages one object at a time): such a list is slowed down, never spun."""
     min_stream: float = 1.0
     """A stream that breaks sooner than this counts as a failure (no hot reconnect loop)."""
+    follow: bool = True
+    """Watch (or poll) after the first complete list. ``False``: list once and stop, for a
+    command that answers once and exits (``meshtui status``): its hundreds of watch connections
+    at 64 clusters would be opened, each with a TLS handshake, only to be closed unread."""
 
 
 ChangeCallback = Callable[["Reflector", set[Key]], None]
@@ -241,6 +245,8 @@ class Reflector:
             try:
                 if need_list:
                     await self._list()
+                    if not self.settings.follow:
+                        return  # one answer, no watch: the store stays as listed
                     need_list = self.spec.poll is not None
                 if self.spec.poll is not None:
                     await self._sleep(self.spec.poll * random.uniform(0.9, 1.1))
