@@ -417,3 +417,20 @@ def test_structs_keep_only_what_is_read_and_are_not_tracked_by_the_collector() -
     assert not hasattr(decoded.items[0].metadata, "uid")
     assert parse.new_service(*(getattr(parse.service(SERVICE), f.name) for f in dataclasses.fields(
         parse.Service))) == parse.service(SERVICE)  # fmt: skip
+
+
+async def test_the_json_decoder_setting_takes_the_stdlib_path() -> None:
+    """``WatchSettings(decoder="json")`` (kube_bench --decoder json) leaves every codec unused."""
+    from tui.kube.watch import WatchSettings
+
+    recorder = Recorder()
+    made = Reflector(
+        CannedClient(page(SERVICE, {**SERVICE, "metadata": {"name": 7}}, resourceVersion="3")),  # type: ignore[arg-type]
+        SERVICES_SPEC,
+        on_change=recorder.change,
+        on_state=recorder.state,
+        settings=WatchSettings(decoder="json"),
+    )
+    assert made.codec is None
+    await made._list()  # a name of 7 is coerced on the stdlib path, refused on msgspec's
+    assert set(made.items) == {("default", "rebel-base"), ("", 7)}

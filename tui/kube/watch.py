@@ -27,7 +27,7 @@ import sys
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -155,6 +155,9 @@ class WatchSettings:
     ignores ``limit``, or pages one object at a time): such a list is slowed down, never spun."""
     min_stream: float = 1.0
     """A stream that breaks sooner than this counts as a failure (no hot reconnect loop)."""
+    decoder: Literal["msgspec", "json"] = "msgspec"
+    """``json``: every resource takes the stdlib path (``json`` + ``parse``), its codec unused:
+    for comparing the two (``benchmarks/kube_bench.py --decoder json``)."""
     follow: bool = True
     """Watch (or poll) after the first complete list. ``False``: list once and stop, for a
     command that answers once and exits (``meshtui status``): its hundreds of watch connections
@@ -187,6 +190,8 @@ class Reflector:
         self.backoff = Backoff(backoff)
         self._on_change = on_change
         self._on_state = on_state
+        self.codec = spec.codec if self.settings.decoder == "msgspec" else None
+        """How lists and events are decoded (``None``: ``json`` and ``spec.parse``)."""
         self.items: dict[Key, Any] = {}
         """key → parsed value (what the cluster reads)."""
         self.versions: dict[Key, int | str] = {}
@@ -318,10 +323,10 @@ class Reflector:
             received += len(data)
             before = len(items)
             with gc_paused():
-                if spec.codec is not None:
-                    page = _decode_page(data, spec, spec.codec)
+                if self.codec is not None:
+                    page = _decode_page(data, spec, self.codec)
                     del data
-                    self._ingest_wire(page.items or (), spec.codec, items, versions)
+                    self._ingest_wire(page.items or (), self.codec, items, versions)
                     list_meta = wire.list_meta(page)
                     page_rv, page_continue = list_meta.resource_version, list_meta.continue_
                     del page  # free the decoded page before the collector may run again
@@ -484,7 +489,7 @@ class Reflector:
                 self._on_change(self, changed)
 
     def _event(self, line: bytes | bytearray, changed: set[Key]) -> None:
-        codec = self.spec.codec
+        codec = self.codec
         if codec is None:
             kind, key, rv, obj = self._json_event(line)
         else:
