@@ -219,7 +219,8 @@ def test_unknown_scenario_is_a_usage_error(cli: Cli) -> None:
 
 def test_reads_answer_from_lists_and_ask_each_agent_once(cli: Cli, seed_sim: SimThread) -> None:
     """``status``/``services``/``backends`` answer from one snapshot: every resource is listed
-    and none watched (a watch each would be opened only to be closed), and each agent's
+    and none watched (a watch each would be opened only to be closed), no cluster is probed
+    or asked for access reviews (no write follows), and each agent's
     ``cilium status`` is read once: the read the command asks for joins the start-up round
     instead of a second round right after it."""
     seen: list[tuple[str, str]] = []
@@ -236,6 +237,7 @@ def test_reads_answer_from_lists_and_ask_each_agent_once(cli: Cli, seed_sim: Sim
         seed_sim.call(lambda: [c.request_hooks.remove(record) for c in clusters])
     assert result.code == 0, result.err
     assert [q for _, q in seen if "watch=true" in q] == []
+    assert [p for p, _ in seen if p == "/version" or "accessreview" in p] == []  # no probe, no review
     lists = [p for p, q in seen if p.endswith("/services") and "watch" not in q]
     assert len(lists) == len(clusters)
     status_reads = [p for p, q in seen if p.endswith("/exec") and "command=status" in q]

@@ -301,6 +301,11 @@ class ClusterWatcher:
             self._add_reflector(spec)
         for namespace in self.settings.extra_pod_namespaces:
             self._ensure_pods(namespace)
+        if not self.settings.watch.follow:
+            # read once (headless reads): the lists report their own failures, and no write
+            # needs the access reviews (nine requests per cluster)
+            self._spawn(self._cilium_loop(), "cilium")
+            return
         self._spawn(self._probe_loop(), "probe")
         self._spawn(self._cilium_loop(), "cilium")
         self._spawn(self._access_loop(), "access")

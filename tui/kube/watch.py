@@ -161,7 +161,8 @@ class WatchSettings:
     follow: bool = True
     """Watch (or poll) after the first complete list. ``False``: list once and stop, for a
     command that answers once and exits (``meshtui status``): its hundreds of watch connections
-    at 64 clusters would be opened, each with a TLS handshake, only to be closed unread."""
+    at 64 clusters would be opened, each with a TLS handshake, only to be closed unread. Its
+    clusters then neither probe ``/version`` nor ask for access reviews either."""
 
 
 ChangeCallback = Callable[["Reflector", set[Key]], None]
