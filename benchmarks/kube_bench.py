@@ -2,6 +2,7 @@
 
     /work/venv/bin/python benchmarks/kube_bench.py                 # 64 clusters x 2,000 services
     /work/venv/bin/python benchmarks/kube_bench.py --clusters 8 --services 500 --patches 20
+    /work/venv/bin/python benchmarks/kube_bench.py --decoder json      # the stdlib path, to compare
 
 The simulator runs as a separate process (``meshtui sim``) so that this process's RSS and
 threads are the layer's alone. Measured here:
@@ -16,6 +17,9 @@ threads are the layer's alone. Measured here:
   with the new value (p50 / p95, goal p95 <= 100 ms);
 * ``kubectl get svc -A -o json`` against one cluster, beside the layer's own list + parse of
   the same services and its full sync of that one cluster.
+
+``--decoder json`` runs the layer on the stdlib path (``json`` + ``tui.kube.parse``) instead of
+msgspec's structs (``tui.kube.wire``), for comparing the two on the same machine.
 
 Every step is bounded in time; the simulators are stopped at the end (or on error).
 """
@@ -45,8 +49,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tui.kube import parse  # noqa: E402
+from tui.kube import parse, wire  # noqa: E402
 from tui.kube.hub import MeshHub  # noqa: E402
+from tui.kube.settings import HubSettings  # noqa: E402
+from tui.kube.watch import WatchSettings  # noqa: E402
 from tui.mesh.model import MeshSnapshot  # noqa: E402
 
 
@@ -131,10 +137,14 @@ class Simulator:
                 self.process.wait(5)
 
 
+SETTINGS = HubSettings()
+"""The layer's settings (``--decoder`` changes them)."""
+
+
 async def first_snapshot(
     kubeconfig: Path, contexts: list[str] | None, timeout: float
 ) -> tuple[MeshHub, float, float]:
-    hub = MeshHub(str(kubeconfig), contexts)
+    hub = MeshHub(str(kubeconfig), contexts, settings=SETTINGS)
     started, cpu = time.monotonic(), time.process_time()
     await hub.start()
     snapshot = await hub.wait_synced(timeout)
@@ -271,7 +281,10 @@ async def raw_service_list(hub: MeshHub, context: str) -> tuple[float, int]:
     assert client is not None
     started = time.monotonic()
     data = await client.request("GET", "/api/v1/services", action=Action("list", "services", ""))
-    services = [parse.service(item) for item in json.loads(data)["items"]]
+    if SETTINGS.watch.decoder == "json":
+        services = [parse.service(item) for item in json.loads(data)["items"]]
+    else:
+        services = [wire.service(item) for item in wire.SERVICES.list_decoder.decode(data).items or ()]
     return time.monotonic() - started, len(services)
 
 
@@ -311,7 +324,11 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def run(args: argparse.Namespace, folder: Path) -> None:
-    print(f"meshtui cluster-access benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
+    print(
+        f"meshtui cluster-access benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"decoder {SETTINGS.watch.decoder})"
+    )
+    FIGURES["decoder"] = SETTINGS.watch.decoder
     if not args.skip_seed:
         sim = Simulator(["--scenario", "seed"], folder / "seed", args.timeout)
         try:
@@ -404,8 +421,16 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=3.0, help="seconds before the second RSS reading")
     parser.add_argument("--timeout", type=float, default=180.0, help="bound of every step, seconds")
     parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument(
+        "--decoder",
+        choices=("msgspec", "json"),
+        default="msgspec",
+        help="how the layer decodes lists and events (json: the stdlib path, to compare)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args()
+    global SETTINGS
+    SETTINGS = HubSettings(watch=WatchSettings(decoder=args.decoder))
     # ``timeout`` / ``kill`` send SIGTERM: unwind like Ctrl-C so every simulator is stopped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     folder = Path(tempfile.mkdtemp(prefix="meshtui-bench-"))

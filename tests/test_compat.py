@@ -186,3 +186,34 @@ def test_the_tls_read_buffer_can_be_lowered_never_raised(monkeypatch: pytest.Mon
     assert not asyncio_private.lower_tls_read_buffer(8 * 1024)  # below one TLS record
     assert asyncio_private.lower_tls_read_buffer(64 * 1024) == (default > 64 * 1024)
     assert asyncio_private.tls_read_buffer_size() == min(default, 64 * 1024)
+
+
+# --- kubernetes.aio without the synchronous package (tui/compat/kubernetes_import.py) --------------
+
+
+def test_the_cluster_access_layer_imports_no_synchronous_kubernetes_client() -> None:
+    """In a fresh interpreter, the whole layer (hub, client, kubeconfig loader) loads without the
+    inits of ``kubernetes`` and ``kubernetes.aio`` (the sync client, requests, oauthlib,
+    websocket-client, the aio dynamic client); the sync client still imports on demand."""
+    import subprocess
+
+    probe = (
+        "import sys, tui.kube.hub, tui.kube.config\n"
+        "from kubernetes.aio.config.kube_config import KubeConfigLoader\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('kubernetes', 'requests', 'oauthlib', 'websocket'))\n"
+        "print(' '.join(loaded))\n"
+        "from kubernetes import client, config\n"
+        "print(client.CoreV1Api.__name__, config.load_kube_config.__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    loaded, on_demand = done.stdout.splitlines()
+    modules = set(loaded.split())
+    assert {"kubernetes.aio.client.rest", "kubernetes.aio.config.kube_config"} <= modules
+    sync = ("kubernetes.client", "kubernetes.config", "kubernetes.stream", "kubernetes.aio.dynamic")
+    unwanted = {
+        m for m in modules if m.startswith(sync) or m.split(".")[0] in ("requests", "oauthlib", "websocket")
+    }
+    assert unwanted == set()
+    assert on_demand == "CoreV1Api load_kube_config"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 from headlesshelp import Cli
 
@@ -213,3 +215,31 @@ def test_unknown_scenario_is_a_usage_error(cli: Cli) -> None:
     result = cli("services", "--demo", "--scenario", "no-such-scenario")
     assert result.code == 2
     assert "--scenario" in result.err and result.out == ""
+
+
+def test_reads_answer_from_lists_and_ask_each_agent_once(cli: Cli, seed_sim: SimThread) -> None:
+    """``status``/``services``/``backends`` answer from one snapshot: every resource is listed
+    and none watched (a watch each would be opened only to be closed), no cluster is probed
+    or asked for access reviews (no write follows), and each agent's
+    ``cilium status`` is read once: the read the command asks for joins the start-up round
+    instead of a second round right after it."""
+    seen: list[tuple[str, str]] = []
+
+    async def record(request: Any) -> None:
+        seen.append((request.path, request.query_string))
+
+    assert seed_sim.mesh is not None
+    clusters = list(seed_sim.mesh.clusters.values())
+    seed_sim.call(lambda: [c.request_hooks.insert(0, record) for c in clusters])
+    try:
+        result = cli("services", "-o", "json", kubeconfig=seed_sim.kubeconfig_path)
+    finally:
+        seed_sim.call(lambda: [c.request_hooks.remove(record) for c in clusters])
+    assert result.code == 0, result.err
+    assert [q for _, q in seen if "watch=true" in q] == []
+    assert [p for p, _ in seen if p == "/version" or "accessreview" in p] == []  # no probe, no review
+    lists = [p for p, q in seen if p.endswith("/services") and "watch" not in q]
+    assert len(lists) == len(clusters)
+    status_reads = [p for p, q in seen if p.endswith("/exec") and "command=status" in q]
+    agents = set(status_reads)
+    assert agents and len(status_reads) == len(agents), status_reads

@@ -106,3 +106,30 @@ async def test_agents_not_ready_show_on_the_pods_and_in_their_status(
     assert snapshot.clusters[0].cilium.agents[0].pod_ready
     await fault(cilium_sim, "heal", fault_id)
     await wait_snapshot(hub, lambda s: s.clusters[1].cilium.agents[0].pod_ready, timeout=5)
+
+
+async def test_a_read_asked_for_during_the_start_up_round_joins_it(cilium_sim: SimThread, hubs: Hubs) -> None:
+    """The first round starts once every list answered; a read asked for while it runs (what a
+    headless command does right after the sync) is that round, not a second one after it."""
+    from kubehelp import add_hook
+
+    status_execs: list[str] = []
+
+    async def slow_status(request: Any) -> None:
+        if request.path.endswith("/exec") and "command=status" in request.query_string:
+            status_execs.append(request.path)
+            await asyncio.sleep(0.4)  # the round is still running when the read is asked for
+
+    removers = [add_hook(cilium_sim, context, slow_status) for context in ("bastion02", "bastion03")]
+    try:
+        hub = await hubs.start(cilium_sim.kubeconfig_path)
+        deadline = time.monotonic() + 5
+        while not status_execs:
+            assert time.monotonic() < deadline, "the start-up round did not begin"
+            await asyncio.sleep(0.01)
+        await hub.refresh_cilium()
+        assert all_read(hub.snapshot())
+        assert len(status_execs) == len(set(status_execs)), status_execs  # each agent once
+    finally:
+        for remove in removers:
+            remove()

@@ -14,6 +14,8 @@ exec answering a valid document. Modes (``--mode``):
 ``huge-body``       lists answer a JSON list of ``--body-mb`` MB (streamed, never held in memory)
 ``silent-watch``    watches are accepted and never send a byte
 ``garbage-watch``   watches send lines that are not JSON
+``wrong-types``     the services list holds a service whose name is a number
+``wrong-types-watch`` watches of services send an event whose labels are a string
 ``slowloris``       every answer trickles one byte every ``--trickle`` seconds
 ``exec-hang``       exec upgrades and then never sends nor closes
 ``exec-flood``      exec floods stdout and never answers the client's CLOSE
@@ -54,6 +56,8 @@ MODES = (
     "huge-body",
     "silent-watch",
     "garbage-watch",
+    "wrong-types",
+    "wrong-types-watch",
     "slowloris",
     "exec-hang",
     "exec-flood",
@@ -176,6 +180,8 @@ class Hostile:
             start = self.pages * limit
             items = [_service(start + i) for i in range(limit)]
             page["continue"] = "again" if self.mode == "repeated-continue" else f"page-{self.pages}"
+        if self.mode == "wrong-types" and path.endswith("/services"):
+            items = [_service(0), {**_service(1), "metadata": {"name": 7, "namespace": "flood"}}]
         body = json.dumps({"kind": "List", "apiVersion": "v1", "metadata": page, "items": items})
         return await self.send(request, body.encode())
 
@@ -218,6 +224,12 @@ class Hostile:
                 await response.write(line)
                 sent += len(line)
                 await asyncio.sleep(0.05)
+            elif self.mode == "wrong-types-watch" and request.path.endswith("/services"):
+                obj = {**_service(2), "metadata": {"name": "x", "namespace": "flood", "labels": PAYLOAD}}
+                line = json.dumps({"type": "ADDED", "object": obj}).encode() + b"\n"
+                await response.write(line)
+                sent += len(line)
+                await asyncio.sleep(1.0)
             else:
                 await asyncio.sleep(min(1.0, max(0.0, end - time.monotonic())))
         return response

@@ -53,6 +53,10 @@ REPORTED = {
     "short-pages": "list of services did not end after 20 pages",
     "huge-body": "answer larger than 16 MB",
     "garbage-watch": "malformed watch event",
+    "wrong-types": "unexpected answer listing services: Expected `str | null`, got `int` - at "
+    "`$.items[1].metadata.name`",
+    "wrong-types-watch": "malformed watch event for services: Expected `object | null`, got `str` - at "
+    "`$.metadata.labels`",
     "slowloris": "(sent too slowly)",
 }
 """The cluster's reason for each misbehaviour of its API."""

@@ -1,6 +1,7 @@
 """Adapters for the private parts of third-party libraries that meshtui cannot do without.
 
-One module per library (``textual_private``, ``kubernetes_private``, ``asyncio_private``):
+One module per library (``textual_private``, ``kubernetes_private``, ``asyncio_private``; and
+``kubernetes_import``, which must run before ``kubernetes`` is first imported):
 every private attribute or undocumented internal that product code, tests or benchmarks reach
 into goes through a function here, nowhere else. Why: a new release may rename any of them
 without notice; with all of them in one small module per library, ``tests/test_compat.py``

@@ -95,11 +95,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tui.headless.session import execute
 
+    # One snapshot answers each of them: lists only, no watches (follow=False).
     if args.command == "status":
-        return execute(args, _status)
+        return execute(args, _status, follow=False)
     if args.command == "services":
-        return execute(args, _services, prepare=lambda: _check_namespace(args))
-    return execute(args, _backends, prepare=lambda: parse_target(args.service))
+        return execute(args, _services, prepare=lambda: _check_namespace(args), follow=False)
+    return execute(args, _backends, prepare=lambda: parse_target(args.service), follow=False)
 
 
 async def _status(session: Session) -> int:

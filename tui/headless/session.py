@@ -164,10 +164,13 @@ def execute(
     *,
     read_only: bool | None = None,
     prepare: Callable[[], None] | None = None,
+    follow: bool = True,
 ) -> int:
     """Run ``body`` with a started :class:`Session`; map failures to exit codes.
 
     ``prepare`` runs first, before any connection (input checks that need no cluster).
+    ``follow=False``: every resource is listed once and not watched (a command that answers
+    from one snapshot: ``status``, ``services``, ``backends``).
     """
     command = f"meshtui {args.command}"
     undo_logging = configure_logging(bool(option(args, "verbose", False)))
@@ -178,7 +181,7 @@ def execute(
         if option(args, "demo", False):
             sim = start_demo(args)
         kubeconfig = str(sim.kubeconfig_path) if sim is not None else option(args, "kubeconfig")
-        return asyncio.run(_main(args, body, kubeconfig, read_only))
+        return asyncio.run(_main(args, body, kubeconfig, read_only, follow))
     except UsageError as exc:
         error(f"{command}: {exc}")
         return EXIT_USAGE
@@ -194,19 +197,28 @@ def execute(
         undo_logging()
 
 
-async def _main(args: argparse.Namespace, body: Body, kubeconfig: str | None, read_only: bool | None) -> int:
+async def _main(
+    args: argparse.Namespace, body: Body, kubeconfig: str | None, read_only: bool | None, follow: bool = True
+) -> int:
+    import dataclasses
+
+    from tui.kube.settings import HubSettings
     from tui.kube.source import KubeSource
 
     _cancel_on_sigterm()
     requested = tuple(dict.fromkeys(option(args, "contexts", None) or ()))
     if read_only is None:
         read_only = bool(option(args, "read_only", False))
+    settings = SETTINGS
+    if not follow:
+        base = settings or HubSettings()
+        settings = dataclasses.replace(base, watch=dataclasses.replace(base.watch, follow=False))
     source = KubeSource(
         kubeconfig=kubeconfig,
         contexts=list(requested) or None,
         read_only=read_only,
         threaded=False,
-        settings=SETTINGS,
+        settings=settings,
     )
     await source.start()
     try:

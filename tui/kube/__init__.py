@@ -1,8 +1,9 @@
 """Cluster access: every kubeconfig context at once, live, as immutable ``tui.mesh.model`` snapshots.
 
-Importing this package is cheap; the modules below load ``kubernetes`` and ``aiohttp`` (about a
-second), so the app imports :mod:`tui.kube.source` only, which loads the rest when it starts (on
-its own thread when threaded).
+Importing this package is cheap; the modules below load ``kubernetes.aio`` (without the
+synchronous client: :mod:`tui.compat.kubernetes_import`) and ``aiohttp`` (about half a
+second), so the app imports :mod:`tui.kube.source` only, which loads the rest when it starts
+(on its own thread when threaded).
 
 Public API (what the app, its curl loops and the headless commands call):
 
@@ -30,3 +31,7 @@ live state and phase), ``cilium`` / ``exec`` / ``access`` / ``writes``, ``hub``,
 ``redact`` (every message leaving the layer is scrubbed of kubeconfig secrets), ``errors``,
 ``backoff``, ``settings``.
 """
+
+from tui.compat.kubernetes_import import skip_package_inits
+
+skip_package_inits()  # the kubernetes package's own init loads its synchronous client: not used

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from kubernetes.aio.config.config_exception import ConfigException
 
-from tui.kube import parse
+from tui.kube import parse, wire
 from tui.kube.access import review_all
 from tui.kube.cilium import (
     AgentRead,
@@ -93,10 +93,18 @@ def base_specs(pods: str, poll: float | None, cluster_name: Callable[[], str]) -
             field_selector="metadata.name=cilium-config",
             poll=poll,
         ),
-        ResourceSpec("services", "/api/v1", "services", parse.service),
-        ResourceSpec("endpointslices", "/apis/discovery.k8s.io/v1", "endpointslices", slice_backends),
-        ResourceSpec("deployments", "/apis/apps/v1", "deployments", parse.deployment),
-        ResourceSpec("nodes", "/api/v1", "nodes", parse.node, key=_name_key, cluster_scoped=True),
+        ResourceSpec("services", "/api/v1", "services", parse.service, codec=wire.SERVICES),
+        ResourceSpec(
+            "endpointslices",
+            "/apis/discovery.k8s.io/v1",
+            "endpointslices",
+            slice_backends,
+            codec=wire.endpoint_slices(cluster_name),
+        ),
+        ResourceSpec("deployments", "/apis/apps/v1", "deployments", parse.deployment, codec=wire.DEPLOYMENTS),
+        ResourceSpec(
+            "nodes", "/api/v1", "nodes", parse.node, key=_name_key, cluster_scoped=True, codec=wire.NODES
+        ),
         ResourceSpec(
             "agents",
             "/api/v1",
@@ -104,6 +112,7 @@ def base_specs(pods: str, poll: float | None, cluster_name: Callable[[], str]) -
             parse.agent_pod,
             namespace=KUBE_SYSTEM,
             label_selector="k8s-app=cilium",
+            codec=wire.AGENTS,
         ),
         ResourceSpec(
             "cilium-ca",
@@ -139,15 +148,17 @@ def base_specs(pods: str, poll: float | None, cluster_name: Callable[[], str]) -
             parse.pod,
             namespace=KUBE_SYSTEM,
             label_selector="k8s-app=clustermesh-apiserver",
+            codec=wire.PODS,
         ),
     ]
     if pods == "all":
-        specs.append(ResourceSpec("pods", "/api/v1", "pods", parse.pod))
+        specs.append(ResourceSpec("pods", "/api/v1", "pods", parse.pod, codec=wire.PODS))
     return specs
 
 
 def pod_spec(namespace: str) -> ResourceSpec:
-    return ResourceSpec(f"pods/{namespace}", "/api/v1", "pods", parse.pod, namespace=namespace)
+    name = f"pods/{namespace}"
+    return ResourceSpec(name, "/api/v1", "pods", parse.pod, namespace=namespace, codec=wire.PODS)
 
 
 def safe_server(url: str) -> str:
@@ -225,6 +236,9 @@ class ClusterWatcher:
         self._cilium: CiliumInfo = CiliumInfo()
         self._cilium_wake = asyncio.Event()
         self._cilium_round: asyncio.Future[None] | None = None
+        self._first_round: asyncio.Future[None] | None = None
+        """The start-up round while it runs (it starts once every list answered): a read asked
+        for meanwhile waits for it instead of a second round right after."""
         self._cilium_floods = 0
         """Rounds in a row in which every agent flooded past the output cap: the reads slow down
         (up to :data:`FLOOD_SLOWDOWN` times the interval), so a flooding cluster costs itself."""
@@ -287,6 +301,11 @@ class ClusterWatcher:
             self._add_reflector(spec)
         for namespace in self.settings.extra_pod_namespaces:
             self._ensure_pods(namespace)
+        if not self.settings.watch.follow:
+            # read once (headless reads): the lists report their own failures, and no write
+            # needs the access reviews (nine requests per cluster)
+            self._spawn(self._cilium_loop(), "cilium")
+            return
         self._spawn(self._probe_loop(), "probe")
         self._spawn(self._cilium_loop(), "cilium")
         self._spawn(self._access_loop(), "access")
@@ -364,11 +383,9 @@ class ClusterWatcher:
             self._dirty_services.update(keys)  # type: ignore[arg-type]
             self._services_view = None
             if self.settings.pods == "mesh":
-                for key in keys:
-                    self._track_global(key)  # type: ignore[arg-type]
+                self._track_globals(keys)  # type: ignore[arg-type]
         elif name == "endpointslices":
-            for key in keys:
-                self._dirty_services.update(self._slice_changed(key))
+            self._slices_changed(keys)
         elif name == "cilium-config":
             self._views.pop("cilium", None)
             config = self._single("cilium-config")
@@ -390,76 +407,94 @@ class ClusterWatcher:
             self._views.pop(name, None)
         self._changed()
 
-    def _track_global(self, key: ServiceKey) -> None:
-        """Start / stop watching a namespace's pods as its first / last global service comes / goes."""
-        service = self.reflectors["services"].items.get(key)
-        now_global = service is not None and is_global(service)
-        was_global = key in self._global_keys
-        if now_global and not was_global:
-            self._global_keys.add(key)
-            self._global_namespaces[key[0]] += 1
-            if self._global_namespaces[key[0]] == 1:
-                self._ensure_pods(key[0])
-        elif was_global and not now_global:
-            self._global_keys.discard(key)
-            self._global_namespaces[key[0]] -= 1
-            if self._global_namespaces[key[0]] <= 0:
-                del self._global_namespaces[key[0]]
-                self._drop_pods(key[0])
+    def _track_globals(self, keys: set[ServiceKey]) -> None:
+        """Start / stop watching a namespace's pods as its first / last global service comes / goes.
 
-    def _slice_changed(self, slice_key: Key) -> set[ServiceKey]:
-        touched: set[ServiceKey] = set()
-        old_owner = self._slice_owner.pop(slice_key, None)
-        if old_owner is not None:
-            rest = tuple(k for k in self._slices_of.get(old_owner, ()) if k != slice_key)
-            if rest:
-                self._slices_of[old_owner] = rest
+        One loop over every changed key (2,000 per cluster at the first list): only a service
+        whose globalness changed costs more than a lookup.
+        """
+        items = self.reflectors["services"].items
+        global_keys = self._global_keys
+        namespaces = self._global_namespaces
+        for key in keys:
+            service = items.get(key)
+            now_global = service is not None and is_global(service)
+            if now_global == (key in global_keys):
+                continue
+            namespace = key[0]
+            if now_global:
+                global_keys.add(key)
+                namespaces[namespace] += 1
+                if namespaces[namespace] == 1:
+                    self._ensure_pods(namespace)
             else:
-                self._slices_of.pop(old_owner, None)
-            touched.add(old_owner)
-        value = self.reflectors["endpointslices"].items.get(slice_key)
-        if value is not None and value.service:
-            owner = value.service_key
-            self._slice_owner[slice_key] = owner
-            self._slices_of[owner] = (*self._slices_of.get(owner, ()), slice_key)
-            touched.add(owner)
-        return touched
+                global_keys.discard(key)
+                namespaces[namespace] -= 1
+                if namespaces[namespace] <= 0:
+                    del namespaces[namespace]
+                    self._drop_pods(namespace)
+
+    def _slices_changed(self, keys: set[Key]) -> None:
+        """Re-own changed slices; their services (old and new owner) are joined again."""
+        owner_of = self._slice_owner
+        slices_of = self._slices_of
+        dirty = self._dirty_services
+        slices = self.reflectors["endpointslices"].items
+        for slice_key in keys:
+            old_owner = owner_of.pop(slice_key, None)
+            if old_owner is not None:
+                rest = tuple(k for k in slices_of.get(old_owner, ()) if k != slice_key)
+                if rest:
+                    slices_of[old_owner] = rest
+                else:
+                    slices_of.pop(old_owner, None)
+                dirty.add(old_owner)
+            value = slices.get(slice_key)
+            if value is not None and value.service:
+                owner = (value.namespace, value.service)
+                owner_of[slice_key] = owner
+                known = slices_of.get(owner)
+                slices_of[owner] = (slice_key,) if known is None else (*known, slice_key)
+                dirty.add(owner)
 
     def _flush_services(self) -> None:
-        """Join the changed services with their slices (done lazily: once per published state)."""
-        if not self._dirty_services:
-            return
-        dirty, self._dirty_services = self._dirty_services, set()
-        with gc_paused():
-            for key in dirty:
-                self._rebuild_service(key)
-
-    def _rebuild_service(self, key: ServiceKey) -> None:
-        """Join one service with its slices, in place in the services store.
+        """Join the changed services with their slices (done lazily: once per published state).
 
         The joined service replaces the parsed one in the reflector's store (one object per
         service instead of two); a relist that finds the same resourceVersion keeps it, and a
         new version brings a fresh, unjoined one that the next flush joins again.
         """
-        items = self.reflectors["services"].items
-        base = items.get(key)
-        if base is None:
+        if not self._dirty_services:
             return
+        dirty, self._dirty_services = self._dirty_services, set()
+        items = self.reflectors["services"].items
         slices = self.reflectors["endpointslices"].items
-        slice_keys = self._slices_of.get(key, ())
-        backends: tuple[Any, ...] = ()
-        if len(slice_keys) == 1:
-            value = slices.get(slice_keys[0])
-            backends = value.backends if value is not None else ()
-        elif slice_keys:
-            for slice_key in sorted(slice_keys, key=str):
-                value = slices.get(slice_key)
-                if value is not None:
-                    backends += value.backends
-        if base.backends == backends:
-            return  # already joined with these backends (or none before and after)
-        items[key] = parse.with_backends(base, backends)
-        self._services_view = None
+        slices_of = self._slices_of
+        joined = False
+        with gc_paused():
+            for key in dirty:
+                base = items.get(key)
+                if base is None:
+                    continue
+                slice_keys = slices_of.get(key)
+                backends: tuple[Any, ...] = ()
+                if slice_keys is None:
+                    pass
+                elif len(slice_keys) == 1:
+                    value = slices.get(slice_keys[0])
+                    if value is not None:
+                        backends = value.backends
+                else:
+                    for slice_key in sorted(slice_keys, key=str):
+                        value = slices.get(slice_key)
+                        if value is not None:
+                            backends += value.backends
+                if base.backends == backends:
+                    continue  # already joined with these backends (or none before and after)
+                items[key] = parse.with_backends(base, backends)
+                joined = True
+        if joined:
+            self._services_view = None
 
     def _single(self, name: str) -> Any:
         reflector = self.reflectors.get(name)
@@ -647,6 +682,8 @@ class ClusterWatcher:
         interval = self.settings.cilium_interval
         await self._cilium_start_gate()
         self._cilium_wake.set()  # the first round right away
+        if self._cilium_round is None:
+            self._cilium_round = self._first_round = asyncio.get_running_loop().create_future()
         while True:
             slowdown = min(FLOOD_SLOWDOWN, 2**self._cilium_floods)
             with contextlib.suppress(TimeoutError):
@@ -683,7 +720,14 @@ class ClusterWatcher:
                     waiter.cancel()
 
     def request_cilium_read(self) -> asyncio.Future[None]:
-        """Ask for a read round now; the future resolves when it is done."""
+        """Ask for a read round now; the future resolves when it is done.
+
+        While the start-up round runs (it began once every list answered, so it is as fresh as
+        the lists), that round is the answer: a headless command reads every agent once.
+        """
+        first = self._first_round
+        if first is not None and not first.done() and self._cilium_round is None:
+            return first
         if self._cilium_round is None or self._cilium_round.done():
             self._cilium_round = asyncio.get_running_loop().create_future()
         self._cilium_wake.set()

@@ -7,7 +7,10 @@ client-go's reflector rules, on raw JSON:
 * HTTP 410 or an in-stream ``ERROR`` with code 410: relist;
 * failures back off 0.8 s → 30 s with jitter, forgotten after a healthy period;
 * objects whose ``resourceVersion`` did not change are not parsed again, so a relist of 2,000
-  unchanged services costs JSON decoding only and hands the same objects on (identity kept).
+  unchanged services costs JSON decoding only and hands the same objects on (identity kept);
+* a resource with a :class:`tui.kube.wire.Codec` (services, slices, pods, deployments, nodes)
+  has its pages and events decoded by msgspec straight into structs of the fields it reads; the
+  others (single ``kube-system`` objects) and a write's answer take ``json`` and ``parse``.
 
 The reflector never raises: its state (``synced``, ``error``, ``failing_since``) is read by the
 cluster, which turns it into a phase.
@@ -24,8 +27,11 @@ import sys
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
+
+from tui.kube import wire
 from tui.kube.backoff import Backoff, BackoffPolicy
 from tui.kube.client import Action, KubeClient
 from tui.kube.errors import KubeError, from_exception, not_json, size_text
@@ -64,6 +70,10 @@ class ResourceSpec:
     """List every this many seconds instead of watching: for single small objects that rarely
     change (``cilium-config``, the CA secret), a watch would hold a socket (and ~200 KiB of TLS
     buffers) per object per cluster; a poll reuses the cluster's kept-alive connection."""
+    codec: wire.Codec | None = None
+    """Decode lists and watch events into this struct and ``codec.read`` it (``parse`` then only
+    reads a write's answer, :meth:`Reflector.apply`); ``None``: ``json`` and ``parse``. Its keys
+    are ``spec.key``'s: (namespace, name), or the name when ``cluster_scoped``."""
 
     @property
     def path(self) -> str:
@@ -145,6 +155,14 @@ class WatchSettings:
     ignores ``limit``, or pages one object at a time): such a list is slowed down, never spun."""
     min_stream: float = 1.0
     """A stream that breaks sooner than this counts as a failure (no hot reconnect loop)."""
+    decoder: Literal["msgspec", "json"] = "msgspec"
+    """``json``: every resource takes the stdlib path (``json`` + ``parse``), its codec unused:
+    for comparing the two (``benchmarks/kube_bench.py --decoder json``)."""
+    follow: bool = True
+    """Watch (or poll) after the first complete list. ``False``: list once and stop, for a
+    command that answers once and exits (``meshtui status``): its hundreds of watch connections
+    at 64 clusters would be opened, each with a TLS handshake, only to be closed unread. Its
+    clusters then neither probe ``/version`` nor ask for access reviews either."""
 
 
 ChangeCallback = Callable[["Reflector", set[Key]], None]
@@ -173,6 +191,8 @@ class Reflector:
         self.backoff = Backoff(backoff)
         self._on_change = on_change
         self._on_state = on_state
+        self.codec = spec.codec if self.settings.decoder == "msgspec" else None
+        """How lists and events are decoded (``None``: ``json`` and ``spec.parse``)."""
         self.items: dict[Key, Any] = {}
         """key → parsed value (what the cluster reads)."""
         self.versions: dict[Key, int | str] = {}
@@ -231,6 +251,8 @@ class Reflector:
             try:
                 if need_list:
                     await self._list()
+                    if not self.settings.follow:
+                        return  # one answer, no watch: the store stays as listed
                     need_list = self.spec.poll is not None
                 if self.spec.poll is not None:
                     await self._sleep(self.spec.poll * random.uniform(0.9, 1.1))
@@ -302,15 +324,24 @@ class Reflector:
             received += len(data)
             before = len(items)
             with gc_paused():
-                doc = _loads(data, spec)
-                del data
-                self._ingest_page(doc, items, versions)
-                metadata = doc.get("metadata") or {}
-                del doc  # free the decoded page before the collector may run again
-            if not isinstance(metadata, dict):
-                raise KubeError(f"unexpected answer listing {spec.plural}", kind="invalid")
-            list_rv = str(metadata.get("resourceVersion") or list_rv)
-            cont = str(metadata.get("continue") or "")
+                if self.codec is not None:
+                    page = _decode_page(data, spec, self.codec)
+                    del data
+                    self._ingest_wire(page.items or (), self.codec, items, versions)
+                    list_meta = wire.list_meta(page)
+                    page_rv, page_continue = list_meta.resource_version, list_meta.continue_
+                    del page  # free the decoded page before the collector may run again
+                else:
+                    doc = _loads(data, spec)
+                    del data
+                    self._ingest_page(doc, items, versions)
+                    metadata = doc.get("metadata") or {}
+                    del doc
+                    if not isinstance(metadata, dict):
+                        raise KubeError(f"unexpected answer listing {spec.plural}", kind="invalid")
+                    page_rv, page_continue = metadata.get("resourceVersion"), metadata.get("continue")
+            list_rv = str(page_rv or list_rv)
+            cont = str(page_continue or "")
             if not cont:
                 break
             # A server that never ends a list must not grow memory or spin a core without end.
@@ -364,12 +395,35 @@ class Reflector:
                 key = (intern(metadata.get("namespace") or ""), metadata.get("name") or "")
             else:
                 key = key_of(obj)
-            rv = metadata.get("resourceVersion")
-            rv = int(rv) if rv.__class__ is str and rv.isdigit() and len(rv) < 19 else _version(rv)
+            rv = _version(metadata.get("resourceVersion"))
             if rv and old_versions and old_versions.get(key) == rv:
                 items[key] = old_items[key]  # unchanged: not parsed again, same object
             else:
                 items[key] = parse(obj)
+            versions[key] = rv
+
+    def _ingest_wire(
+        self, objects: list[Any], codec: wire.Codec, items: dict[Key, Any], versions: dict[Key, int | str]
+    ) -> None:
+        """:meth:`_ingest_page` of a page of structs (the same keys, versions and reuse)."""
+        old_items = self.items
+        old_versions = self.versions
+        read = codec.read
+        by_name = self.spec.cluster_scoped
+        intern = sys.intern
+        for obj in objects:
+            metadata = obj.metadata or wire.NO_META
+            name = metadata.name or ""
+            key = name if by_name else (intern(metadata.namespace or ""), name)
+            rv = metadata.resource_version
+            if rv is not None and len(rv) < 19 and rv.isdigit() and rv.isascii():
+                rv = int(rv)  # inlined _version(): 250,000 objects at 64 clusters
+            else:
+                rv = _version(rv)
+            if rv and old_versions and old_versions.get(key) == rv:
+                items[key] = old_items[key]  # unchanged: not parsed again, same object
+            else:
+                items[key] = read(obj)
             versions[key] = rv
 
     async def _watch(self) -> None:
@@ -436,25 +490,15 @@ class Reflector:
                 self._on_change(self, changed)
 
     def _event(self, line: bytes | bytearray, changed: set[Key]) -> None:
-        try:
-            event = json.loads(line)
-            kind = event["type"]
-            obj = event["object"]
-        except (ValueError, KeyError, TypeError):
-            raise KubeError(f"malformed watch event for {self.spec.name}", kind="invalid") from None
-        if kind == "ERROR":
-            code = obj.get("code") if isinstance(obj, dict) else None
-            if code == 410:
-                raise Gone()
-            message = obj.get("message", "") if isinstance(obj, dict) else ""
-            raise KubeError(f"watch error {code}: {message}", kind="http", status=code)
-        metadata = obj.get("metadata") or {}
-        rv = str(metadata.get("resourceVersion") or "")
+        codec = self.codec
+        if codec is None:
+            kind, key, rv, obj = self._json_event(line)
+        else:
+            kind, key, rv, obj = self._wire_event(line, codec)
         if kind == "BOOKMARK":
             if rv:
                 self.resource_version = rv
             return
-        key = self.spec.key(obj)
         if kind == "DELETED":
             self.versions.pop(key, None)
             if self.items.pop(key, None) is not None:
@@ -462,17 +506,76 @@ class Reflector:
         elif kind in ("ADDED", "MODIFIED"):
             version = _version(rv)
             if key not in self.items or self.versions.get(key) != version or not rv:
-                self.items[key] = self.spec.parse(obj)
+                self.items[key] = self.spec.parse(obj) if codec is None else codec.read(obj)
                 self.versions[key] = version
                 changed.add(key)
         if rv:
             self.resource_version = rv
 
+    def _json_event(self, line: bytes | bytearray) -> tuple[str, Key, str, Any]:
+        """(type, key, resourceVersion, object) of an event decoded by ``json``."""
+        try:
+            event = json.loads(line)
+            kind = event["type"]
+            obj = event["object"]
+        except (ValueError, KeyError, TypeError, RecursionError):
+            raise KubeError(f"malformed watch event for {self.spec.name}", kind="invalid") from None
+        if kind == "ERROR":
+            code = obj.get("code") if isinstance(obj, dict) else None
+            message = obj.get("message", "") if isinstance(obj, dict) else ""
+            raise _watch_error(code, message)
+        if not isinstance(obj, dict):
+            raise KubeError(f"malformed watch event for {self.spec.name}", kind="invalid")
+        metadata = obj.get("metadata") or {}
+        rv = str(metadata.get("resourceVersion") or "")
+        return kind, (None if kind == "BOOKMARK" else self.spec.key(obj)), rv, obj
+
+    def _wire_event(self, line: bytes | bytearray, codec: wire.Codec) -> tuple[str, Key, str, Any]:
+        """(type, key, resourceVersion, struct) of an event decoded by msgspec."""
+        try:
+            event = wire.EVENT_DECODER.decode(line)
+            kind, raw = event.type, event.object
+            if kind is None or not raw:
+                raise KubeError(f"malformed watch event for {self.spec.name}", kind="invalid")
+            if kind == "ERROR":
+                status = wire.STATUS_DECODER.decode(raw)
+                raise _watch_error(status.code, status.message or "")
+            obj = codec.object_decoder.decode(raw)
+        except msgspec.ValidationError as exc:
+            raise KubeError(f"malformed watch event for {self.spec.name}: {exc}", kind="invalid") from None
+        except (msgspec.DecodeError, RecursionError):
+            raise KubeError(f"malformed watch event for {self.spec.name}", kind="invalid") from None
+        metadata = obj.metadata or wire.NO_META
+        rv = metadata.resource_version or ""
+        if self.spec.cluster_scoped:
+            key: Key = metadata.name or ""
+        else:
+            key = (sys.intern(metadata.namespace or ""), metadata.name or "")
+        return kind, key, rv, obj
+
+
+def _watch_error(code: Any, message: Any) -> Exception:
+    """An ``ERROR`` event: :class:`Gone` for 410 (relist), else the server's status."""
+    if code == 410:
+        return Gone()
+    status = code if isinstance(code, int) else None
+    return KubeError(f"watch error {code}: {message}", kind="http", status=status)
+
+
+def _decode_page(data: bytes, spec: ResourceSpec, codec: wire.Codec) -> wire.WireList[Any]:
+    """One page of a list decoded into ``codec``'s structs; a bad answer is a clear error."""
+    try:
+        return codec.list_decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise KubeError(f"unexpected answer listing {spec.plural}: {exc}", kind="invalid") from None
+    except (msgspec.DecodeError, RecursionError):
+        raise not_json(data, f"listing {spec.plural}") from None
+
 
 def _loads(data: bytes, spec: ResourceSpec) -> dict[str, Any]:
     try:
         doc = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise not_json(data, f"listing {spec.plural}") from None
     if not isinstance(doc, dict):
         raise KubeError(f"unexpected answer listing {spec.plural}", kind="invalid")
@@ -481,7 +584,7 @@ def _loads(data: bytes, spec: ResourceSpec) -> dict[str, Any]:
 
 def _version(rv: Any) -> int | str:
     """A resourceVersion as stored: an int when it is one (28 bytes instead of ~50)."""
-    if isinstance(rv, str) and rv.isdigit() and len(rv) < 19:
+    if isinstance(rv, str) and len(rv) < 19 and rv.isdigit() and rv.isascii():  # not "²": no int
         return int(rv)
     return "" if rv is None else str(rv)
 
