@@ -16,6 +16,7 @@ from textual.containers import Vertical
 
 from tui.safetext import safe_line, safe_text
 from tui.views.backends import BackendsPerspective
+from widgets.looks import same_look
 from widgets.palette import Palette, palette
 from widgets.tables import Column, KeyedTable
 from widgets.textblock import TextBlock
@@ -80,7 +81,7 @@ class BackendsPane(Vertical):
 
     def _set_summary(self, widget: TextBlock, text: Text) -> None:
         """Update the summary only when it changed: an update re-lays out the whole screen."""
-        if text == self.summary and self._summary_drawn:
+        if self._summary_drawn and same_look(self.summary, text):
             return
         self.summary = text
         self._summary_drawn = True

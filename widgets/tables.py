@@ -22,6 +22,7 @@ from textual.widgets import DataTable
 
 from tui.compat.textual_private import write_cells
 from tui.safetext import safe_text
+from widgets.looks import same_cells, same_look
 
 MAX_REMOVALS = 32
 """More removals than this rebuild the table (each removal renumbers every row)."""
@@ -95,12 +96,12 @@ class KeyedTable(DataTable):
 
     def _update_row(self, key: str, cells: tuple[Any, ...], stats: SyncStats) -> None:
         before = self.shown[key]
-        if before is cells or before == cells:
+        if before is cells or same_cells(before, cells):
             return
         changed = [
             (column.key, new)
             for column, old, new in zip(self._column_spec, before, cells, strict=True)
-            if old != new
+            if not same_look(old, new)
         ]
         self.shown[key] = cells
         if changed:
