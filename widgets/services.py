@@ -43,7 +43,10 @@ def cell_text(cell: ServiceCell, colors: Palette) -> Text:
         return Text(f"not global  {cell.ready_endpoints} rdy", style=colors.muted)
     out = Text("global ")
     out.append("shared " if cell.shared else "unshared ", style="" if cell.shared else colors.warn)
-    out.append(safe_line(cell.affinity), style=colors.accent if cell.affinity != "none" else "")
+    if cell.affinity_set:
+        out.append(safe_line(cell.affinity), style=colors.accent if cell.affinity != "none" else "")
+    else:
+        out.append(cell.affinity_word, style=colors.muted)
     if cell.affinity_unknown:
         out.append("?", style=colors.warn)
     out.append(f"  {cell.ready_endpoints} rdy", style=colors.err if cell.ready_endpoints == 0 else "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apphelpers import backends_rows, make_app, wait_for
+from apphelpers import backends_rows, make_app, services_rows, wait_for
 from meshmodels import agent_service_list, apply_write, seed_snapshot
 from rich.text import Text
 from testkit import settle
@@ -70,3 +70,15 @@ async def test_agent_cell_loses_its_red_once_the_agent_agrees_again() -> None:
         source.push(seed)
         await wait_for(pilot, lambda: agent_cell().style == colors.muted)
         assert agent_cell().plain == "active"
+
+
+async def test_services_pane_tells_an_unset_affinity_from_the_word_none() -> None:
+    """No annotation and ``affinity: none`` are different facts (1.18.x reads ``none`` as
+    local-only): the pane writes ``(unset)`` for the first, ``none`` for the second."""
+    none = SetAnnotation("bastion03", "song", "userlist-svc", "service.cilium.io/affinity", "none")
+    app, _ = make_app(apply_write(seed_snapshot(), none))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        row = services_rows(app)["song/userlist-svc"]
+        assert row[1] == "global shared (unset)  1 rdy"
+        assert row[2] == "global shared none  1 rdy"

@@ -181,7 +181,7 @@ async def test_failed_write_lands_in_the_log() -> None:
         assert (
             activity(app)[-1][4] == "failed 409: Operation cannot be fulfilled: the object has been modified"
         )
-        assert "global shared none" in services_rows(app)["song/userlist-svc"][1]
+        assert "global shared (unset)" in services_rows(app)["song/userlist-svc"][1]
 
 
 async def test_filter_and_show_all() -> None:
