@@ -37,7 +37,7 @@ from textual.widgets import Footer, Static
 from tui.appcore.activity import ActivityTracker
 from tui.appcore.agentlists import AgentLists, read_agent_list
 from tui.appcore.coalesce import REFRESH_INTERVAL, ApplyWindow
-from tui.appcore.keys import KEYS, VIEW_CLUSTER_KEYS, WRITE_ACTIONS, help_rows
+from tui.appcore.keys import KEYS, VIEW_CLUSTER_KEYS, WRITE_ACTIONS, help_rows, write_key
 from tui.appcore.launch import launch, quiet_logging
 from tui.appcore.screenviews import Views, changes_nothing, compute_views, keep_current_selection
 from tui.compat.textual_private import event_loop, on_app_thread
@@ -690,8 +690,18 @@ class MeshtuiApp(App[int]):
         return True
 
     def on_key(self, event: Key) -> None:
-        """A disabled write key says why instead of doing nothing."""
+        """A disabled write key says why instead of doing nothing (a removed one too: under
+        ``--read-only`` the write bindings are gone, so Textual alone would stay silent)."""
         active = self.screen.active_bindings.get(event.key)
+        if active is None and self.read_only and len(self.screen_stack) == 1:
+            removed = write_key(event.key, self.initial_keymap)
+            if removed is not None:
+                self.notify(
+                    f"{removed.title}: read-only mode (--read-only): nothing is written",
+                    severity="warning",
+                    timeout=4,
+                )
+            return
         if active is None or active.enabled or active.binding.action.split("(")[0] not in WRITE_ACTIONS:
             return
         reason = self.write_block_reason(active.binding.action.split("(")[0])

@@ -8,7 +8,7 @@ remaps by id. Keys follow k9s where they overlap (``:`` palette, ``/`` filter, `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 AGENT_AUTO_MAX_SERVICES = 500
@@ -128,6 +128,17 @@ KEYS: tuple[KeyHelp, ...] = (
 )
 WRITE_ACTIONS = frozenset(k.name for k in KEYS if k.write)
 """The app's write actions: removed under ``--read-only``, disabled (with a reason) elsewhere."""
+
+
+def write_key(key: str, keymap: Mapping[str, str]) -> KeyHelp | None:
+    """The write binding ``key`` stands for (``keymap``: binding id → keys, as handed to
+    Textual), or ``None``. Under ``--read-only`` those bindings are removed, so Textual no
+    longer knows the key: this lets the app say why the key does nothing."""
+    for k in KEYS:
+        if k.write and key in (part.strip() for part in keymap.get(k.id, k.key).split(",")):
+            return k
+    return None
+
 
 VIEW_CLUSTER_KEYS = 9
 """``1`` … ``9`` make the n-th context the viewing cluster (ids ``view-cluster-1`` …)."""
