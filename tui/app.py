@@ -123,6 +123,8 @@ class MeshtuiApp(App[int]):
         self.snapshot: MeshSnapshot = source.snapshot()
         self.viewing: str | None = self.snapshot.clusters[0].context if self.snapshot.clusters else None
         self.service: ServiceKey | None = None
+        self._backends_hidden = False
+        """The Backends pane says a filter hides every service (the selection is kept)."""
         self.show_all = False
         self.views: Views | None = None
         self.view_builder = ViewBuilder()
@@ -488,6 +490,8 @@ class MeshtuiApp(App[int]):
         if service != self.service or views.viewing != self.viewing:
             return  # the selection moved on; the next compute draws it
         text = f"{service[0]}/{service[1]}" if service else None
+        empty = self._filter_hides_all()
+        self._backends_hidden = bool(empty)
         pane.show(
             text,
             views.backends,
@@ -496,6 +500,7 @@ class MeshtuiApp(App[int]):
             agent_read_at=self.agent_read_at(views.viewing),
             agent_note=self.agent_note(views.viewing),
             agent_outdated=self.agent_outdated(views.viewing),
+            empty=empty,
         )
 
     def _log_changes(self, snapshot: MeshSnapshot) -> None:
@@ -519,6 +524,16 @@ class MeshtuiApp(App[int]):
         if event.key is not None and event.key != self.service:
             self.service = event.key
             self._draw_selection()
+        elif self.views is not None and (event.key is None or self._backends_hidden):
+            # A filter hid every service (or showed the selected one again): the selection
+            # stays, the Backends pane says there is none shown (or shows it again).
+            self._show_backends(self.views)
+            self._refresh_bindings_if_changed()
+
+    def _filter_hides_all(self) -> str:
+        """Why no service is shown although there are some (a filter matches none), or ``""``."""
+        panes = self.query(ServicesPane)
+        return panes.first().empty_note if panes else ""
 
     def _draw_selection(self) -> None:
         """A key moved the selection (or the agent's list was read): draw the Backends pane
@@ -714,6 +729,8 @@ class MeshtuiApp(App[int]):
     def write_block_reason(self, action: str) -> str:
         """Why ``action`` cannot run now (``""`` when it can): read-only, no selection, RBAC...
         (:func:`tui.writeplan.write_block_reason`, the rules the headless commands follow too)."""
+        if not self.read_only and (empty := self._filter_hides_all()):
+            return f"no service shown: {empty[0].lower()}{empty[1:]}"
         return write_block_reason(self.snapshot, self.viewing, self.service, action, read_only=self.read_only)
 
     def _refuse(self, action: str) -> bool:

@@ -89,7 +89,7 @@ class BackendsPane(Vertical):
 
     def on_resize(self) -> None:
         if self._args is not None:
-            service, view, blocked, viewing, read_at, note, outdated = self._args
+            service, view, blocked, viewing, read_at, note, outdated, empty = self._args
             self.show(
                 service,  # type: ignore[arg-type]
                 view,  # type: ignore[arg-type]
@@ -98,6 +98,7 @@ class BackendsPane(Vertical):
                 agent_read_at=read_at,  # type: ignore[arg-type]
                 agent_note=note,  # type: ignore[arg-type]
                 agent_outdated=outdated,  # type: ignore[arg-type]
+                empty=empty,  # type: ignore[arg-type]
             )
 
     def show(
@@ -110,19 +111,23 @@ class BackendsPane(Vertical):
         agent_read_at: float | None = None,
         agent_note: str = "",
         agent_outdated: bool = False,
+        empty: str = "",
     ) -> None:
         """Draw ``view`` (the service ``service`` seen from one cluster); ``blocked`` says why
-        writes are disabled there (RBAC, unreachable), shown under the shares."""
+        writes are disabled there (RBAC, unreachable), shown under the shares; ``empty`` why
+        no service is selected (a filter matches none), shown in place of any service."""
         colors = palette(self.app)
         self.perspective = view
-        self._args = (service, view, blocked, viewing, agent_read_at, agent_note, agent_outdated)
+        self._args = (service, view, blocked, viewing, agent_read_at, agent_note, agent_outdated, empty)
         summary_widget = self.query_one("#backends-summary", TextBlock)
         table = self.table
-        if service is None or view is None:
+        if service is None or view is None or empty:
             self.border_title = "Backends"
             self.border_subtitle = ""
             text = Text("Select a service in Global services.", style=colors.muted)
-            if service is not None and viewing:
+            if empty:
+                text = safe_text(empty, colors.warn)
+            elif service is not None and viewing:
                 text = safe_text(f"{service}: no view from {viewing}", colors.muted)
             self._set_summary(summary_widget, text)
             table.set_columns([])

@@ -131,6 +131,9 @@ class ServicesPane(Vertical):
         self.compact = False
         self.visible_rows: list[ServiceRow] = []
         self._highlighted: tuple[str, str] | None = None
+        self._sticky: str | None = None
+        """The row key last under the cursor: where the cursor returns once a filter that
+        matched nothing is changed or cleared (the selection stays on the same service)."""
         self._keys: dict[str, tuple[str, str]] = {}
         """Row key text → service key: a name from a hostile server may hold a ``/``."""
         self._cell_cache: dict[tuple[int, bool], tuple[ServiceRow, tuple[Text, ...]]] = {}
@@ -261,6 +264,8 @@ class ServicesPane(Vertical):
                 f"filter: {self.filter_text}" if self.filter_text else f"/ filter  {toggle}"
             )
         table.sync_rows(data)
+        if self._sticky is not None and table.cursor_key != self._sticky:
+            table.move_to_key(self._sticky)
         self._announce()
 
     def _message(self, widget: TextBlock, text: str) -> None:
@@ -269,7 +274,18 @@ class ServicesPane(Vertical):
             self.message_text = text
             widget.update(text)
 
+    @property
+    def empty_note(self) -> str:
+        """Why no service is selected although there are services (a filter hides them all);
+        ``""`` otherwise. The Backends pane shows it rather than the hidden service."""
+        view = self.view
+        if view is None or not view.synced or self.visible_rows or not self.filter_text or not view.rows:
+            return ""
+        return f"No service matches the filter {self.filter_text!r} (escape clears it)"
+
     def _announce(self) -> None:
+        if self.table.cursor_key is not None:
+            self._sticky = self.table.cursor_key
         key = self.selected
         if key != self._highlighted:
             self._highlighted = key

@@ -61,6 +61,8 @@ class KeyedTable(DataTable):
         self.last_sync = SyncStats()
         self.row_height = 1
         """Height of every row (2 lets a long last column wrap instead of being cut)."""
+        self._cursor_before_columns: str | None = None
+        """The cursor's row when :meth:`set_columns` cleared the table, for the next sync."""
         self.sync_log: list[SyncStats] = []
         """The last syncs (at most 20), newest last: what each update touched."""
 
@@ -69,6 +71,8 @@ class KeyedTable(DataTable):
         spec = tuple(columns)
         if spec == self._column_spec:
             return False
+        # The cursor stays on its row across a change of columns too (``A`` re-measures them).
+        self._cursor_before_columns = self.cursor_key or self._cursor_before_columns
         self.clear(columns=True)
         for column in spec:
             # A Text, never a str: DataTable parses a str label as markup (cluster names).
@@ -134,7 +138,8 @@ class KeyedTable(DataTable):
     def sync_rows(self, rows: Sequence[Row], *, height: int = 1) -> SyncStats:
         """Make the table show ``rows`` (key, cells aligned with the columns)."""
         stats = SyncStats()
-        cursor = self.cursor_key
+        cursor = self.cursor_key or self._cursor_before_columns
+        self._cursor_before_columns = None
         new_keys = [key for key, _ in rows]
         old_keys = list(self.shown)
         if height != self.row_height:
