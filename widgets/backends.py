@@ -16,6 +16,7 @@ from textual.containers import Vertical
 
 from tui.safetext import safe_line, safe_text
 from tui.views.backends import BackendsPerspective
+from tui.views.labels import plural
 from widgets.looks import same_look
 from widgets.palette import Palette, palette
 from widgets.tables import Column, KeyedTable
@@ -185,7 +186,7 @@ class BackendsPane(Vertical):
                 if diff:
                     # Read before the last change, a difference is most likely its age: not an error yet.
                     style = colors.warn if agent_outdated else colors.err
-                    agent.append(f"cilium service list differs on {diff} backend(s)", style=style)
+                    agent.append(f"cilium service list differs on {plural(diff, 'backend')}", style=style)
                 else:
                     agent.append("cilium service list agrees", style=colors.ok)
                 if agent_read_at is not None:
