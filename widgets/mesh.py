@@ -151,7 +151,7 @@ def numbered_matrix(status: StatusView, colors: Palette, width: int) -> Text | N
         legend = Text("  ".join(f"{i}={safe_line(c.cluster)}" for i, c in enumerate(clusters, start=1)))
         out.append_text(hanging(legend, width, 0))
         out.append("\n")
-    out.append_text(hanging(Text("row → col: connected/agents\n", style=colors.muted), width, 2))
+    out.append_text(hanging(Text("cells: connected/agents\n", style=colors.muted), width, 2))
     return out
 
 
