@@ -510,6 +510,8 @@ class MeshtuiApp(App[int]):
             log.add_entry(
                 change.context, "cluster", f"{change.before} → {change.after}", change.reason, "event"
             )
+        for seen in self.activity.seen_changes(snapshot):  # before landed(): ours are not "seen"
+            log.add_entry(seen.context, seen.obj, f"seen: {seen.change}", "made outside meshtui", "event")
         for entry in self.activity.landed(snapshot):
             log.set_outcome(entry, "applied (seen in watch)", "applied")
 
@@ -851,10 +853,13 @@ class MeshtuiApp(App[int]):
         log = self.query_one(ActivityLog)
         for action in actions:
             entry = log.add_entry(action.context, object_text(action), action.describe(), "sent…", "sent")
+            self.activity.sending(action)
             try:
                 result = await self.source.write(action)
             except Exception as exc:
                 result = WriteResult(action, ok=False, message=f"{type(exc).__name__}: {exc}")
+            finally:
+                self.activity.answered(action)
             if result.ok:
                 log.set_outcome(entry, "ok, waiting for watch…", "ok")
                 self.activity.sent(entry, action)
