@@ -584,6 +584,13 @@ class MeshtuiApp(App[int]):
         entries = self.agent_lists.entries(viewing)
         return self.view_builder.backends(snapshot, service, state, agent_entries=entries)
 
+    @on(BackendsPane.RowDetails)
+    def _backend_details(self, event: BackendsPane.RowDetails) -> None:
+        from tui.screens.details import DetailsDialog  # dialogs load when first opened
+
+        if len(self.screen_stack) == 1:
+            self.push_screen(DetailsDialog(event.title, event.fields))
+
     @on(ContextList.ViewingChanged)
     def _viewing_changed(self, event: ContextList.ViewingChanged) -> None:
         self.set_viewing(event.context)

@@ -8,11 +8,15 @@ can read it — the agent's own ``cilium service list`` state per backend, diffe
 
 from __future__ import annotations
 
+import textwrap
 import time
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable
 
 from tui.safetext import safe_line, safe_text
 from tui.views.backends import BackendsPerspective
@@ -22,6 +26,11 @@ from widgets.palette import Palette, palette
 from widgets.tables import Column, KeyedTable
 from widgets.textblock import TextBlock
 
+WHY_MIN = 24
+"""The WHY column is at least this wide: narrower panes shorten pod names, then drop IP:PORT."""
+POD_MIN = 14
+MAX_ROW_LINES = 3
+"""A longer reason is cut after this many lines; enter on the row shows it whole."""
 BAR_WIDTH = 20
 """Blocks for 100 % (the sketch draws 50 % as ten blocks)."""
 MAX_BARS = 8
@@ -64,9 +73,20 @@ class BackendsPane(Vertical):
     BackendsPane > KeyedTable { height: 1fr; }
     """
 
+    class RowDetails(Message):
+        """Enter on a backend: ``fields`` (label, value) of the row, none of them cut."""
+
+        def __init__(self, title: str, fields: list[tuple[str, str]]) -> None:
+            super().__init__()
+            self.title = title
+            self.fields = fields
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Backends"
+        self.details: dict[str, list[tuple[str, str]]] = {}
+        """Row key → every field of that row, uncut (what enter shows)."""
+        self.title_text = ""
         self.perspective: BackendsPerspective | None = None
         self.summary = Text()
         self._summary_drawn = False
@@ -213,27 +233,36 @@ class BackendsPane(Vertical):
         # Narrow panes use short headers for the two ✓/✗ columns: the reason needs the room.
         short = width < 110
         ready_w, selected_w = (3, 3) if short else (5, 8)
-        fixed = (cluster_w + 2) + (pod_w + 2) + (addr_w + 2) + (ready_w + 2) + (selected_w + 2)
-        fixed += 11 if with_agent else 0
-        columns = [
-            Column("cluster", "CLUSTER", cluster_w),
-            Column("pod", "POD", pod_w),
-            Column("addr", "IP:PORT", addr_w),
+        agent_w = 11 if with_agent else 0
+        # The reason must stay readable: narrow panes shorten the pod names (middle "…"), then
+        # leave out IP:PORT; enter on a row shows all of it (BackendsPane.RowDetails).
+        fixed = (cluster_w + 2) + (ready_w + 2) + (selected_w + 2) + agent_w
+        room = width - fixed - WHY_MIN - 4  # for POD (and IP:PORT), WHY at its narrowest
+        with_addr = room - (addr_w + 2) >= min(pod_w, POD_MIN)
+        if with_addr:
+            room -= addr_w + 2
+        pod_w = max(min(pod_w, POD_MIN), min(pod_w, room))
+        fixed += (pod_w + 2) + ((addr_w + 2) if with_addr else 0)
+        columns = [Column("cluster", "CLUSTER", cluster_w), Column("pod", "POD", pod_w)]
+        if with_addr:
+            columns.append(Column("addr", "IP:PORT", addr_w))
+        columns += [
             Column("ready", "RDY" if short else "READY", ready_w),
             Column("selected", "SEL" if short else "SELECTED", selected_w),
         ]
         if with_agent:
             columns.append(Column("agent", "AGENT", 9))
-        # WHY last, as wide as what is left; a longer reason wraps onto a second line.
+        # WHY last, as wide as what is left; a longer reason wraps onto more lines.
         why_w = max(width - fixed - 2, 16)
         columns.append(Column("why", "WHY", why_w))
         table.set_columns(columns)
         rows = []
+        self.details = {}
         for b, why in zip(view.backends, whys, strict=True):
             cells: list[Text] = [
                 safe_text(b.cluster, "bold" if b.cluster == view.cluster else ""),
-                safe_text(b.pod or "—"),
-                safe_text(b.address),
+                safe_text(middle_cut(b.pod or "—", pod_w)),
+                *((safe_text(b.address),) if with_addr else ()),
                 _yes(b.ready, colors),
                 _yes(b.selected, colors) if b.ready else Text("—", style=colors.muted),
             ]
@@ -242,23 +271,63 @@ class BackendsPane(Vertical):
                 cells.append(safe_text(_agent_short(b.agent), style))
             cells.append(safe_text(why, "" if b.selected else colors.muted))
             rows.append((b.address, tuple(cells)))
+            self.details[b.address] = [
+                ("cluster", b.cluster),
+                ("pod", b.pod or "—"),
+                ("address", b.address),
+                ("ready", "yes" if b.ready else "no"),
+                ("selected", ("yes" if b.selected else "no") if b.ready else "— (not ready)"),
+                *((("agent", agent_detail(b.agent, b.agent_differs)),) if with_agent else ()),
+                ("why", b.why),
+            ]
         extra_why = "only in the agent's list"
         if view.unknown:  # most likely a backend of a cluster the app cannot read
             extra_why += safe_line(f" (from {', '.join(c for c, _ in view.unknown)}?)")
         for extra in view.agent_backends or ():
             if any(b.address == f"{extra.ip}:{extra.port}" for b in view.backends):
                 continue
+            address = f"{extra.ip}:{extra.port}"
             cells = [
                 safe_text(extra.cluster or "?"),
                 Text("—"),
-                safe_text(f"{extra.ip}:{extra.port}"),
+                *((safe_text(address),) if with_addr else ()),
                 Text("?"),
                 Text("—"),
                 safe_text(_agent_short(extra.state), colors.err),
                 Text(extra_why, style=colors.err),
             ]
-            rows.append((f"agent:{extra.ip}:{extra.port}", tuple(cells)))
-        table.sync_rows(rows, height=2 if any(len(w) > why_w for w in whys) else 1)
+            rows.append((f"agent:{address}", tuple(cells)))
+            self.details[f"agent:{address}"] = [
+                ("cluster", extra.cluster or "?"),
+                ("address", address),
+                ("agent", extra.state or "—"),
+                ("why", extra_why),
+            ]
+        lines = max((len(textwrap.wrap(w, why_w)) for w in (*whys, extra_why)), default=1)
+        table.sync_rows(rows, height=max(1, min(MAX_ROW_LINES, lines)))
+        self.title_text = f"{service} seen from {view.cluster} ({view.context})"
+
+    @on(DataTable.RowSelected, "#backends-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row: every field of it, uncut (a narrow pane shortens or leaves out some)."""
+        event.stop()
+        key = event.row_key.value
+        if key is not None and key in self.details:
+            self.post_message(self.RowDetails(f"Backend {key}  {self.title_text}", self.details[key]))
+
+
+def agent_detail(state: str | None, differs: bool) -> str:
+    return (state or "—") + ("  (differs from the computed selection)" if differs else "")
+
+
+def middle_cut(text: str, width: int) -> str:
+    """``userlist-6c9f7d8b5-x2x8q`` → ``userlist-6…5-x2x8q``: the start and the unique end of a
+    name that does not fit (enter on the row shows it whole)."""
+    if len(text) <= width or width < 5:
+        return text
+    keep = width - 1
+    head = keep // 2
+    return f"{text[:head]}…{text[len(text) - (keep - head) :]}"
 
 
 def short_why(why: str, affinity: str) -> str:

@@ -7,6 +7,8 @@ tools/screenshots.py uses too.
 from __future__ import annotations
 
 import dataclasses
+import html
+import re
 from typing import Any
 
 from meshmodels import SEED_TIME, agent_service_list, seed_snapshot
@@ -103,3 +105,12 @@ def with_second_service() -> MeshSnapshot:
         services[svc.key] = svc
         states.append(dataclasses.replace(state, services=frozen_map(services)))
     return dataclasses.replace(snap, clusters=tuple(states))
+
+
+def screen_text(svg: str) -> str:
+    """The characters of an exported screen (``app.export_screenshot()``), line by line (the
+    SVG's text runs joined): what a user sees, wrapping included."""
+    rows: dict[float, list[str]] = {}
+    for y, body in re.findall(r'<text[^>]*?\by="([\d.]+)"[^>]*>(.*?)</text>', svg, re.S):
+        rows.setdefault(float(y), []).append(html.unescape(body).replace("\xa0", " "))
+    return "\n".join("".join(parts) for _, parts in sorted(rows.items()))
