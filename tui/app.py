@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal
 from textual.events import Key
 from textual.screen import Screen
@@ -86,12 +87,29 @@ def _bindings() -> list[BindingType]:
         Binding(str(n), f"view_cluster({n})", f"cluster {n}", show=False, id=f"view-cluster-{n}")
         for n in range(1, VIEW_CLUSTER_KEYS + 1)
     ]
+    # ctrl+c quits as in k9s, over Textual's "copy"/"press ctrl+q" (the curl loops are stopped
+    # first, as for q: on_unmount); priority: a focused filter box must not swallow it.
+    out.append(Binding("ctrl+c", "quit", "quit", show=False, priority=True, id="quit.ctrl-c"))
     return out
+
+
+class JumpProvider(Provider):
+    """k9s-style jumps in the command palette: ``:svc NAME``, ``:ctx NAME`` (``:context``),
+    ``:ns NAME``; their hits rank above every fuzzy match of the other commands."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        if not isinstance(app, MeshtuiApp):
+            return
+        for index, (title, help_text, callback) in enumerate(app.jump_hits(query)):
+            # Above 1.0, the best a fuzzy match scores: the jump typed is what was meant.
+            yield Hit(1.5 - index / 1000, title, callback, help=help_text)
 
 
 class MeshtuiApp(App[int]):
     """meshtui: the operator's single screen over every context of a ClusterMesh."""
 
+    COMMANDS = App.COMMANDS | {JumpProvider}
     CSS_PATH = "app.tcss"
     TITLE = "meshtui"
     BINDINGS: ClassVar[list[BindingType]] = _bindings()
@@ -1078,8 +1096,19 @@ class MeshtuiApp(App[int]):
                 command.title, command.help, self._palette_callback(command), command.discover
             )
 
+    def jump_hits(self, query: str) -> list[tuple[str, str, Callable[[], Any]]]:
+        """(title, help, callback) for a k9s-style jump typed in the palette (``svc NAME``,
+        ``ctx NAME``, ``ns NAME``: :func:`tui.appcore.palette.jump_commands`)."""
+        from tui.appcore.palette import jump_commands
+
+        rows = self.views.services.rows if self.views is not None else ()
+        commands = jump_commands(query, self.snapshot, rows, show_all=self.show_all)
+        return [(c.title, c.help, self._palette_callback(c)) for c in commands]
+
     def _palette_callback(self, command: Any) -> Callable[[], Any]:
         kind, arg = command.kind, command.arg
+        if kind == "namespace":
+            return lambda: self.query_one(ServicesPane).set_filter(f"{arg}/")
         if kind == "refuse":
             return lambda: self.notify(arg, severity="warning")
         if kind == "view":

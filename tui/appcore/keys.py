@@ -124,7 +124,7 @@ KEYS: tuple[KeyHelp, ...] = (
         "command palette: every action, every cluster and service by name",
     ),
     KeyHelp("help", "question_mark", "help", "help", "this screen"),
-    KeyHelp("quit", "q", "quit", "quit", "quit meshtui"),
+    KeyHelp("quit", "q", "quit", "quit", "quit meshtui (ctrl+c too); running curl loops are stopped first"),
 )
 WRITE_ACTIONS = frozenset(k.name for k in KEYS if k.write)
 """The app's write actions: removed under ``--read-only``, disabled (with a reason) elsewhere."""
