@@ -68,6 +68,7 @@ from widgets.contexts import ContextList
 from widgets.curl_slot import CurlSlot
 from widgets.header import MeshHeader
 from widgets.mesh import MeshPane
+from widgets.rowdetails import RowDetails
 from widgets.services import ServicesPane
 
 log = logging.getLogger("tui.app")
@@ -602,8 +603,8 @@ class MeshtuiApp(App[int]):
         entries = self.agent_lists.entries(viewing)
         return self.view_builder.backends(snapshot, service, state, agent_entries=entries)
 
-    @on(BackendsPane.RowDetails)
-    def _backend_details(self, event: BackendsPane.RowDetails) -> None:
+    @on(RowDetails)
+    def _row_details(self, event: RowDetails) -> None:
         from tui.screens.details import DetailsDialog  # dialogs load when first opened
 
         if len(self.screen_stack) == 1:

@@ -15,7 +15,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import DataTable
 
 from tui.safetext import safe_line, safe_text
@@ -23,6 +22,7 @@ from tui.views.backends import BackendsPerspective
 from tui.views.labels import plural
 from widgets.looks import same_look
 from widgets.palette import Palette, palette
+from widgets.rowdetails import RowDetails
 from widgets.tables import Column, KeyedTable
 from widgets.textblock import TextBlock
 
@@ -72,14 +72,6 @@ class BackendsPane(Vertical):
     BackendsPane > #backends-summary { max-height: 6; padding: 0 1; }
     BackendsPane > KeyedTable { height: 1fr; }
     """
-
-    class RowDetails(Message):
-        """Enter on a backend: ``fields`` (label, value) of the row, none of them cut."""
-
-        def __init__(self, title: str, fields: list[tuple[str, str]]) -> None:
-            super().__init__()
-            self.title = title
-            self.fields = fields
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -235,7 +227,7 @@ class BackendsPane(Vertical):
         ready_w, selected_w = (3, 3) if short else (5, 8)
         agent_w = 11 if with_agent else 0
         # The reason must stay readable: narrow panes shorten the pod names (middle "…"), then
-        # leave out IP:PORT; enter on a row shows all of it (BackendsPane.RowDetails).
+        # leave out IP:PORT; enter on a row shows all of it (RowDetails).
         fixed = (cluster_w + 2) + (ready_w + 2) + (selected_w + 2) + agent_w
         room = width - fixed - WHY_MIN - 4  # for POD (and IP:PORT), WHY at its narrowest
         with_addr = room - (addr_w + 2) >= min(pod_w, POD_MIN)
@@ -313,7 +305,7 @@ class BackendsPane(Vertical):
         event.stop()
         key = event.row_key.value
         if key is not None and key in self.details:
-            self.post_message(self.RowDetails(f"Backend {key}  {self.title_text}", self.details[key]))
+            self.post_message(RowDetails(f"Backend {key}  {self.title_text}", self.details[key]))
 
 
 def agent_detail(state: str | None, differs: bool) -> str:

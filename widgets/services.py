@@ -24,6 +24,7 @@ from tui.safetext import safe_line, safe_text
 from tui.views.labels import parse_key
 from tui.views.services import GLYPH_LEGEND, ServiceCell, ServiceRow, ServicesView, filter_rows
 from widgets.palette import Palette, palette
+from widgets.rowdetails import RowDetails
 from widgets.tables import Column, KeyedTable
 from widgets.textblock import TextBlock
 
@@ -256,14 +257,18 @@ class ServicesPane(Vertical):
             self._cache_colors = colors
         data = [(r.key_text, self._cells(r, colors)) for r in rows]
         self._keys = {r.key_text: r.key for r in rows}
+        # A reason longer than its column takes a second line; enter shows the whole row.
+        why_w = columns[-1].width or MIN_WHY
+        longest = max((cells[-1].cell_len for _, cells in data), default=0)
+        cut = "  enter: whole row" if longest > 2 * why_w - 4 else ""
         if self.compact:
             self.border_subtitle = GLYPH_LEGEND
         else:
             toggle = "A global only" if view.show_all else "A all services"
             self.border_subtitle = safe_text(
-                f"filter: {self.filter_text}" if self.filter_text else f"/ filter  {toggle}"
+                (f"filter: {self.filter_text}" if self.filter_text else f"/ filter  {toggle}") + cut
             )
-        table.sync_rows(data)
+        table.sync_rows(data, height=2 if longest > why_w else 1)
         if self._sticky is not None and table.cursor_key != self._sticky:
             table.move_to_key(self._sticky)
         self._announce()
@@ -295,6 +300,18 @@ class ServicesPane(Vertical):
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
         self._announce()
+
+    @on(DataTable.RowSelected, "#services-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a service: every cluster's cell and the whole WHY, uncut."""
+        event.stop()
+        key = event.row_key.value
+        row = next((r for r in self.visible_rows if r.key_text == key), None)
+        if row is None or self.view is None:
+            return
+        fields = [(cluster, cell.text()) for cluster, cell in zip(self.view.clusters, row.cells, strict=True)]
+        fields.append(("why", "; ".join(row.warnings) or "—"))
+        self.post_message(RowDetails(f"Service {row.key_text}", fields))
 
     def select(self, key: tuple[str, str]) -> bool:
         """Put the cursor on service ``key`` (clears a filter that hides it)."""

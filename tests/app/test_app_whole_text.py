@@ -4,13 +4,14 @@ the activity ticker, the affinity dialog's title."""
 from __future__ import annotations
 
 from apphelpers import activity, backends_rows, make_app, screen_text, wait_for
-from meshmodels import apply_write, seed_snapshot
+from meshmodels import apply_write, findings_snapshot, seed_snapshot
 from testkit import settle
 
 from tui.mesh.actions import SetAnnotation
 from tui.screens.affinity import AffinityMenu
 from tui.screens.details import DetailsDialog
 from widgets.backends import BackendsPane, middle_cut
+from widgets.services import ServicesPane
 
 LOCAL = SetAnnotation("bastion02", "song", "userlist-svc", "service.cilium.io/affinity", "local")
 REMOTE = "10.2.0.33:8181"
@@ -79,3 +80,20 @@ async def test_affinity_dialog_title_is_two_whole_lines_at_80_columns() -> None:
         screen = screen_text(app.export_screenshot())
         assert "█Affinity of song/userlist-svc█" in screen
         assert "█in cluster1 (bastion02) · now: not set (none)█" in screen
+
+
+async def test_services_why_takes_a_second_line_and_enter_shows_the_whole_row() -> None:
+    app, _ = make_app(findings_snapshot())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        pane = app.query_one(ServicesPane)
+        why = "; ".join(pane.visible_rows[0].warnings)
+        assert len(why) > (pane.table.columns["why"].width)  # longer than its column here
+        assert pane.table.row_height == 2 and "enter: whole row" in str(pane.border_subtitle)
+        pane.table.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsDialog)
+        fields = dict(app.screen.fields)
+        assert fields["why"] == why
+        assert fields["cluster3"] == "global unshared (unset)  1 rdy"
