@@ -9,6 +9,7 @@ from testkit import settle
 
 from tui.mesh.actions import SetAnnotation
 from tui.screens.affinity import AffinityMenu
+from tui.screens.confirm import ActionBlock, ConfirmDialog
 from tui.screens.details import DetailsDialog
 from widgets.backends import BackendsPane, middle_cut
 from widgets.services import ServicesPane
@@ -97,3 +98,18 @@ async def test_services_why_takes_a_second_line_and_enter_shows_the_whole_row() 
         fields = dict(app.screen.fields)
         assert fields["why"] == why
         assert fields["cluster3"] == "global unshared (unset)  1 rdy"
+
+
+async def test_confirm_dialog_cuts_the_kubectl_command_so_it_still_pastes() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "l")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        block = app.screen.query_one(ActionBlock)
+        lines = block.render().plain.split("equivalent kubectl command:\n")[1].splitlines()
+        assert len(lines) > 1 and all(len(line) <= block.content_region.width for line in lines)
+        assert lines[0].endswith(" \\")
+        pasted = " ".join(line.removesuffix(" \\").strip() for line in lines)
+        assert pasted == LOCAL.kubectl()
