@@ -268,9 +268,12 @@ class ServicesPane(Vertical):
             self.border_subtitle = safe_text(
                 (f"filter: {self.filter_text}" if self.filter_text else f"/ filter  {toggle}") + cut
             )
+        if table.cursor_key is not None:
+            # The cursor as it is now (a key may have moved it since the last announce).
+            self._sticky = table.cursor_key
         table.sync_rows(data, height=2 if longest > why_w else 1)
         if self._sticky is not None and table.cursor_key != self._sticky:
-            table.move_to_key(self._sticky)
+            table.move_to_key(self._sticky)  # back from a filter that matched nothing
         self._announce()
 
     def _message(self, widget: TextBlock, text: str) -> None:
