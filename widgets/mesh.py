@@ -118,18 +118,21 @@ def numbered_matrix(status: StatusView, colors: Palette, width: int) -> Text | N
 
     ::
 
-        to →          1      2
-        1 cluster1    —      1/1 ✓
-        2 cluster2    1/1 ✓  —
-        row's agents connected to column's cluster
+        to →        1      2
+        1 cluster1  —      1/1 ✓
+        2 cluster2  1/1 ✓  —
+        cells: connected/agents
+
+    Narrower, the rows are numbered only and a legend names the clusters (``1=cluster1``).
     """
     clusters = status.clusters
     cells = [[_cell(source, target, colors) for target in clusters] for source in clusters]
     named = [f"{i} {safe_line(c.cluster)}" for i, c in enumerate(clusters, start=1)]
     numbers = [str(i) for i in range(1, len(clusters) + 1)]
     # Roomiest first: names and two spaces between columns, then numbers only, then one space.
+    widest = [max(len(numbers[j]), *(len(row[j][0]) for row in cells)) for j in range(len(clusters))]
     for gap, names in ((2, named), (2, numbers), (1, numbers)):
-        widths = [max(len(str(j)), *(len(row[j][0]) for row in cells)) + gap for j in range(len(clusters))]
+        widths = [w + gap for w in widest]
         label_width = max(len(n) + gap for n in names)
         if label_width + sum(widths) - gap <= width:
             break
