@@ -75,7 +75,7 @@ async def test_118_none_is_shown_as_a_blackhole_and_the_none_write_removes_it(si
         assert dialog.actions == (
             SetAnnotation("bastion02", "song", "userlist-svc", AFFINITY, None, old="none"),
         )
-        text = " ".join(str(s.render()) for s in dialog.query("Static"))
+        text = " ".join(str(s.render()) for s in dialog.query("Static, ActionBlock"))
         assert "service.cilium.io/affinity: none → (removed)" in text
         assert "the word 'none' makes Cilium 1.18/1.19 use local backends only" in text
         await pilot.press("enter")
