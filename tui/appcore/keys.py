@@ -197,5 +197,6 @@ def help_rows(display: Callable[[str, str], str], *, read_only: bool, curl_pane:
             rows.append((display(k.id, k.key), k.title, f"curl pane (tab to it): {k.help}", k.id))
     rows.append(("1 … 9", "viewing cluster", "look at the backends from the n-th context", "view-cluster-N"))
     rows.append(("tab shift+tab", "panes", "move between the panes", ""))
+    rows.append(("enter", "whole row", "on a Services or Backends row: every field, uncut", ""))
     rows.append(("enter / esc", "dialogs", "confirm / cancel (also y / n)", ""))
     return rows
