@@ -86,8 +86,10 @@ def summary_text(row: CurlRowView, colors: Palette) -> Text:
     out.append(f"  p50 {ms_text(row.p50)}  p95 {ms_text(row.p95)}  ")
     out.append_text(errors_text(row, colors))
     out.append(f"  {row.rate:.1f}/s" if row.running else "  stopped")
-    if row.state == "reattaching":
-        out.append("  reattaching…", style=colors.warn)
+    if row.state in ("reattaching", "attaching", "waiting"):
+        out.append(f"  {row.state}…", style=colors.warn)
+        if row.state == "waiting" and row.last_event:
+            out.append(f"  {safe_line(row.last_event)}", style=colors.muted)
     return out
 
 

@@ -131,6 +131,7 @@ class CurlSession:
         self._pending_lock = threading.Lock()
         self._listener: _Forward | None = None
         self._seen_pods: dict[str, set[str]] = {}
+        self._checks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -248,6 +249,9 @@ class CurlSession:
         self._unlisten()
         await asyncio.gather(*(loop.stop() for loop in self.loops.values()), return_exceptions=True)
         tasks = [t for t in self._tasks.values() if not t.done()]
+        for check in list(self._checks):
+            check.cancel()
+            tasks.append(check)
         if self._learner is not None and not self._learner.done():
             self._learner.cancel()
             tasks.append(self._learner)
@@ -378,8 +382,41 @@ class CurlSession:
             if pod.deleting:
                 loop.client_gone(pod_name, f"client pod {pod_name} is terminating")
             return
-        if pod_name in seen:  # shown before, absent now: deleted (never guessed from a lagging watch)
+        if pod_name in seen:
+            # Shown before, absent now: deleted — or no longer watched (the pod watch of a
+            # namespace stops with its last global service). Only the API server can tell.
+            seen.discard(pod_name)
+            self._spawn(self._verify_client(context, loop, pod_name), f"curl check {context}")
+
+    async def _verify_client(self, context: str, loop: CurlLoop, pod_name: str) -> None:
+        """Ask the API server whether a client pod the snapshot lost is gone: the loop is moved
+        only when the deployment no longer lists it alive (a pinned pod outside the deployment
+        is left to its stream, which ends by itself if the pod is gone)."""
+        try:
+            pods = await self.source.pods_of_deployment(
+                context, loop.client_namespace, loop.client_deployment
+            )
+        except Exception as exc:
+            self._loop_event(
+                LoopEvent(time.time(), context, "error", f"cannot check client pod {pod_name}: {exc}")
+            )
+            return
+        if self.stopped or loop.stopping or loop.pod != pod_name:
+            return
+        listed = {p.name: p for p in pods}
+        pod = listed.get(pod_name)
+        if pod is None and pod_name == loop.client:
+            return
+        if pod is None:
             loop.client_gone(pod_name, f"client pod {pod_name} was deleted")
+        elif pod.deleting:
+            loop.client_gone(pod_name, f"client pod {pod_name} is terminating")
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        """A short task of the session (kept until done, so it is not garbage-collected)."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
 
     # -- learning -------------------------------------------------------------------------------
 
