@@ -41,6 +41,7 @@ SLOW_FILES = (
     "sim/test_sim_kubectl.py",
     "headless/test_headless_writes.py",
     "headless/test_headless_curl.py",
+    "headless/test_headless_curl_phases.py",
     "app/test_app_keys.py",
     "sim/test_faults.py",
     "app/test_app_cilium_versions.py",

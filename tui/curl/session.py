@@ -36,6 +36,7 @@ from tui.curl.fingerprints import (
 )
 from tui.curl.frames import RawAnswer
 from tui.curl.loop import DEFAULT_CLIENT, SEGMENT, CurlAnswer, CurlLoop, LoopEvent, identify
+from tui.curl.phases import Phases
 from tui.curl.stats import DEFAULT_WINDOW, LoopStats
 from tui.curl.target import CurlTarget, check_interval, check_timeout
 from tui.mesh.model import ClusterState, MeshSnapshot, ServiceKey
@@ -115,6 +116,9 @@ class CurlSession:
         self.fingerprints = Fingerprints()
         self.loops: dict[str, CurlLoop] = {}
         self.stats: dict[str, LoopStats] = {}
+        self.phases: dict[str, Phases] = {}
+        """Per client context: the stretches between changes of the expected share or backends
+        (:mod:`tui.curl.phases`), so a split is compared with the share that held meanwhile."""
         self.log: collections.deque[CurlAnswer] = collections.deque(maxlen=max(1, log_size))
         self.events: collections.deque[LoopEvent] = collections.deque(maxlen=MAX_EVENTS)
         self.started_at: float | None = None
@@ -352,7 +356,12 @@ class CurlSession:
             self._apply_snapshot(snapshot)
 
     def _apply_snapshot(self, snapshot: MeshSnapshot) -> None:
-        """Expected shares, client pods gone, backends changed."""
+        """Expected shares (and the phases they start), client pods gone, backends changed."""
+        backends = target_backends(snapshot, self.target)
+        per_cluster: dict[str, int] = {}
+        for backend in backends:
+            per_cluster[backend.cluster] = per_cluster.get(backend.cluster, 0) + 1
+        now = time.time()
         for context, stats in self.stats.items():
             state = snapshot.by_context(context)
             if state is None or not state.usable:
@@ -362,10 +371,15 @@ class CurlSession:
             if self.expected is not None:
                 share, note = self.expected(snapshot, self.target.key, state)
                 stats.expected, stats.expected_note = dict(share), note
+            phase = self.phases.setdefault(context, Phases()).observe(
+                now, stats.expected, stats.expected_note, per_cluster
+            )
+            if phase is not None and phase.change:
+                self._loop_event(LoopEvent(now, context, "change", f"seen: {phase.change}"))
         for context, loop in self.loops.items():
             self._check_client(snapshot, context, loop)
         if self.learn_enabled and self.fingerprints.learned_at is not None:
-            signature = backend_signature(target_backends(snapshot, self.target))
+            signature = backend_signature(backends)
             if signature != self.fingerprints.signature:
                 self._want_learn()
         self._changed()
