@@ -13,8 +13,10 @@ from collections.abc import AsyncIterator
 import pytest
 from curlhelp import FAST
 from testkit import until
+from textual.pilot import Pilot
 
 from tui.app import MeshtuiApp
+from tui.curl.session import CurlSession
 from tui.kube.source import KubeSource
 from tui.sim.mesh import SimThread
 
@@ -40,20 +42,28 @@ def is_global(app: MeshtuiApp, context: str) -> bool:
     return service is not None and (service.annotations.get("service.cilium.io/global") == "true")
 
 
+async def curl_here(app: MeshtuiApp, pilot: Pilot) -> CurlSession:
+    """``C`` on userlist-svc viewed from bastion02 (a loop every 50 ms), once it has answered."""
+    await until(lambda: app.curl_pane is not None, 5, pilot=pilot)
+    await until(lambda: app.service == KEY and app.viewing == "bastion02", 10, pilot=pilot)
+    await until(lambda: client_in_snapshot(app, "bastion02"), 10, pilot=pilot)
+    curl = app.curl
+    assert curl is not None
+    curl.interval = 0.05
+    await pilot.press("C")
+    await until(lambda: curl.session is not None and "bastion02" in curl.session.stats, 10, pilot=pilot)
+    session = curl.session
+    assert session is not None
+    await until(lambda: session.stats["bastion02"].total >= 3, 10, pilot=pilot)
+    return session
+
+
 async def test_the_loop_answers_again_after_global_is_toggled_off_and_on(app: MeshtuiApp) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
-        await until(lambda: app.curl_pane is not None, 5, pilot=pilot)
-        await until(lambda: app.service == KEY and app.viewing == "bastion02", 10, pilot=pilot)
-        await until(lambda: client_in_snapshot(app, "bastion02"), 10, pilot=pilot)
+        session = await curl_here(app, pilot)
         curl = app.curl
         assert curl is not None
-        curl.interval = 0.05
-        await pilot.press("C")
-        await until(lambda: curl.session is not None and "bastion02" in curl.session.stats, 10, pilot=pilot)
-        session = curl.session
-        assert session is not None
         stats = session.stats["bastion02"]
-        await until(lambda: stats.total >= 3, 10, pilot=pilot)
 
         await pilot.press("g", "y")  # global off: no global service left in song on bastion02
         await until(lambda: not is_global(app, "bastion02"), 10, pilot=pilot)
@@ -88,18 +98,10 @@ async def test_a_loop_without_a_client_pod_says_it_waits_and_answers_again(app: 
     from widgets.curl_pane import CurlRow
 
     async with app.run_test(size=(160, 48)) as pilot:
-        await until(lambda: app.curl_pane is not None, 5, pilot=pilot)
-        await until(lambda: app.service == KEY and app.viewing == "bastion02", 10, pilot=pilot)
-        await until(lambda: client_in_snapshot(app, "bastion02"), 10, pilot=pilot)
+        session = await curl_here(app, pilot)
         curl = app.curl
         assert curl is not None and app.curl_pane is not None
-        curl.interval = 0.05
-        await pilot.press("C")
-        await until(lambda: curl.session is not None and "bastion02" in curl.session.stats, 10, pilot=pilot)
-        session = curl.session
-        assert session is not None
         stats = session.stats["bastion02"]
-        await until(lambda: stats.total >= 3, 10, pilot=pilot)
 
         assert (await app.source.write(Scale("bastion02", "song", "curltest", 0))).ok
 

@@ -13,24 +13,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
-import pytest
 from headlesshelp import Cli, programs_running
 
 from tui.sim.mesh import SimThread
-from tui.sim.meshtesting import mesh_sim
 
 COUNT = 80
-
-
-@pytest.fixture
-def msim() -> Iterator[SimThread]:
-    running = mesh_sim("seed")
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def run_with_a_change(cli: Cli, msim: SimThread, *output: str) -> tuple[int, str, str]:
