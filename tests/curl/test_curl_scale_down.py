@@ -7,10 +7,10 @@ map without it. The answers it still gives in between are its own, not "unknown"
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
-from curlhelp import BACKOFF, FAST, userlist_oracle
+from curlhelp import BACKOFF, userlist_oracle
 from testkit import until
 
 from tui.curl.session import CurlSession
@@ -18,7 +18,6 @@ from tui.curl.target import CurlTarget
 from tui.kube.source import KubeSource
 from tui.mesh.actions import Scale
 from tui.sim.mesh import SimThread
-from tui.sim.meshtesting import mesh_sim
 from tui.views.backends import expected_share
 
 USERLIST = CurlTarget("song", "userlist-svc", 80, "/users/1")
@@ -26,30 +25,12 @@ C2 = "bastion03"
 
 
 @pytest.fixture
-def slow_sim() -> Iterator[SimThread]:
+def sim_options() -> dict[str, Any]:
     """Agents realize changes 1.5 s late; a deleted pod stays Terminating (and answers) 3 s."""
-    running = mesh_sim("seed", sync_delay=1.5, termination_grace=3.0)
-    try:
-        yield running
-    finally:
-        running.stop()
+    return {"sync_delay": 1.5, "termination_grace": 3.0}
 
 
-@pytest.fixture
-async def slow_source(slow_sim: SimThread) -> AsyncIterator[KubeSource]:
-    made = KubeSource(str(slow_sim.kubeconfig_path), threaded=False, settings=FAST)
-    try:
-        await made.start()
-        await made.wait_synced(10)
-        yield made
-    finally:
-        await made.stop()
-
-
-async def test_answers_of_a_terminating_pod_stay_identified(
-    slow_sim: SimThread, slow_source: KubeSource
-) -> None:
-    source = slow_source
+async def test_answers_of_a_terminating_pod_stay_identified(sim: SimThread, source: KubeSource) -> None:
     session = CurlSession(
         source, USERLIST, interval=0.05, timeout=2.0, backoff=BACKOFF, expected=expected_share
     )
@@ -57,7 +38,7 @@ async def test_answers_of_a_terminating_pod_stay_identified(
     try:
         assert (await source.write(Scale(C2, "song", "userlist", 2))).ok
         await until(lambda: len(session.fingerprints.rows) == 3, timeout=10)
-        three = userlist_oracle(slow_sim)
+        three = userlist_oracle(sim)
         await until(lambda: {a.pod for a in list(session.log)[-80:]} >= {p for _c, p in three.values()}, 10)
 
         assert (await source.write(Scale(C2, "song", "userlist", 1))).ok

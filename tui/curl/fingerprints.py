@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from tui.curl.frames import FrameParser, RawAnswer
 from tui.curl.script import new_nonce, probe_script
@@ -44,6 +44,7 @@ _MISS_CACHE = 512
 RETAIN = 30.0
 """Seconds a backend that left the map is still recognised after its last answer."""
 MAX_KEPT = 4 * MAX_PROBES
+T = TypeVar("T")
 
 
 def short_label(body: str, width: int = LABEL_WIDTH) -> str:
@@ -185,7 +186,7 @@ class Fingerprints:
                 )
             )
         by_field = {v: next(iter(c)) for v, c in field_owners.items() if len(c) == 1}
-        self._keep(by_body, owners, by_field, field_owners, self.clock() if now is None else now)
+        self._keep(owners, field_owners, self.clock() if now is None else now)
         self._by_body = by_body
         self._by_field = by_field
         self._misses = {}
@@ -195,34 +196,13 @@ class Fingerprints:
         self.generation += 1
 
     def _keep(
-        self,
-        by_body: dict[str, Identity],
-        owners: dict[str, set[tuple[str, str]]],
-        by_field: dict[str, str],
-        field_owners: dict[str, set[str]],
-        now: float,
+        self, owners: dict[str, set[tuple[str, str]]], field_owners: dict[str, set[str]], now: float
     ) -> None:
         """Carry over what the old map knew of backends the new probes did not hear: from now on
         each is kept until it has been silent for :attr:`retain` seconds. A body (or Cluster
         field) some new probe gave belongs to the new map, whatever was kept for it."""
-        kept = {
-            key: (who, seen)
-            for key, (who, seen) in self._kept.items()
-            if key not in owners and now - seen < self.retain
-        }
-        for key, who in self._by_body.items():
-            if key not in owners and key not in by_body:
-                kept[key] = (who, now)
-        fields = {
-            value: (cluster, seen)
-            for value, (cluster, seen) in self._kept_fields.items()
-            if value not in field_owners and now - seen < self.retain
-        }
-        for value, cluster in self._by_field.items():
-            if value not in field_owners and value not in by_field:
-                fields[value] = (cluster, now)
-        self._kept = dict(list(kept.items())[-MAX_KEPT:])
-        self._kept_fields = dict(list(fields.items())[-MAX_KEPT:])
+        self._kept = _carried(self._kept, self._by_body, owners, now, self.retain)
+        self._kept_fields = _carried(self._kept_fields, self._by_field, field_owners, now, self.retain)
 
     def _kept_identity(self, key: str) -> Identity | None:
         """A kept backend's identity while it still answers (each answer renews it)."""
@@ -294,6 +274,24 @@ class Fingerprints:
                 for who, seen in self.kept
             ],
         }
+
+
+def _carried(
+    kept: dict[str, tuple[T, float]],
+    old: dict[str, T],
+    heard: Container[str],
+    now: float,
+    retain: float,
+) -> dict[str, tuple[T, float]]:
+    """What stays kept after a learning: the kept entries still fresh and the old map's entries,
+    less any key a new probe ``heard`` (the newest :data:`MAX_KEPT`)."""
+    out = {
+        key: (value, seen) for key, (value, seen) in kept.items() if key not in heard and now - seen < retain
+    }
+    for key, value in old.items():
+        if key not in heard:
+            out[key] = (value, now)
+    return dict(list(out.items())[-MAX_KEPT:])
 
 
 def target_backends(snapshot: MeshSnapshot, target: CurlTarget) -> list[Backend]:
