@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, str] = {
     "shared": "tui.headless.writes",
     "scale": "tui.headless.writes",
     "sample": "tui.samples",
+    "serve": "tui.serve",
     "sim": "tui.sim.cli",
 }
 
