@@ -145,7 +145,8 @@ async def test_closing_an_exec_is_bounded(mode: str) -> None:
                 )
                 took, used = time.monotonic() - started, time.process_time() - cpu
                 assert result.error, result
-                assert took < 2.5, f"{mode}: the exec took {took:.2f} s"
+                # 1 s and a short grace, far from the 1 + 5 s of waiting for the CLOSE answer
+                assert took < 4.0, f"{mode}: the exec took {took:.2f} s"
                 assert used < 2.0, f"{mode}: the exec used {used:.2f} s of CPU"
         finally:
             await client.close()
@@ -172,7 +173,7 @@ async def test_an_unread_exec_stream_stays_bounded() -> None:
             assert stream.buffered <= MAX_BUFFERED and stream.dropped > 0
             started = time.monotonic()
             await stream.close()
-            assert time.monotonic() - started < 2.0
+            assert time.monotonic() - started < 4.0  # not the 5 s wait for the CLOSE answer
         finally:
             await client.close()
 
