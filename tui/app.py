@@ -447,7 +447,7 @@ class MeshtuiApp(App[int]):
         header.problems = problems_text(views.snapshot)
         note = self.waiting_note()
         self.query_one(ContextList).show(views.status, self.viewing, note=note)
-        self.query_one(MeshPane).show(views.status, note=note)
+        self.query_one(MeshPane).show(views.status, note=note, viewing=self.viewing)
         services = self.query_one(ServicesPane)
         if (
             previous is None
@@ -587,6 +587,8 @@ class MeshtuiApp(App[int]):
         )
         # The viewing cluster's marker (two prompts change; the others are cached).
         self.query_one(ContextList).show(views.status, self.viewing, note=self.waiting_note())
+        # A big mesh's Mesh pane drills into the viewing cluster (the matrix below that: no-op).
+        self.query_one(MeshPane).show(views.status, note=self.waiting_note(), viewing=self.viewing)
         self._show_backends(self.views)
         self._refresh_bindings_if_changed()
         self._maybe_read_agent()

@@ -76,16 +76,23 @@ class BackendsPane(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Backends"
-        self.details: dict[str, list[tuple[str, str]]] = {}
-        """Row key → every field of that row, uncut (what enter shows)."""
+        self.row_details: list[list[tuple[str, str]]] = []
+        """Every field of each row, uncut, in row order (what enter shows)."""
         self.title_text = ""
         self.perspective: BackendsPerspective | None = None
         self.summary = Text()
         self._summary_drawn = False
         self._args: tuple[object, ...] | None = None
+        self.row_ids: list[str] = []
+        """What each row shows, in row order: the backend's ``ip:port``, or ``agent:ip:port`` for
+        one only the agent lists. The table's own keys are positions (see :meth:`show`)."""
+        self._widths: dict[str, int] = {}
+        """The widths the columns had so far: they only grow (see :meth:`show`)."""
+        self._drawn_for: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
-        yield TextBlock("Select a service in Global services.", id="backends-summary")
+        # Grows only: a summary one line shorter than the last must not re-lay out the screen.
+        yield TextBlock("Select a service in Global services.", id="backends-summary", grow_only=True)
         yield KeyedTable(id="backends-table")
 
     @property
@@ -101,6 +108,7 @@ class BackendsPane(Vertical):
         widget.update(text)
 
     def on_resize(self) -> None:
+        self._widths = {}  # another width: the columns are sized anew
         if self._args is not None:
             service, view, blocked, viewing, read_at, note, outdated, empty = self._args
             self.show(
@@ -145,6 +153,8 @@ class BackendsPane(Vertical):
             self._set_summary(summary_widget, text)
             table.set_columns([])
             table.sync_rows([])
+            self.row_ids = []
+            self._drawn_for = None
             return
         self.border_title = safe_text(f"Backends  {service}  seen from {view.cluster} ({view.context})")
         if view.known:
@@ -218,9 +228,13 @@ class BackendsPane(Vertical):
         with_agent = view.agent_backends is not None
         width = max(60, (self.size.width or 100) - 4)
         backends = view.backends
-        cluster_w = max(8, *(len(b.cluster) for b in backends)) if backends else 8
-        pod_w = min(30, max(8, *(len(b.pod) for b in backends))) if backends else 8
-        addr_w = max(8, *(len(b.address) for b in backends)) if backends else 8
+        # Widths only grow while the pane keeps its size: new widths would clear the table and
+        # add every row again, on every key at 64 clusters (see the rows' keys below).
+        sticky = self._widths
+        cluster_w = max(8, sticky.get("cluster", 0), *(len(b.cluster) for b in backends))
+        pod_w = max(8, sticky.get("pod", 0), *(min(30, len(b.pod)) for b in backends))
+        addr_w = max(8, sticky.get("addr", 0), *(len(b.address) for b in backends))
+        self._widths = {"cluster": cluster_w, "pod": pod_w, "addr": addr_w}
         whys = [short_why(b.why, view.affinity) for b in backends]
         # Narrow panes use short headers for the two ✓/✗ columns: the reason needs the room.
         short = width < 110
@@ -248,8 +262,9 @@ class BackendsPane(Vertical):
         why_w = max(width - fixed - 2, 16)
         columns.append(Column("why", "WHY", why_w))
         table.set_columns(columns)
-        rows = []
-        self.details = {}
+        rows: list[tuple[str, tuple[Text, ...]]] = []
+        ids: list[str] = []
+        details: list[list[tuple[str, str]]] = []
         for b, why in zip(view.backends, whys, strict=True):
             cells: list[Text] = [
                 safe_text(b.cluster, "bold" if b.cluster == view.cluster else ""),
@@ -262,16 +277,19 @@ class BackendsPane(Vertical):
                 style = colors.err if b.agent_differs else colors.muted
                 cells.append(safe_text(_agent_short(b.agent), style))
             cells.append(safe_text(why, "" if b.selected else colors.muted))
-            rows.append((b.address, tuple(cells)))
-            self.details[b.address] = [
-                ("cluster", b.cluster),
-                ("pod", b.pod or "—"),
-                ("address", b.address),
-                ("ready", "yes" if b.ready else "no"),
-                ("selected", ("yes" if b.selected else "no") if b.ready else "— (not ready)"),
-                *((("agent", agent_detail(b.agent, b.agent_differs)),) if with_agent else ()),
-                ("why", b.why),
-            ]
+            rows.append((str(len(rows)), tuple(cells)))
+            ids.append(b.address)
+            details.append(
+                [
+                    ("cluster", b.cluster),
+                    ("pod", b.pod or "—"),
+                    ("address", b.address),
+                    ("ready", "yes" if b.ready else "no"),
+                    ("selected", ("yes" if b.selected else "no") if b.ready else "— (not ready)"),
+                    *((("agent", agent_detail(b.agent, b.agent_differs)),) if with_agent else ()),
+                    ("why", b.why),
+                ]
+            )
         extra_why = "only in the agent's list"
         if view.unknown:  # most likely a backend of a cluster the app cannot read
             extra_why += safe_line(f" (from {', '.join(c for c, _ in view.unknown)}?)")
@@ -288,24 +306,40 @@ class BackendsPane(Vertical):
                 safe_text(_agent_short(extra.state), colors.err),
                 Text(extra_why, style=colors.err),
             ]
-            rows.append((f"agent:{address}", tuple(cells)))
-            self.details[f"agent:{address}"] = [
-                ("cluster", extra.cluster or "?"),
-                ("address", address),
-                ("agent", extra.state or "—"),
-                ("why", extra_why),
-            ]
+            rows.append((str(len(rows)), tuple(cells)))
+            ids.append(f"agent:{address}")
+            details.append(
+                [
+                    ("cluster", extra.cluster or "?"),
+                    ("address", address),
+                    ("agent", extra.state or "—"),
+                    ("why", extra_why),
+                ]
+            )
+        # Rows are keyed by position: another service (or viewing cluster) overwrites the cells
+        # of the rows already there and adds or drops only the difference in count. Keyed by
+        # backend, every key changed, which cleared the table and measured every cell again
+        # (most of a key's 100-200 ms at 64 clusters).
+        selection = (service, view.cluster)
+        if selection != self._drawn_for:
+            self._drawn_for = selection
+            table.move_cursor(row=0, animate=False)  # as a new table: from the top
+            table.scroll_to(0, 0, animate=False)
+        self.row_ids = ids
+        self.row_details = details
+        self.title_text = f"{service} seen from {view.cluster} ({view.context})"
         lines = max((len(textwrap.wrap(w, why_w)) for w in (*whys, extra_why)), default=1)
         table.sync_rows(rows, height=max(1, min(MAX_ROW_LINES, lines)))
-        self.title_text = f"{service} seen from {view.cluster} ({view.context})"
 
     @on(DataTable.RowSelected, "#backends-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a row: every field of it, uncut (a narrow pane shortens or leaves out some)."""
         event.stop()
         key = event.row_key.value
-        if key is not None and key in self.details:
-            self.post_message(RowDetails(f"Backend {key}  {self.title_text}", self.details[key]))
+        index = int(key) if key is not None and key.isdigit() else -1
+        if 0 <= index < len(self.row_details):
+            title = f"Backend {self.row_ids[index]}  {self.title_text}"
+            self.post_message(RowDetails(title, self.row_details[index]))
 
 
 def agent_detail(state: str | None, differs: bool) -> str:

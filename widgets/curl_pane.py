@@ -81,13 +81,16 @@ def summary_text(row: CurlRowView, colors: Palette) -> Text:
         if row.last_event:
             out.append(f"  {safe_line(row.last_event)}", style=colors.muted)
         return out
+    waiting = row.state in ("reattaching", "attaching", "waiting")
+    if waiting:  # first, where a narrow pane does not cut it off
+        out.append(f"{row.state}…  ", style=colors.warn)
     out.append(f"last {row.counted:<3} ", style=colors.muted)
     out.append_text(split_text(row, colors))
     out.append(f"  p50 {ms_text(row.p50)}  p95 {ms_text(row.p95)}  ")
     out.append_text(errors_text(row, colors))
     out.append(f"  {row.rate:.1f}/s" if row.running else "  stopped")
-    if row.state == "reattaching":
-        out.append("  reattaching…", style=colors.warn)
+    if row.state == "waiting" and row.last_event:
+        out.append(f"  {safe_line(row.last_event)}", style=colors.muted)
     return out
 
 

@@ -4,10 +4,13 @@ A cluster × cluster matrix (from row → to column: connected agents / agents, 
 per cluster with its clustermesh-apiserver access address, service type and readiness and
 the min/avg/max of connected remotes, the error text of every broken link, and below them the
 connect-check findings with the exact command that fixes each. Past 6 clusters the matrix
-becomes one glyph per cell so it still fits at 64 clusters.
+becomes one glyph per cell so it still fits at 64 clusters; past 64 (Cilium allows 255) it is
+a summary with the viewing cluster's links drilled into (:mod:`widgets.meshsummary`).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -16,6 +19,7 @@ from textual.widgets import Static
 from tui.safetext import clean_text, safe_block, safe_line, safe_text
 from tui.views.labels import plural
 from tui.views.status import ClusterView, StatusView
+from widgets.meshsummary import SUMMARY_ABOVE, render_summary
 from widgets.palette import SEVERITY_MARK, Palette, palette
 from widgets.wrap import command_lines, hanging
 
@@ -276,11 +280,20 @@ def render_findings(status: StatusView, colors: Palette, width: int = 0) -> Text
     return out
 
 
-def render_mesh(status: StatusView, colors: Palette, width: int = 0) -> Text:
-    """The pane's text; ``width`` (cells, 0: unknown) gives long lines hanging indents."""
+def render_mesh(status: StatusView, colors: Palette, width: int = 0, viewing: str | None = None) -> Text:
+    """The pane's text; ``width`` (cells, 0: unknown) gives long lines hanging indents.
+
+    Past :data:`SUMMARY_ABOVE` clusters the matrix is a summary, and the link errors and access
+    details are the viewing cluster's only (one line per cluster is hundreds of lines)."""
+    if len(status.clusters) > SUMMARY_ABOVE:
+        top = render_summary(status, colors, viewing)
+        chosen = status.by_context(viewing) if viewing else None
+        status = dataclasses.replace(status, clusters=(chosen,) if chosen else ())
+    else:
+        top = render_matrix(status, colors, width)
     # Most urgent first: the matrix, broken links, findings with fixes; access details last.
     parts = [
-        render_matrix(status, colors, width),
+        top,
         render_access(status, colors, width),
         render_link_errors(status, colors, width),
     ]
@@ -326,6 +339,7 @@ class MeshPane(VerticalScroll):
         self._last: StatusView | None = None
         self._note = ""
         self._width = 0
+        self._viewing: str | None = None
         self.text = Text()
 
     def compose(self):  # type: ignore[override]
@@ -337,19 +351,25 @@ class MeshPane(VerticalScroll):
 
     def on_resize(self) -> None:
         if self._last is not None and self._text_width() != self._width:
-            self.show(self._last, note=self._note, force=True)
+            self.show(self._last, note=self._note, force=True, viewing=self._viewing)
 
-    def show(self, status: StatusView, *, note: str = "", force: bool = False) -> None:
-        """Draw ``status``; ``note`` replaces "No contexts." while the source is starting."""
+    def show(
+        self, status: StatusView, *, note: str = "", force: bool = False, viewing: str | None = None
+    ) -> None:
+        """Draw ``status``; ``note`` replaces "No contexts." while the source is starting;
+        ``viewing`` is the cluster a big mesh's summary drills into (ignored below that)."""
+        if len(status.clusters) <= SUMMARY_ABOVE:
+            viewing = None  # the matrix shows every link: another viewing cluster changes nothing
         width = self._text_width()
         same = (status is self._last or status == self._last) and note == self._note
-        if same and width == self._width and not force:
+        if same and width == self._width and viewing == self._viewing and not force:
             return
         self._last = status
         self._note = note
         self._width = width
+        self._viewing = viewing
         colors = palette(self.app)
-        self.text = clean_text(render_mesh(status, colors, width))
+        self.text = clean_text(render_mesh(status, colors, width, viewing))
         if note and not status.clusters:
             style = colors.err if note.startswith("could not") else colors.warn
             self.text = safe_text(note, style, block=True)

@@ -72,8 +72,12 @@ def services_rows(app: MeshtuiApp) -> dict[str, list[str]]:
 
 
 def backends_rows(app: MeshtuiApp) -> dict[str, list[str]]:
-    table = app.query_one(BackendsPane).table
-    return {key: [str(c) for c in cells] for key, cells in table.shown.items()}
+    """The Backends rows by what they show (``ip:port``, ``agent:ip:port`` for one only the
+    agent lists), in row order: the table's own keys are positions."""
+    pane = app.query_one(BackendsPane)
+    cells = list(pane.table.shown.values())
+    assert len(cells) == len(pane.row_ids)
+    return {key: [str(c) for c in row] for key, row in zip(pane.row_ids, cells, strict=True)}
 
 
 def backends_summary(app: MeshtuiApp) -> str:

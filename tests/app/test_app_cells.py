@@ -55,7 +55,8 @@ async def test_agent_cell_loses_its_red_once_the_agent_agrees_again() -> None:
     remote = "10.2.0.33:8181"
 
     def agent_cell() -> Text:
-        return app.query_one(BackendsPane).table.get_cell(remote, "agent")
+        pane = app.query_one(BackendsPane)  # rows are keyed by position; row_ids says whose
+        return pane.table.get_cell(str(pane.row_ids.index(remote)), "agent")
 
     # Wide enough for every reason on one line: the rows are updated in place, not rebuilt.
     async with app.run_test(size=(200, 48)) as pilot:

@@ -43,6 +43,7 @@ from testkit import settle, until
 from textual.widgets import Input
 
 from tui.app import MeshtuiApp
+from tui.kube.client import Timeouts
 from tui.kube.source import KubeSource
 from tui.mesh.actions import SetAnnotation
 from tui.screens.affinity import AffinityMenu
@@ -290,8 +291,11 @@ async def test_rbac_forbidden_action_is_disabled_with_its_reason(sim: SimThread,
 
 
 async def test_synchronizing_until_a_slow_cluster_answers(sim: SimThread) -> None:
-    await asyncio.to_thread(fault, sim, "api_slow", "cluster2", 4.0)
-    app, _ = kube_app(sim)
+    # bastion03 holds every answer until the heal; timeouts far beyond the test's waits, so it
+    # is still syncing (not yet timed out) however slowly a loaded machine draws the first rows.
+    patient = dataclasses.replace(FAST_HUB, timeouts=Timeouts(connect=60.0, read=60.0, exec=2.0))
+    await asyncio.to_thread(fault, sim, "api_slow", "cluster2", 120.0)
+    app, _ = kube_app(sim, settings=patient)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "song/userlist-svc" in services_rows(app), timeout=SLOW)
         message = str(app.query_one(ServicesPane).query_one("#services-message").render())

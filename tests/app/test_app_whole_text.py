@@ -34,7 +34,7 @@ async def test_backends_at_80_columns_keep_the_why_whole_and_enter_shows_the_row
         pod = "userlist-6c9f7d8b5-9kq2z"
         assert pod not in screen
         table.focus()
-        table.move_to_key(REMOTE)
+        table.move_to_key(str(app.query_one(BackendsPane).row_ids.index(REMOTE)))
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, DetailsDialog)
