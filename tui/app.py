@@ -978,10 +978,21 @@ class MeshtuiApp(App[int]):
             return False
         return True
 
-    def action_curl(self) -> None:
-        """``c``: loops from every cluster holding the selected service; again: stop them."""
+    def _no_curl_target(self) -> bool:
+        """Say why ``c``/``C`` has no service to start loops for: none selected, or a filter
+        hides every service (the selection kept under it is not on screen to start)."""
+        hidden = self._filter_hides_all()
         if self.service is None or self.viewing is None:
             self.notify("select a service first", severity="warning", timeout=3)
+            return True
+        if hidden and not (self.curl is not None and self.curl.running):
+            self.notify(f"no service shown: {hidden[0].lower()}{hidden[1:]}", severity="warning", timeout=3)
+            return True
+        return False
+
+    def action_curl(self) -> None:
+        """``c``: loops from every cluster holding the selected service; again: stop them."""
+        if self._no_curl_target():
             return
         if self._curl_ready():
             self.curl.toggle(self.service, self.viewing, here=False)
@@ -991,8 +1002,7 @@ class MeshtuiApp(App[int]):
         if self.curl is None:
             self.action_curl()  # says why there is none (or that a service is needed first)
             return
-        if self.service is None or self.viewing is None:
-            self.notify("select a service first", severity="warning", timeout=3)
+        if self._no_curl_target():
             return
         self.curl.toggle(self.service, self.viewing, here=True)
 

@@ -50,6 +50,10 @@ async def test_a_filter_matching_nothing_says_so_and_hides_the_backends() -> Non
         await pilot.pause()
         assert any("no service shown" in str(n.message) for n in notifications(app))
         assert len(app.screen_stack) == 1 and source.writes == []
+        # curl neither: no loops for a service no longer on screen
+        await pilot.press("c")
+        await pilot.pause()
+        assert sum("no service shown" in str(n.message) for n in notifications(app)) == 2
         # Cleared: the same service as before, not the first row.
         pane.set_filter("")
         await wait_for(pilot, lambda: "Backends  song/userlist-svc" in backends_summary(app))
