@@ -22,6 +22,7 @@ from textual.widgets import DataTable
 
 from tui.compat.textual_private import write_cells
 from tui.safetext import safe_text
+from widgets.looks import same_cells, same_look
 
 MAX_REMOVALS = 32
 """More removals than this rebuild the table (each removal renumbers every row)..."""
@@ -64,6 +65,8 @@ class KeyedTable(DataTable):
         self.last_sync = SyncStats()
         self.row_height = 1
         """Height of every row when they all have one (2 lets a long last column wrap)."""
+        self._cursor_before_columns: str | None = None
+        """The cursor's row when :meth:`set_columns` cleared the table, for the next sync."""
         self.heights: dict[str, int] = {}
         """Each shown row's height, by key."""
         self._tops: list[int] | None = None
@@ -77,6 +80,8 @@ class KeyedTable(DataTable):
         spec = tuple(columns)
         if spec == self._column_spec:
             return False
+        # The cursor stays on its row across a change of columns too (``A`` re-measures them).
+        self._cursor_before_columns = self.cursor_key or self._cursor_before_columns
         self.clear(columns=True)
         self.heights = {}
         for column in spec:
@@ -105,12 +110,12 @@ class KeyedTable(DataTable):
 
     def _update_row(self, key: str, cells: tuple[Any, ...], stats: SyncStats) -> None:
         before = self.shown[key]
-        if before is cells or before == cells:
+        if before is cells or same_cells(before, cells):
             return
         changed = [
             (column.key, new)
             for column, old, new in zip(self._column_spec, before, cells, strict=True)
-            if old != new
+            if not same_look(old, new)
         ]
         self.shown[key] = cells
         if changed:
@@ -164,7 +169,8 @@ class KeyedTable(DataTable):
         whose height changed is added again: DataTable has no way to change a row's height.
         """
         stats = SyncStats()
-        cursor = self.cursor_key
+        cursor = self.cursor_key or self._cursor_before_columns
+        self._cursor_before_columns = None
         new_keys = [key for key, _ in rows]
         new_heights = list(heights) if heights is not None else [height] * len(rows)
         if len(new_heights) != len(rows):

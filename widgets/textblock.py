@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from tui.safetext import clean_text, safe_block
+from widgets.looks import same_look
 
 
 class TextBlock(Widget):
@@ -55,7 +56,7 @@ class TextBlock(Widget):
         """Show ``text``; a repaint unless the number of lines changed. Any control character a
         cluster's text still carries is shown as a placeholder (:func:`tui.safetext.clean_text`)."""
         text = Text(safe_block(text)) if isinstance(text, str) else clean_text(text)
-        if text == self.text:
+        if same_look(self.text, text):
             return
         self.text = text
         self._fit()

@@ -17,10 +17,10 @@ from apphelpers import (
     mesh_text,
     services_rows,
     wait_for,
+    with_second_service,
 )
 from meshmodels import (
     replace_cluster,
-    seed_snapshot,
 )
 from staticsource import StaticSource
 from testkit import settle, until
@@ -29,9 +29,7 @@ from textual.widgets import Static
 from tui.app import MeshtuiApp
 from tui.compat.textual_private import notifications
 from tui.mesh.actions import Scale, SetAnnotation, WriteResult
-from tui.mesh.annotations import ANNOTATION_GLOBAL as GLOBAL
-from tui.mesh.annotations import ANNOTATION_SHARED as SHARED
-from tui.mesh.model import Backend, MeshSnapshot, Service, ServicePort, frozen_map
+from tui.mesh.model import Backend, MeshSnapshot, frozen_map
 from tui.screens.affinity import AffinityMenu
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
@@ -40,28 +38,6 @@ from widgets.services import ServicesPane
 from widgets.tables import KeyedTable
 
 SIZE = (160, 48)
-
-
-def with_second_service():
-    """The seed plus song/rebel-base: global in both, not shared in cluster2."""
-    snap = seed_snapshot()
-    states = []
-    for index, state in enumerate(snap.clusters, start=1):
-        shared = "true" if index == 1 else "false"
-        svc = Service(
-            "song",
-            "rebel-base",
-            annotations=frozen_map({GLOBAL: "true", SHARED: shared}),
-            ports=(ServicePort(80, 80),),
-            backends=(
-                Backend(state.cluster, f"10.{index}.0.50", 80, pod=f"rebel-base-{index}a"),
-                Backend(state.cluster, f"10.{index}.0.51", 80, pod=f"rebel-base-{index}b"),
-            ),
-        )
-        services = dict(state.services)
-        services[svc.key] = svc
-        states.append(dataclasses.replace(state, services=frozen_map(services)))
-    return dataclasses.replace(snap, clusters=tuple(states))
 
 
 async def test_select_service_shows_its_backends_and_shares() -> None:
@@ -227,7 +203,7 @@ async def test_failed_write_lands_in_the_log() -> None:
         assert (
             activity(app)[-1][4] == "failed 409: Operation cannot be fulfilled: the object has been modified"
         )
-        assert "global shared none" in services_rows(app)["song/userlist-svc"][1]
+        assert "global shared (unset)" in services_rows(app)["song/userlist-svc"][1]
 
 
 async def test_filter_and_show_all() -> None:

@@ -83,8 +83,8 @@ async def test_first_sync_shows_every_pane_from_the_simulator(sim: SimThread) ->
         assert "1/1 ✓" in mesh and "172.30.1.89:32379 (NodePort)" in mesh
         assert "cilium clustermesh enable --context bastion02 --service-type LoadBalancer" in mesh
         assert services_rows(app)["song/userlist-svc"][1:3] == [
-            "global shared none  1 rdy",
-            "global shared none  1 rdy",
+            "global shared (unset)  1 rdy",
+            "global shared (unset)  1 rdy",
         ]
         summary = backends_summary(app)
         assert "seen from cluster1 (bastion02)" in summary
@@ -149,7 +149,7 @@ async def test_take_cluster2_out_with_shared_false(sim: SimThread) -> None:
         )
         assert annotations(sim, "bastion03")[SHARED] == "false"
         assert annotations(sim, "bastion02")[SHARED] == "true"
-        assert services_rows(app)["song/userlist-svc"][2] == "global unshared none  1 rdy"
+        assert services_rows(app)["song/userlist-svc"][2] == "global unshared (unset)  1 rdy"
         # cluster2 still uses cluster1's backends; cluster1 now only its own.
         assert "cluster2 ██████████ 50%" in backends_summary(app)
         await pilot.press("1")
@@ -180,7 +180,7 @@ async def test_scale_to_zero_and_back(sim: SimThread) -> None:
         await wait_for(pilot, lambda: not userlist_pods(sim, "bastion02"), timeout=SLOW)
         assert "cluster2 ████████████████████ 100%" in backends_summary(app)
         row = services_rows(app)["song/userlist-svc"]
-        assert row[1] == "global shared none  0 rdy" and "cluster1: 0 ready endpoints" in row[-1]
+        assert row[1] == "global shared (unset)  0 rdy" and "cluster1: 0 ready endpoints" in row[-1]
         # And back: + scales the (now empty) deployment to one, found through its selector.
         await pilot.press("plus")
         await pilot.pause()
@@ -191,7 +191,7 @@ async def test_scale_to_zero_and_back(sim: SimThread) -> None:
         after = userlist_pods(sim, "bastion02")
         assert len(after) == 1 and after != before  # a new pod
         assert after[0] in {r[1] for r in backends_rows(app).values()}
-        assert services_rows(app)["song/userlist-svc"][1] == "global shared none  1 rdy"
+        assert services_rows(app)["song/userlist-svc"][1] == "global shared (unset)  1 rdy"
 
 
 async def test_read_only_refuses_and_changes_nothing(sim: SimThread) -> None:
