@@ -407,7 +407,7 @@ async def test_busy_loop_yields_and_is_killed_by_its_cpu_budget() -> None:
     io = FakeIO()
     try:
         status = await asyncio.wait_for(
-            shell_program(request(["sh", "-c", "while true; do :; done"], cpu_budget=0.1), io), timeout=5
+            shell_program(request(["sh", "-c", "while true; do :; done"], cpu_budget=0.3), io), timeout=5
         )
     finally:
         ticking.cancel()
