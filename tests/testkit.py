@@ -4,6 +4,7 @@ One home for what the app, curl and kube tests, the reliability suite and
 ``tools/screenshots.py`` all need (no pytest import here, so a tool can use it too):
 
 * :func:`until` — the one wait-until of the suite: poll a condition (bounded), under Pilot too;
+  :func:`until_blocking` the same for code off an event loop (a thread, a sync test);
 
 * :data:`FAST_HUB` — cluster-access settings with sub-second retries and polls, so a test
   sees a fault or a write within a fraction of a second instead of the production 8-10 s;
@@ -89,6 +90,25 @@ async def until(
             await pilot.pause(step)
         else:
             await asyncio.sleep(step)
+
+
+def until_blocking(
+    predicate: Callable[[], Any],
+    timeout: float = 5.0,
+    step: float = 0.02,
+    describe: Callable[[], str] | None = None,
+) -> Any:
+    """:func:`until` for code that is not on an event loop (it sleeps the thread): poll
+    ``predicate`` until it returns something true, and return that. Fails like :func:`until`."""
+    started = time.monotonic()
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() - started > timeout:
+            state = f":\n{describe()}" if describe is not None else ""
+            raise AssertionError(f"condition not reached within {timeout:g} s{state}")
+        time.sleep(step)
 
 
 async def settle(pilot: Pilot, timeout: float = 5.0, *, started: bool = False) -> None:

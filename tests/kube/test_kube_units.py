@@ -225,7 +225,10 @@ async def test_expiring_exec_tokens_are_refreshed_at_a_bounded_rate(
     script.write_text(
         "import datetime, json, os, pathlib\n"
         f"p = pathlib.Path({str(runs)!r})\n"
-        "p.write_text(str(int(p.read_text() or 0) + 1) if p.exists() else '1')\n"
+        # counted by replacing the file, never truncating it: the test reads it meanwhile
+        "n = pathlib.Path(str(p) + '.new')\n"
+        "n.write_text(str(int(p.read_text() or 0) + 1) if p.exists() else '1')\n"
+        "os.replace(n, p)\n"
         "soon = (datetime.datetime.utcnow() + datetime.timedelta(minutes=1)).strftime('%Y-%m-%dT%H:%M:%SZ')\n"
         "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', 'kind': 'ExecCredential',\n"
         "  'status': {'token': os.environ['T'], 'expirationTimestamp': soon}}))\n"

@@ -14,7 +14,6 @@ time out before the next one can see it healed.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 from curlhelp import programs_running
 from kubehelp import sim_patch
 from simapp import FAST_HUB, SIM_KWARGS, no_threads_left, seed_sim  # noqa: F401  (seed_sim: re-exported)
+from testkit import until_blocking
 
 from tui.kube.settings import HubSettings
 from tui.sim.mesh import SimThread
@@ -219,14 +219,15 @@ def request_recorder(sim: SimThread, note: Callable[[Any], str | None]) -> Itera
 
 def wait_nothing_left(sim: SimThread, timeout: float = 5.0) -> None:
     """No watch and no exec program left in the simulator (bounded wait for closes in flight)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        open_watches, programs = watchers(sim), programs_running(sim)
-        if (open_watches, programs) == (0, 0) or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert open_watches == 0, f"{open_watches} watches left open in the simulator"
-    assert programs == 0, f"{programs} exec programs left running in the simulator"
+    until_blocking(
+        lambda: (watchers(sim), programs_running(sim)) == (0, 0),
+        timeout,
+        0.05,
+        describe=lambda: (
+            f"{watchers(sim)} watches left open and {programs_running(sim)} exec "
+            "programs left running in the simulator"
+        ),
+    )
 
 
 def utc_seconds_of_day(epoch: float) -> int:

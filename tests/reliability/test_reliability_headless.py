@@ -41,6 +41,7 @@ from reliabilityhelp import (
     set_fault,
     wait_nothing_left,
 )
+from testkit import until_blocking
 
 from tui.sim.mesh import SimThread
 
@@ -225,11 +226,12 @@ class Background:
 
     def wait_running(self, sim: SimThread, timeout: float = 15.0) -> None:
         """Until the curl loop runs in its pod."""
-        deadline = time.monotonic() + timeout
-        while programs_running(sim) < 1:
-            assert time.monotonic() < deadline, "the curl loop did not start"
+
+        def running() -> bool:
             assert self.thread.is_alive(), self.result
-            time.sleep(0.02)
+            return programs_running(sim) >= 1
+
+        until_blocking(running, timeout, describe=lambda: "the curl loop did not start")
 
 
 CURL = ("curl", "song/userlist-svc", "--from", "bastion02", "--interval", "0.05", "-o", "json")

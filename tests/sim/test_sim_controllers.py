@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client, config
+from testkit import until_blocking
 
 from tui.sim.scenario import from_dict
 from tui.sim.testing import fast_sim
@@ -18,12 +18,8 @@ SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
+    """``check()``'s first true value (:func:`testkit.until_blocking`)."""
+    return until_blocking(check, timeout)
 
 
 @pytest.fixture
