@@ -323,8 +323,10 @@ class BackendsPane(Vertical):
         selection = (service, view.cluster)
         if selection != self._drawn_for:
             self._drawn_for = selection
-            table.move_cursor(row=0, animate=False)  # as a new table: from the top
-            table.scroll_to(0, 0, animate=False)
+            if table.cursor_row:  # as a new table: from the top
+                table.move_cursor(row=0, animate=False)
+            if table.scroll_offset != (0, 0):
+                table.scroll_to(0, 0, animate=False)
         self.row_ids = ids
         self.row_details = details
         self.title_text = f"{service} seen from {view.cluster} ({view.context})"

@@ -95,10 +95,12 @@ async def test_another_service_overwrites_the_backends_rows_in_place() -> None:
         assert backends_rows(app)["10.2.0.50:80"][-1] == "cluster2: shared=false"
         assert "userlist-6c9f7d8b5-9kq2z" not in app.export_screenshot()
         table.sync_log = []
+        table.move_cursor(row=1)
         await pilot.press("down")
         await wait_for(pilot, lambda: "song/userlist-svc" in backends_summary(app))
         assert table_addresses(app) == userlist
         assert synced(table) == (False, 2, 0)
+        assert table.cursor_row == 0  # another service's rows are read from the top
         assert backends_rows(app)["10.2.0.33:8181"][:2] == ["cluster2", "userlist-6c9f7d8b5-9kq2z"]
         screen = app.export_screenshot()
         assert "10.2.0.33:8181" in screen and "rebel-base-2b" not in screen and "10.1.0.50" not in screen
