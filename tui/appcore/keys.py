@@ -104,6 +104,14 @@ KEYS: tuple[KeyHelp, ...] = (
         show=False,
     ),
     KeyHelp(
+        "presenter",
+        "P",
+        "presenter",
+        "presenter",
+        "presenter layout: the curl pane takes most of the screen, with big bars (and back)",
+        show=False,
+    ),
+    KeyHelp(
         "filter", "slash", "filter", "filter", "filter the services (words in name or why); escape clears"
     ),
     KeyHelp(

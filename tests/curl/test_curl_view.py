@@ -1,0 +1,151 @@
+"""The curl view on screen: whole at every size, one colour per cluster, the timeline, and the
+split since the last change (after ``a l y`` the audience sees local-only within a second)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from curlhelp import FAST
+from testkit import until
+from textual.pilot import Pilot
+
+from tui.app import MeshtuiApp
+from tui.compat.textual_private import screen_lines, screen_strips
+from tui.kube.source import KubeSource
+from tui.sim.mesh import SimThread
+from tui.views.clustercolors import DARK, LIGHT
+from widgets.curl_pane import CurlLog, CurlRow
+
+KEY = ("song", "userlist-svc")
+ANSWER = re.compile(r"\d\d:\d\d:\d\d  cluster[12] → . cluster[12] +userlist-")
+SPLIT = re.compile(r"cluster([12]) +→ . cluster\1 .*%  . cluster[12] .*%")
+TIMELINE = re.compile(r"^│ {13}[●■?×┃]+ *│$")
+
+
+@pytest.fixture
+async def app(sim: SimThread) -> AsyncIterator[MeshtuiApp]:
+    source = KubeSource(str(sim.kubeconfig_path), threaded=True, settings=FAST)
+    made = MeshtuiApp(source, kubeconfig_label="~/.kube/config-multi", refresh_interval=0.02)
+    yield made
+    await source.stop()
+
+
+async def start_curl(app: MeshtuiApp, pilot: Pilot, *, interval: float = 0.1) -> None:
+    await until(lambda: app.curl_pane is not None, 5, pilot=pilot)
+    await until(lambda: app.service == KEY and app.viewing == "bastion02", 10, pilot=pilot)
+    app.curl.interval = interval
+    await pilot.press("c")
+    await until(
+        lambda: (
+            app.curl.session is not None
+            and len(app.curl.session.stats) == 2
+            and all(
+                {"cluster1", "cluster2"} <= set(s.split()) and s.unknown == 0
+                for s in app.curl.session.stats.values()
+            )
+        ),
+        15,
+        pilot=pilot,
+    )
+
+
+def answers_shown(lines: list[str]) -> int:
+    return sum(1 for line in lines if ANSWER.search(line))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)])
+async def test_the_curl_pane_is_whole_at_every_size(
+    sim: SimThread, app: MeshtuiApp, size: tuple[int, int]
+) -> None:
+    async with app.run_test(size=size) as pilot:
+        await start_curl(app, pilot)
+
+        def whole() -> bool:
+            lines = screen_lines(app)
+            return answers_shown(lines) >= 3 and sum(1 for line in lines if SPLIT.search(line)) == 2
+
+        await until(whole, 10, pilot=pilot, describe=lambda: "\n".join(screen_lines(app)))
+        lines = screen_lines(app)
+        text = "\n".join(lines)
+        # each client cluster's split row is followed by its timeline
+        for index, line in enumerate(lines):
+            if SPLIT.search(line):
+                assert TIMELINE.match(lines[index + 1]), text
+        # the pane's bottom border is on screen, right above the footer, which is whole
+        assert "m map" in lines[-2] and lines[-2].rstrip().endswith("╯"), text
+        assert lines[-1].startswith(" a affinity") and "curl" in lines[-1], text
+        assert len(lines) == size[1]
+        if size[0] >= 120:  # p50 stays (issue 14, bug 4)
+            assert all("p50 " in line for line in lines if SPLIT.search(line)), text
+        if size == (80, 24):
+            assert "Contexts" not in text  # gave way
+            assert "song/userlist-svc" in text  # the selected service stays
+        else:
+            assert "Contexts" in text
+
+
+def cell_colors(app: MeshtuiApp, word: str) -> set[str]:
+    """The foreground colours of every cell run on screen whose text is ``word``."""
+    found = set()
+    for strip in screen_strips(app):
+        for segment in strip:
+            if segment.text.strip() == word and segment.style is not None and segment.style.color is not None:
+                found.add(segment.style.color.triplet.hex.upper() if segment.style.color.triplet else "")
+    return found
+
+
+async def test_one_colour_per_cluster_in_the_curl_pane_and_the_light_theme(
+    sim: SimThread, app: MeshtuiApp
+) -> None:
+    async with app.run_test(size=(160, 48)) as pilot:
+        await start_curl(app, pilot)
+        await until(lambda: answers_shown(screen_lines(app)) >= 3, 10, pilot=pilot)
+        await pilot.pause(0.3)
+        assert app.cluster_colors.order == ("cluster1", "cluster2")
+        log = app.query_one(CurlLog)
+        assert log.plain.count("cluster") > 0
+        colors = {c.upper() for c in (DARK[0], DARK[1])}
+        seen = cell_colors(app, "cluster1") | cell_colors(app, "cluster2")
+        assert {DARK[0].upper(), DARK[1].upper()} <= seen, seen
+        assert colors <= seen
+        app.theme = "textual-light"
+        await pilot.pause(0.6)
+        seen = cell_colors(app, "cluster1") | cell_colors(app, "cluster2")
+        assert {LIGHT[0].upper(), LIGHT[1].upper()} <= seen, seen
+
+
+async def test_after_affinity_local_the_split_since_the_change_is_local_only_within_a_second(
+    sim: SimThread, app: MeshtuiApp
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start_curl(app, pilot)
+        curl = app.curl
+        row = next(r for r in app.query(CurlRow) if r.context == "bastion02")
+        await until(lambda: "50/50" in row.text.plain, 5, pilot=pilot)
+        await pilot.press("a", "l")
+        await pilot.pause(0.2)
+        await pilot.press("y")
+        sent = time.monotonic()
+        await until(lambda: curl.changed_at is not None, 5, pilot=pilot)
+
+        def local_only() -> bool:
+            plain = row.text.plain
+            since = curl.since.get("bastion02", {})
+            first = plain.split("\n")[0]
+            return (
+                re.search(r"● cluster1 █+ 100%  ■ cluster2 ░+   0%", first) is not None
+                and "100/0" in first
+                and since.get("cluster1", 0) >= 2
+                and since.get("cluster2", 0) == 0
+            )
+
+        took = await until(local_only, 5, pilot=pilot, describe=lambda: row.text.plain, since=sent)
+        assert took < 1.5, took  # the write's round trip, the watch and a repaint, under load
+        timeline = row.text.plain.split("\n")[1]
+        assert timeline.count("┃") == 1, timeline  # one change: the write and its landing merged
+        after = timeline.split("┃")[1]
+        assert after and set(after.strip()) <= {"●"}, timeline  # only cluster1's mark since
+        assert "┃ service.cilium.io/affinity" in app.query_one(CurlLog).plain
