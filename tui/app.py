@@ -502,6 +502,7 @@ class MeshtuiApp(App[int]):
             self.viewing = views.viewing
         if self.service is None and views.service is not None:
             self.service = views.service
+        self._set_cluster_colors(views.snapshot)
         header = self.query_one(MeshHeader)
         header.contexts = len(views.snapshot.clusters)
         header.problems = problems_text(views.snapshot)
@@ -522,7 +523,6 @@ class MeshtuiApp(App[int]):
                 # move the cursor back to what the views were computed for.
                 self.service = selected
                 self._request_compute()
-        self._set_cluster_colors(views.snapshot)
         self._show_backends(views)
         self._ensure_focus()
         self._log_changes(views.snapshot)
