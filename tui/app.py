@@ -323,7 +323,7 @@ class MeshtuiApp(App[int]):
         big_lines = 0
         if running and self.presenter:
             big_lines = sum(
-                1 + len(s.expected or {}) + (1 if s.split() else 0) for s in self.curl.session.stats.values()
+                2 * max(len(s.expected or {}), len(s.split())) for s in self.curl.session.stats.values()
             )
         size = self.size
         plan = plan_layout(

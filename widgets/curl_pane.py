@@ -202,11 +202,14 @@ def big_text(
         if clusters is not None:
             line.append(f"{clusters.mark(cluster)} ", style=color)
         line.append(f"{safe_line(cluster):<{names}} ", style=f"bold {color}")
-        line.append_text(_bar(share, bar, colors.warn if row.since_off(cluster) else color, colors))
+        drawn = _bar(share, bar, colors.warn if row.since_off(cluster) else color, colors)
+        line.append_text(drawn)
         line.append(f" {round(share * 100):>3}%", style="bold")
         if row.expected:
             line.append(f"  expected {round(row.expected.get(cluster, 0.0) * 100)}%", style=colors.muted)
         lines.append(line)
+        # bars two rows high: readable from the back of the room
+        lines.append(Text(" " * (2 + (2 if clusters is not None else 0) + names + 1)) + drawn)
     if row.since_unknown:
         lines.append(Text(f"  ? unknown {row.since_unknown}", style=colors.warn))
     lines.append(timeline_text(row, colors, clusters, width=width, indent=2))
@@ -342,10 +345,33 @@ class CurlLog(RichLog):
         super().__init__(max_lines=LOG_HISTORY, wrap=False, markup=False, auto_scroll=False, id="curl-log")
         self.can_focus = True
         self.written = 0
+        self.following = True
+        """New lines scroll into view (until the operator scrolls up; End follows again)."""
+
+    def action_page_up(self) -> None:
+        self.following = False
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self.following = False
+        super().action_scroll_home()
+
+    def action_scroll_up(self) -> None:
+        self.following = False
+        super().action_scroll_up()
+
+    def action_scroll_end(self) -> None:
+        self.following = True
+        super().action_scroll_end()
+
+    def _on_mouse_scroll_up(self, event: Any) -> None:
+        self.following = False
+        super()._on_mouse_scroll_up(event)
 
     def add(self, lines: Sequence[Text]) -> None:
-        """Append lines (oldest first); follow them only if the view was at the bottom."""
-        follow = self.scroll_y >= self.max_scroll_y - 1
+        """Append lines (oldest first); scroll to them while following (or at the bottom)."""
+        follow = self.following or self.scroll_y >= self.max_scroll_y - 1
+        self.following = follow
         for line in lines:
             self.write(clean_text(line, block=False), scroll_end=False)
             self.written += 1

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from curlhelp import FAST
+from rich.text import Text
 from testkit import until
 from textual.pilot import Pilot
 
@@ -17,7 +18,7 @@ from tui.compat.textual_private import screen_lines, screen_strips
 from tui.kube.source import KubeSource
 from tui.sim.mesh import SimThread
 from tui.views.clustercolors import DARK, LIGHT
-from widgets.curl_pane import CurlLog, CurlRow
+from widgets.curl_pane import LOG_HISTORY, CurlLog, CurlRow
 
 KEY = ("song", "userlist-svc")
 ANSWER = re.compile(r"\d\d:\d\d:\d\d  cluster[12] → . cluster[12] +userlist-")
@@ -149,3 +150,55 @@ async def test_after_affinity_local_the_split_since_the_change_is_local_only_wit
         after = timeline.split("┃")[1]
         assert after and set(after.strip()) <= {"●"}, timeline  # only cluster1's mark since
         assert "┃ service.cilium.io/affinity" in app.query_one(CurlLog).plain
+
+
+async def test_presenter_layout_gives_the_curl_pane_the_screen_with_big_bars(
+    sim: SimThread, app: MeshtuiApp
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start_curl(app, pilot)
+        await pilot.press("P")
+        await until(lambda: app.layout_plan is not None and app.layout_plan.big, 5, pilot=pilot)
+        await until(lambda: "●" in app.query(CurlRow).first().text.plain.split("\n")[-1], 5, pilot=pilot)
+        await pilot.pause(0.3)
+        text = "\n".join(screen_lines(app))
+        assert "Contexts" not in text and "Backends" not in text and "song/userlist-svc" in text
+        bars = re.findall(r"[●■] cluster[12] ([█░]+) +\d+%", text)
+        assert len(bars) == 4 and all(len(bar) >= 60 for bar in bars), text
+        await pilot.press("P")  # and back
+        await until(lambda: "Backends" in "\n".join(screen_lines(app)), 5, pilot=pilot)
+
+
+def test_the_presenter_flag_starts_the_app_in_presenter_layout() -> None:
+    from tui.cli import build_parser
+
+    assert build_parser().parse_args(["--demo", "--presenter"]).presenter is True
+    assert build_parser().parse_args(["--demo"]).presenter is False
+
+
+async def test_the_curl_log_scrolls_when_focused_and_keeps_a_bounded_history(
+    sim: SimThread, app: MeshtuiApp
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start_curl(app, pilot, interval=0.02)
+        log = app.query_one(CurlLog)
+        await until(lambda: len(log.lines) > log.size.height + 20, 15, pilot=pilot)
+        await until(lambda: log.scroll_y >= log.max_scroll_y - 1, 1, pilot=pilot)  # follows the newest
+        log.focus()
+        await pilot.pause(0.1)
+        await pilot.press("pageup")
+        await pilot.pause(0.3)
+        scrolled = log.scroll_y
+        assert scrolled < log.max_scroll_y, (app.focused, scrolled, log.max_scroll_y)
+        written = log.written
+        await until(lambda: log.written > written + 5, 5, pilot=pilot)
+        assert log.scroll_y == scrolled  # new answers do not pull the operator back down
+        await pilot.press("home")
+        await until(lambda: log.scroll_y == 0, 2, pilot=pilot)
+        await pilot.press("end")  # back to the newest, and following them again
+        await until(lambda: log.scroll_y >= log.max_scroll_y - 1, 2, pilot=pilot)
+        written = log.written
+        await until(lambda: log.written > written + 5, 5, pilot=pilot)
+        await until(lambda: log.scroll_y >= log.max_scroll_y - 1, 1, pilot=pilot)
+        log.add([Text(f"line {i}") for i in range(1200)])
+        assert len(log.lines) == LOG_HISTORY and log.plain.endswith("line 1199")
