@@ -362,6 +362,14 @@ class MeshtuiApp(App[int]):
         if self.curl is None or self.curl.session is None:
             self.notify("presenter layout: start the curl loops (c) to fill it", timeout=3)
 
+    def _show_viewing(self, header: MeshHeader) -> None:
+        """The header names the viewing context, its cluster and its Cilium version."""
+        state = self.snapshot.by_context(self.viewing) if self.viewing else None
+        if state is None:
+            header.viewing = (self.viewing or "", "", "")
+            return
+        header.viewing = (state.context, state.cluster, state.cilium.version or "")
+
     def _set_cluster_colors(self, snapshot: MeshSnapshot, *, force: bool = False) -> None:
         dark = bool(getattr(self.current_theme, "dark", True))
         made = ClusterColors.of((s.cluster for s in snapshot.clusters), dark=dark)
@@ -505,6 +513,7 @@ class MeshtuiApp(App[int]):
         self._set_cluster_colors(views.snapshot)
         header = self.query_one(MeshHeader)
         header.contexts = len(views.snapshot.clusters)
+        self._show_viewing(header)
         header.problems = problems_text(views.snapshot)
         note = self.waiting_note()
         self.query_one(ContextList).show(views.status, self.viewing, note=note)
@@ -660,6 +669,7 @@ class MeshtuiApp(App[int]):
         if context == self.viewing or self.snapshot.by_context(context) is None:
             return
         self.viewing = context
+        self._show_viewing(self.query_one(MeshHeader))
         self._draw_selection()
 
     def select_service(self, key: ServiceKey) -> None:
