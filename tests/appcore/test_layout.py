@@ -51,9 +51,10 @@ def test_free_rows_go_to_the_curl_pane_not_to_empty_panes() -> None:
 def test_without_loops_the_slot_is_a_line_and_services_fill() -> None:
     for width, height in SIZES:
         plan = plan_layout(width, height, running=False, **SEED)
-        assert plan.curl == 3 and plan.answer_lines == 0
+        assert plan.curl == (3 if height >= 30 else 0) and plan.answer_lines == 0
         assert used(plan, height, width) == height
-    assert plan_layout(160, 48, running=False, **SEED).top == 14
+        assert plan.top >= 6 and plan.middle >= 10 and plan.services >= 5  # every pane shows
+    assert plan_layout(160, 48, running=False, **SEED) == Layout(14, 16, 13, 3, False, 0)
 
 
 def test_presenter_gives_the_curl_pane_all_but_the_selected_service() -> None:

@@ -15,7 +15,8 @@ change. The rules, in order:
    the rest to the curl pane (more answer lines).
 
 Presenter mode gives the curl pane everything but one Services row. Without loops the curl
-slot is one line (its hint) and the Services pane takes the free space, as before.
+slot is one line (its hint; hidden below 30 rows, where the footer's ``c`` says it) and the
+Services pane takes the free space.
 """
 
 from __future__ import annotations
@@ -91,11 +92,14 @@ def plan_layout(
     middle_default = MIDDLE_TALL if tall else MIDDLE_SHORT
     top_want = min(top_want, top_default)
     if not running:
-        curl = min(3, room)
+        # the curl slot's hint line gives way on short screens (the footer names ``c``)
+        curl = min(3, room) if height >= 30 else 0
         left = room - curl
-        middle = min(middle_default, max(0, left - SERVICES_MIN))
+        floor = min(max(SERVICES_MIN, services_want), SERVICES_MIN + 1)
+        middle = min(middle_default, max(0, left - floor))
+        middle = middle if middle >= 5 else 0
         left -= middle
-        top = min(top_default, max(0, left - SERVICES_MIN))
+        top = min(top_want, max(0, left - floor))
         top = top if top >= MIN_TOP else 0
         services = left - top
         return Layout(top, services, middle, curl, ticker, 0)
