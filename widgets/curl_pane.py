@@ -165,16 +165,25 @@ def timeline_text(
     ``┃`` a change, ``×`` a failure, ``?`` an answer no probe identified."""
     room = max(1, width - indent)
     out = Text(" " * indent)
+    # one append per run of equal marks (a timeline is mostly runs): few spans to draw
+    run_style, run = "", []
     for kind, cluster in row.timeline[-room:]:
         if kind == "answer":
             mark = clusters.mark(cluster) if clusters is not None else "●"
-            out.append(mark, style=color_of(clusters, cluster) or colors.accent)
+            style = color_of(clusters, cluster) or colors.accent
         elif kind == "change":
-            out.append("┃", style="bold")
+            mark, style = "┃", "bold"
         elif kind == "failed":
-            out.append("×", style=colors.err)
+            mark, style = "×", colors.err
         else:
-            out.append("?", style=colors.warn)
+            mark, style = "?", colors.warn
+        if style != run_style and run:
+            out.append("".join(run), style=run_style)
+            run = []
+        run_style = style
+        run.append(mark)
+    if run:
+        out.append("".join(run), style=run_style)
     return out
 
 
@@ -259,17 +268,13 @@ def event_line(event: EventLine, colors: Palette) -> Text:
     out = Text(f"{stamp}  ", style=colors.muted)
     if event.cluster:
         out.append(f"{safe_line(event.cluster)}  ")
-    mark = {"reattached": "⟳ ", "attached": "▶ ", "error": "✗ ", "waiting": "… ", "learned": "✓ "}
+    mark = {
+        "reattached": "⟳ ", "attached": "▶ ", "error": "✗ ", "waiting": "… ", "learned": "✓ ", "change": "┃ ",
+    }  # fmt: skip
     style = colors.err if event.kind in ("error", "ended") else colors.primary
+    if event.kind == "change":
+        style = "bold"
     out.append(mark.get(event.kind, "• ") + safe_line(event.text), style=style)
-    return out
-
-
-def change_line(at: float, note: str, colors: Palette) -> Text:
-    """``12:00:05  ┃ affinity=local on cluster1``: a change, in the log where it happened."""
-    stamp = time.strftime("%H:%M:%S", time.localtime(at))
-    out = Text(f"{stamp}  ", style=colors.muted)
-    out.append(f"┃ {safe_line(note, 120)}", style="bold")
     return out
 
 
@@ -422,7 +427,6 @@ class CurlPane(Vertical):
         self._rows_for: tuple[str, ...] = ()
         self._titles: tuple[str, str] = ("", "")
         self._refill = False
-        self._change_logged: float | None = None
         self.view: CurlView | None = None
         """The view drawn last."""
 
@@ -505,9 +509,6 @@ class CurlPane(Vertical):
                 timeline = timeline_text(row, colors, clusters, width=width)
                 widget.show(Text("\n").join([summary, timeline]))
         new = [log_line(item, colors, clusters) for item in reversed(view.log)]
-        if view.changed_at is not None and view.changed_at != self._change_logged:
-            self._change_logged = view.changed_at
-            new.append(change_line(view.changed_at, view.change_note, colors))
         log.written = view.log_total - len(view.log)
         if new:
             log.add(new)

@@ -210,7 +210,12 @@ def test_timeline_marks_each_answer_and_each_change_and_the_split_restarts_at_a_
     view = curl_view(curl, room=10, now=SEED_TIME + 6, marks=3)
     (row,) = view.rows
     assert row.timeline == (("failed", "×"), ("change", "┃"), ("answer", "cluster1"))
-    assert view.changed_at == SEED_TIME + 4.5 and curl.line_total == 5
+    assert view.changed_at == SEED_TIME + 4.5 and curl.line_total == 7  # 5 answers, 2 change events
+    changes = [line for line in curl.lines if getattr(line, "kind", "") == "change"]
+    assert [c.text for c in changes] == [
+        "service.cilium.io/affinity: (unset) → local (bastion02)",
+        "rules changed for cluster1: expected cluster1 100%",
+    ]
     # a later, separate change gets its own mark
     curl.change("replicas: 1 → 0", at=SEED_TIME + 30)
     assert list(curl.timelines["bastion02"])[-1] == ("change", "┃") and not curl.since

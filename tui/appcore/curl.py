@@ -163,8 +163,11 @@ class CurlControl:
             and self.changed_at is not None
             and abs(at - self.changed_at) <= MERGE_CHANGES
         )
+        from tui.curl.loop import LoopEvent  # loaded with the session already
+
         self.changed_at = max(at, self.changed_at or at)
         self.since.clear()
+        self._line(LoopEvent(at, "", "change", note))  # in the log where it happened
         if merged:
             write_note = note if kind == "write" else self.change_note
             self.change_note = f"{write_note} (seen in watch)"
