@@ -38,3 +38,11 @@ def test_each_palette_is_readable_on_its_background_and_the_colours_differ() -> 
         round(contrast(c, "#ffffff"), 1) for c in LIGHT
     ]
     assert len(set(DARK)) == len(DARK) and len(set(LIGHT)) == len(LIGHT) and len(set(MARKS)) == len(MARKS)
+
+
+def test_in_16_colours_the_first_three_clusters_still_differ() -> None:
+    from rich.color import Color, ColorSystem
+
+    for palette in (DARK, LIGHT):
+        ansi = [Color.parse(c).downgrade(ColorSystem.STANDARD).number for c in palette[:3]]
+        assert len(set(ansi)) == 3, ansi  # beyond three the marks and names tell them apart

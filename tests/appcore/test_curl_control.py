@@ -238,3 +238,17 @@ def test_answers_before_the_map_is_learned_do_not_count_in_the_split_since() -> 
     curl.session = session  # type: ignore[assignment]
     curl._answer(answer(None, 3.0, SEED_TIME))
     assert curl.since == {} and list(curl.timelines["bastion02"]) == [("unknown", "?")]
+
+
+def test_changes_of_one_key_in_every_cluster_make_one_mark() -> None:
+    curl, _notes, _spawned = control()
+    curl.session = Session({"bastion02": "cluster1", "bastion03": "cluster2"})  # type: ignore[assignment]
+    curl._answer(answer("cluster1", 3.0, SEED_TIME))
+    curl.change("rules changed for cluster1: expected cluster1 100%", kind="watch", at=SEED_TIME + 1)
+    curl.change("rules changed for cluster2: expected cluster2 100%", kind="watch", at=SEED_TIME + 1.01)
+    curl.change("affinity … (bastion02)", at=SEED_TIME + 1.3)
+    curl.change("affinity … (bastion03)", at=SEED_TIME + 1.35)
+    assert [m for m in curl.timelines["bastion02"] if m[0] == "change"] == [("change", "┃")]
+    assert curl.change_note == "affinity … (bastion02); affinity … (bastion03) (seen in watch)"
+    curl.change("rules changed for cluster2: expected 50/50", kind="watch", at=SEED_TIME + 20)
+    assert [m for m in curl.timelines["bastion02"] if m[0] == "change"] == [("change", "┃")] * 2

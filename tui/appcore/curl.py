@@ -38,6 +38,8 @@ SPARK_POINTS = 64
 """Latencies handed to a row's sparkline."""
 TIMELINE = 400
 """Marks kept per client cluster's timeline (the pane shows the newest that fit)."""
+SAME_CHANGE = 1.0
+"""Seconds within which changes are one (several writes of one key, several clusters' rules)."""
 MERGE_CHANGES = 5.0
 """Seconds within which a rule change seen in the watch belongs to the write just sent: the
 split restarts from it, but the timeline keeps one change mark."""
@@ -109,6 +111,7 @@ class CurlControl:
         self.change_note = ""
         """What the last change was (``affinity local`` or ``rules changed (seen in watch)``)."""
         self._change_kind = ""
+        self._notes: dict[str, list[str]] = {}
         self._expected_seen: dict[str, dict[str, float]] = {}
         self.dirty = True
         """Something to draw since the pane last looked (the pane clears it)."""
@@ -154,29 +157,33 @@ class CurlControl:
         every timeline gets a change mark (a write from meshtui, or new rules seen in the watch).
 
         A rule change seen within :data:`MERGE_CHANGES` seconds of a write (before or after
-        it: the watch may be quicker than the write's reply) is that write landing: the split
-        restarts again (the datapath follows the rules from now) but the timeline keeps one mark.
+        it: the watch may be quicker than the write's reply) is that write landing, and changes
+        within :data:`SAME_CHANGE` seconds of each other are one (``a`` in every cluster: a write
+        per cluster): the split restarts again (the datapath follows the rules from now) but
+        the timeline keeps one mark.
         """
         at = time.time() if at is None else at
-        merged = (
-            kind != self._change_kind
-            and self.changed_at is not None
-            and abs(at - self.changed_at) <= MERGE_CHANGES
+        gap = abs(at - self.changed_at) if self.changed_at is not None else None
+        kinds = {kind, self._change_kind}
+        merged = gap is not None and (
+            gap <= SAME_CHANGE or (gap <= MERGE_CHANGES and "watch" in kinds and kinds & {"write", "merged"})
         )
         from tui.curl.loop import LoopEvent  # loaded with the session already
 
         self.changed_at = max(at, self.changed_at or at)
         self.since.clear()
         self._line(LoopEvent(at, "", "change", note))  # in the log where it happened
-        if merged:
-            write_note = note if kind == "write" else self.change_note
-            self.change_note = f"{write_note} (seen in watch)"
-            self._change_kind = "merged"
-        else:
-            self.change_note = note
-            self._change_kind = kind
+        if not merged:
+            self._notes = {"write": [], "watch": []}
             for timeline in self.timelines.values():
                 timeline.append(("change", CHANGE))
+        self._notes.setdefault(kind, []).append(note)
+        self._change_kind = "merged" if merged and "watch" in kinds else kind
+        writes, seen = self._notes.get("write", []), self._notes.get("watch", [])
+        if writes:
+            self.change_note = "; ".join(writes) + (" (seen in watch)" if seen else "")
+        else:
+            self.change_note = "; ".join(seen)
         self.mark()
 
     def _expected(self, snapshot: MeshSnapshot, key: ServiceKey, state: Any) -> Any:
