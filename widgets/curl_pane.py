@@ -65,12 +65,15 @@ def split_parts(row: CurlRowView, colors: Palette, clusters: ClusterColors | Non
             part.append(f"{clusters.mark(cluster)} ", style=color)
         part.append(safe_line(cluster), style=f"bold {color}")
         part.append(" ")
-        part.append_text(_bar(share, bar, colors.warn if off else color, colors))
-        part.append(f" {round(share * 100):>3}%", style=colors.warn if off else "")
+        # the bar keeps the cluster's colour; a share far from the rules' shows in its number
+        part.append_text(_bar(share, bar, color, colors))
+        part.append(f" {round(share * 100):>3}%", style=f"bold {colors.warn}" if off else "")
         parts.append(part)
     unknown = row.since_unknown
     if unknown:
         parts.append(Text(f"? unknown {unknown}", style=colors.warn))
+    if row.since_failed:
+        parts.append(Text(f"× failed {row.since_failed}", style=colors.err))
     return parts
 
 
@@ -108,7 +111,7 @@ def summary_text(
     """One client cluster's line, fitted to ``width`` cells: the split since the last change
     beside the rules' expected split, then (as room allows, in this order of importance) p50,
     the answers since the change, the rolling window, p95, errors and the rate; the bars take
-    what is left (4 to 20 blocks)."""
+    what is left (4 to 20 blocks; fewer rather than cut)."""
     head = Text()
     head.append(f"{safe_line(row.from_cluster):<9}", style=f"bold {color_of(clusters, row.from_cluster)}")
     head.append(" → ")
@@ -134,7 +137,7 @@ def summary_text(
     ]
     if row.state == "reattaching":
         optional.insert(0, (0, Text("reattaching…", style=colors.warn)))
-    min_bar = 4
+    min_bar = max(1, min(4, (width - fixed) // n))  # narrower bars before anything is cut
     room = width - fixed - n * min_bar
     chosen: set[int] = set()
     for index, (_rank, part) in sorted(enumerate(optional), key=lambda item: item[1][0]):
@@ -211,9 +214,11 @@ def big_text(
         if clusters is not None:
             line.append(f"{clusters.mark(cluster)} ", style=color)
         line.append(f"{safe_line(cluster):<{names}} ", style=f"bold {color}")
-        drawn = _bar(share, bar, colors.warn if row.since_off(cluster) else color, colors)
+        drawn = _bar(share, bar, color, colors)
         line.append_text(drawn)
-        line.append(f" {round(share * 100):>3}%", style="bold")
+        line.append(
+            f" {round(share * 100):>3}%", style=f"bold {colors.warn}" if row.since_off(cluster) else "bold"
+        )
         if row.expected:
             line.append(f"  expected {round(row.expected.get(cluster, 0.0) * 100)}%", style=colors.muted)
         lines.append(line)
@@ -221,6 +226,8 @@ def big_text(
         lines.append(Text(" " * (2 + (2 if clusters is not None else 0) + names + 1)) + drawn)
     if row.since_unknown:
         lines.append(Text(f"  ? unknown {row.since_unknown}", style=colors.warn))
+    if row.since_failed:
+        lines.append(Text(f"  × failed {row.since_failed}", style=colors.err))
     lines.append(timeline_text(row, colors, clusters, width=width, indent=2))
     return Text("\n").join(lines)
 
