@@ -233,8 +233,13 @@ class BackendsPane(Vertical):
         clusters = cluster_colors(self.app)
         for b, why in zip(view.backends, whys, strict=True):
             cells: list[Text] = [
-                safe_text(
-                    b.cluster, f"{'bold ' if b.cluster == view.cluster else ''}{clusters.color(b.cluster)}"
+                # the colour as a span, not the Text's base style: a theme change must count
+                # as a change of the cell (rich's Text equality ignores the base style)
+                Text.assemble(
+                    (
+                        safe_line(b.cluster),
+                        f"{'bold ' if b.cluster == view.cluster else ''}{clusters.color(b.cluster)}",
+                    )
                 ),
                 safe_text(b.pod or "—"),
                 safe_text(b.address),
