@@ -354,6 +354,7 @@ class MeshtuiApp(App[int]):
         self.screen.set_class(not plan.ticker, "-no-ticker")
         if self.curl_pane is not None:
             self.curl_pane.set_big(plan.big)
+            self.curl_pane.set_timelines(plan.timelines)
 
     def action_presenter(self) -> None:
         """``P``: the presenter layout (the curl pane takes most of the screen) and back."""

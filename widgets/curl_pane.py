@@ -431,6 +431,8 @@ class CurlPane(Vertical):
         self.repaints = 0
         self.big = False
         """Presenter mode: big bars (the app sets it with the layout)."""
+        self.timelines = True
+        """Each client's timeline under its split row (not when many loops share a short screen)."""
         self._rows_for: tuple[str, ...] = ()
         self._titles: tuple[str, str] = ("", "")
         self._refill = False
@@ -471,6 +473,11 @@ class CurlPane(Vertical):
         if self.changed() or self._refill:
             self._refill = False
             self.draw()
+
+    def set_timelines(self, shown: bool) -> None:
+        if shown != self.timelines:
+            self.timelines = shown
+            self._refill = True
 
     def set_big(self, big: bool) -> None:
         if big != self.big:
@@ -513,8 +520,11 @@ class CurlPane(Vertical):
                 widget.show(big_text(row, colors, clusters, width=width, changed_at=view.changed_at))
             else:
                 summary = summary_text(row, colors, clusters, width=width, changed_at=view.changed_at)
-                timeline = timeline_text(row, colors, clusters, width=width)
-                widget.show(Text("\n").join([summary, timeline]))
+                if self.timelines:
+                    timeline = timeline_text(row, colors, clusters, width=width)
+                    widget.show(Text("\n").join([summary, timeline]))
+                else:
+                    widget.show(summary)
         new = [log_line(item, colors, clusters) for item in reversed(view.log)]
         log.written = view.log_total - len(view.log)
         if new:

@@ -63,6 +63,10 @@ def test_presenter_gives_the_curl_pane_all_but_the_selected_service() -> None:
     assert plan.curl == 40 - 2 - 1 - 4 and plan.answer_lines == plan.curl - 2 - 4 - 6
 
 
-def test_many_clients_on_a_tiny_screen_still_keep_the_footer() -> None:
-    plan = plan_layout(80, 24, running=True, clients=16, services_want=5, backends_want=8)
-    assert used(plan, 24, 80) <= 24 and plan.top == 0
+def test_many_clients_on_a_short_screen_keep_their_split_rows_before_their_timelines() -> None:
+    plan = plan_layout(80, 24, running=True, clients=8, services_want=5, backends_want=8)
+    assert used(plan, 24, 80) == 24 and plan.top == 0 and plan.middle == 0
+    assert not plan.timelines and plan.curl == 24 - 2 - 5 and plan.answer_lines == plan.curl - 2 - 8
+    assert plan_layout(120, 40, running=True, clients=8, services_want=5).timelines  # room for both
+    huge = plan_layout(80, 24, running=True, clients=16, services_want=5, backends_want=8)
+    assert used(huge, 24, 80) <= 24  # the footer stays, whatever the loops

@@ -58,6 +58,8 @@ class Layout:
     """Rows of the curl pane below its split rows (answer log), 0 when idle."""
     big: bool = False
     """Presenter mode: big bars, one line per answering cluster."""
+    timelines: bool = True
+    """Each client's timeline has its row (many loops on a short screen: the split rows only)."""
 
 
 def curl_min(clients: int, *, answer_lines: int = MIN_ANSWER_LINES) -> int:
@@ -108,7 +110,10 @@ def plan_layout(
         curl = room - services
         answers = max(0, curl - BORDER - LINES_PER_CLIENT * max(1, clients) - big_lines)
         return Layout(0, services, 0, curl, ticker, answers, big=True)
-    need = curl_min(clients)
+    per_client = LINES_PER_CLIENT
+    if curl_min(clients) > room - SERVICES_MIN:  # many loops, short screen: split rows first
+        per_client = 1
+    need = BORDER + per_client * max(1, clients) + MIN_ANSWER_LINES
     curl = min(need, room)
     left = room - curl
     # the selected row stays visible (one more row when its table shows a scrollbar)
@@ -128,5 +133,5 @@ def plan_layout(
     services += grow
     left -= grow
     curl += left
-    answers = curl - BORDER - LINES_PER_CLIENT * max(1, clients)
-    return Layout(top, services, middle, curl, ticker, max(0, answers))
+    answers = curl - BORDER - per_client * max(1, clients)
+    return Layout(top, services, middle, curl, ticker, max(0, answers), timelines=per_client > 1)
