@@ -360,13 +360,18 @@ class CurlLog(RichLog):
         self.following = True
         """New lines scroll into view (until the operator scrolls up; End follows again)."""
 
+    # Page and jump keys move at once (no animation): a log that moves under the operator's
+    # eyes while lines arrive is hard to read.
     def action_page_up(self) -> None:
         self.following = False
-        super().action_page_up()
+        self.scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self.scroll_page_down(animate=False)
 
     def action_scroll_home(self) -> None:
         self.following = False
-        super().action_scroll_home()
+        self.scroll_home(animate=False)
 
     def action_scroll_up(self) -> None:
         self.following = False
@@ -374,7 +379,7 @@ class CurlLog(RichLog):
 
     def action_scroll_end(self) -> None:
         self.following = True
-        super().action_scroll_end()
+        self.scroll_end(animate=False)
 
     def _on_mouse_scroll_up(self, event: Any) -> None:
         self.following = False
@@ -388,7 +393,8 @@ class CurlLog(RichLog):
             self.write(clean_text(line, block=False), scroll_end=False)
             self.written += 1
         if follow:
-            self.scroll_end(animate=False, immediate=False, x_axis=False)
+            # at once: a deferred scroll could land after a PgUp pressed meanwhile
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     @property
     def plain(self) -> str:
