@@ -86,10 +86,12 @@ def expected_part(row: CurlRowView, colors: Palette, short: bool) -> Text:
     return Text()
 
 
-def since_part(row: CurlRowView, view_changed: float | None, colors: Palette) -> Text:
-    """``12 since ┃ 12:00:01`` / ``12 since start``."""
+def since_part(row: CurlRowView, view_changed: float | None, colors: Palette, *, short: bool = False) -> Text:
+    """``12 since ┃ 12:00:01`` / ``12 since start`` (short: ``12 since ┃`` / ``12 in all``)."""
     if view_changed is None:
-        return Text(f"{row.since_counted} since start", style=colors.muted)
+        return Text(f"{row.since_counted} {'in all' if short else 'since start'}", style=colors.muted)
+    if short:
+        return Text(f"{row.since_counted} since ┃", style=colors.muted)
     stamp = time.strftime("%H:%M:%S", time.localtime(view_changed))
     return Text(f"{row.since_counted} since ┃ {stamp}", style=colors.muted)
 
@@ -129,7 +131,7 @@ def summary_text(
     fixed += expected.cell_len
     optional: list[tuple[int, Text]] = [
         (2, Text(f"p50 {ms_text(row.p50)}")),
-        (1, since_part(row, changed_at, colors)),
+        (1, since_part(row, changed_at, colors, short=short)),
         (3, window_part(row, colors)),
         (4, Text(f"p95 {ms_text(row.p95)}")),
         (5, errors_text(row, colors)),

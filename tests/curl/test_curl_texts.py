@@ -3,6 +3,8 @@ the split since the change, the timeline's marks, each cluster in its colour."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tui.views.clustercolors import DARK, ClusterColors
@@ -37,8 +39,11 @@ def test_the_split_line_fits_its_width_and_keeps_p50_from_120_columns(width: int
     assert plain.startswith("cluster1  → ● cluster1 █")
     assert "100%  ■ cluster2 ░" in plain and "  0%" in plain  # since the change: all cluster1
     assert "exp" in plain and "50/50" in plain and "× failed 1" in plain
+    if width == 76:  # without failures taking the room, the count since the change still fits
+        calm = summary_text(replace(ROW, since_failed=0), DEFAULT, COLORS, width=76, changed_at=1.0)
+        assert "6 since ┃" in calm.plain and calm.cell_len <= 76, calm.plain
     if width >= 116:
-        assert "p50 3.2 ms" in plain and "6 since ┃" in plain
+        assert "p50 3.2 ms" in plain and "6 since ┃ " in plain
     if width >= 156:
         assert "last 20 60/40" in plain and "p95 14 ms" in plain
 
