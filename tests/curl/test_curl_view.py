@@ -126,6 +126,7 @@ async def test_after_affinity_local_the_split_since_the_change_is_local_only_wit
     async with app.run_test(size=(120, 40)) as pilot:
         await start_curl(app, pilot)
         curl = app.curl
+        await until(lambda: any(r.context == "bastion02" for r in app.query(CurlRow)), 5, pilot=pilot)
         row = next(r for r in app.query(CurlRow) if r.context == "bastion02")
         await until(lambda: "50/50" in row.text.plain, 5, pilot=pilot)
         await pilot.press("a", "l")
