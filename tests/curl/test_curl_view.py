@@ -157,7 +157,7 @@ async def test_after_affinity_local_the_split_since_the_change_is_local_only_wit
         assert timeline.count("┃") == 1, timeline  # one change: the write and its landing merged
         after = timeline.split("┃")[1]
         # only cluster1's mark once the rules landed (an answer in flight at the write may not)
-        assert after.rstrip().endswith("●●") and after.strip().count("■") <= 1, timeline
+        assert after.rstrip().endswith("●") and after.strip().count("■") <= 1, timeline
         assert "┃ service.cilium.io/affinity" in app.query_one(CurlLog).plain
 
 
