@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from testkit import wait_for_idle_of_this_thread
 
 TESTS = Path(__file__).resolve().parent
 
@@ -28,6 +29,9 @@ SLOW_FILES = (
     "curl/test_curl_sim.py",
     "reliability/test_reliability_app.py",
     "curl/test_curl_pane.py",
+    "curl/test_curl_keeps_going.py",
+    "app/test_app_serve.py",
+    "curl/test_curl_scale_down.py",
     "app/test_app_snapshots.py",
     "reliability/test_reliability_inputs.py",
     "kube/test_kube_live.py",
@@ -38,6 +42,7 @@ SLOW_FILES = (
     "sim/test_sim_kubectl.py",
     "headless/test_headless_writes.py",
     "headless/test_headless_curl.py",
+    "headless/test_headless_curl_phases.py",
     "app/test_app_keys.py",
     "sim/test_faults.py",
     "app/test_app_cilium_versions.py",
@@ -90,3 +95,15 @@ def no_terminal_size_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.delenv("LINES", raising=False)
     yield
+
+
+@pytest.fixture(autouse=True)
+def pilot_waits_for_the_app_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under Pilot, "idle" means the app's thread is idle, not the whole process
+    (:func:`testkit.wait_for_idle_of_this_thread`; the simulator's threads kept every key press
+    waiting up to 2 s). ``monkeypatch`` fails loudly if Textual renames what it patches."""
+    import textual.app
+    import textual.pilot
+
+    monkeypatch.setattr(textual.app, "wait_for_idle", wait_for_idle_of_this_thread)
+    monkeypatch.setattr(textual.pilot, "wait_for_idle", wait_for_idle_of_this_thread)

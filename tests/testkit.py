@@ -120,3 +120,35 @@ async def settle(pilot: Pilot, timeout: float = 5.0, *, started: bool = False) -
             await pilot.pause()
             return
     raise AssertionError("the app did not settle")
+
+
+IDLE_SHARE = 0.25
+"""The share of a 20 ms window the app's thread may spend on CPU and still count as idle
+(Textual's own threshold: 5 %)."""
+IDLE_MAX = 0.1
+"""The longest wait for idle (Textual's: 1 s)."""
+
+
+async def wait_for_idle_of_this_thread(min_sleep: float = 1 / 50, max_sleep: float = 1) -> None:
+    """Textual's ``wait_for_idle`` (what ``Pilot.press`` waits with after each key, and
+    ``Pilot.pause()``), judged by this thread's CPU time instead of the whole process's, and
+    bounded at :data:`IDLE_MAX` instead of 1 s.
+
+    Textual waits until the process spends (almost) no CPU over 20 ms, up to 1 s, twice per key
+    pressed. Against the simulator the process is never that idle: the simulator and the
+    threaded ``KubeSource`` run in threads of the same process, and the app redraws every
+    agent read (several a second with the tests' fast settings). So every key waited the full
+    second or two, about half the time of the app tests. What a test needs after a key is that
+    the app handled it: ``Pilot.press`` still waits for the screen's messages to be processed
+    (``_wait_for_screen``), and the tests wait for what the key must show (:func:`until`).
+    """
+    started = time.monotonic()
+    max_sleep = min(max_sleep, IDLE_MAX)
+    while True:
+        cpu = time.thread_time()
+        await asyncio.sleep(1 / 50)
+        elapsed = time.monotonic() - started
+        if elapsed >= max_sleep:
+            break
+        if elapsed > min_sleep and time.thread_time() - cpu < IDLE_SHARE / 50:
+            break

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal
 from textual.events import Key
 from textual.screen import Screen
@@ -37,7 +38,7 @@ from textual.widgets import Footer, Static
 from tui.appcore.activity import ActivityTracker
 from tui.appcore.agentlists import AgentLists, read_agent_list
 from tui.appcore.coalesce import REFRESH_INTERVAL, ApplyWindow
-from tui.appcore.keys import KEYS, VIEW_CLUSTER_KEYS, WRITE_ACTIONS, help_rows
+from tui.appcore.keys import KEYS, VIEW_CLUSTER_KEYS, WRITE_ACTIONS, help_rows, write_key
 from tui.appcore.launch import launch, quiet_logging
 from tui.appcore.layout import Layout, plan_layout
 from tui.appcore.screenviews import Views, changes_nothing, compute_views, keep_current_selection
@@ -69,6 +70,7 @@ from widgets.contexts import ContextList
 from widgets.curl_slot import CurlSlot
 from widgets.header import MeshHeader
 from widgets.mesh import MeshPane
+from widgets.rowdetails import RowDetails
 from widgets.services import ServicesPane
 
 log = logging.getLogger("tui.app")
@@ -88,12 +90,29 @@ def _bindings() -> list[BindingType]:
         Binding(str(n), f"view_cluster({n})", f"cluster {n}", show=False, id=f"view-cluster-{n}")
         for n in range(1, VIEW_CLUSTER_KEYS + 1)
     ]
+    # ctrl+c quits as in k9s, over Textual's "copy"/"press ctrl+q" (the curl loops are stopped
+    # first, as for q: on_unmount); priority: a focused filter box must not swallow it.
+    out.append(Binding("ctrl+c", "quit", "quit", show=False, priority=True, id="quit.ctrl-c"))
     return out
+
+
+class JumpProvider(Provider):
+    """k9s-style jumps in the command palette: ``:svc NAME``, ``:ctx NAME`` (``:context``),
+    ``:ns NAME``; their hits rank above every fuzzy match of the other commands."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        if not isinstance(app, MeshtuiApp):
+            return
+        for index, (title, help_text, callback) in enumerate(app.jump_hits(query)):
+            # Above 1.0, the best a fuzzy match scores: the jump typed is what was meant.
+            yield Hit(1.5 - index / 1000, title, callback, help=help_text)
 
 
 class MeshtuiApp(App[int]):
     """meshtui: the operator's single screen over every context of a ClusterMesh."""
 
+    COMMANDS = App.COMMANDS | {JumpProvider}
     CSS_PATH = "app.tcss"
     TITLE = "meshtui"
     BINDINGS: ClassVar[list[BindingType]] = _bindings()
@@ -133,6 +152,8 @@ class MeshtuiApp(App[int]):
         self.snapshot: MeshSnapshot = source.snapshot()
         self.viewing: str | None = self.snapshot.clusters[0].context if self.snapshot.clusters else None
         self.service: ServiceKey | None = None
+        self._backends_hidden = False
+        """The Backends pane says a filter hides every service (the selection is kept)."""
         self.show_all = False
         self.views: Views | None = None
         self.view_builder = ViewBuilder()
@@ -518,7 +539,7 @@ class MeshtuiApp(App[int]):
         header.problems = problems_text(views.snapshot)
         note = self.waiting_note()
         self.query_one(ContextList).show(views.status, self.viewing, note=note)
-        self.query_one(MeshPane).show(views.status, note=note)
+        self.query_one(MeshPane).show(views.status, note=note, viewing=self.viewing)
         services = self.query_one(ServicesPane)
         if (
             previous is None
@@ -581,6 +602,8 @@ class MeshtuiApp(App[int]):
         if service != self.service or views.viewing != self.viewing:
             return  # the selection moved on; the next compute draws it
         text = f"{service[0]}/{service[1]}" if service else None
+        empty = self._filter_hides_all()
+        self._backends_hidden = bool(empty)
         pane.show(
             text,
             views.backends,
@@ -589,6 +612,7 @@ class MeshtuiApp(App[int]):
             agent_read_at=self.agent_read_at(views.viewing),
             agent_note=self.agent_note(views.viewing),
             agent_outdated=self.agent_outdated(views.viewing),
+            empty=empty,
         )
 
     def _log_changes(self, snapshot: MeshSnapshot) -> None:
@@ -598,6 +622,8 @@ class MeshtuiApp(App[int]):
             log.add_entry(
                 change.context, "cluster", f"{change.before} → {change.after}", change.reason, "event"
             )
+        for seen in self.activity.seen_changes(snapshot):  # before landed(): ours are not "seen"
+            log.add_entry(seen.context, seen.obj, f"seen: {seen.change}", "made outside meshtui", "event")
         for entry in self.activity.landed(snapshot):
             log.set_outcome(entry, "applied (seen in watch)", "applied")
 
@@ -612,6 +638,16 @@ class MeshtuiApp(App[int]):
         if event.key is not None and event.key != self.service:
             self.service = event.key
             self._draw_selection()
+        elif self.views is not None and (event.key is None or self._backends_hidden):
+            # A filter hid every service (or showed the selected one again): the selection
+            # stays, the Backends pane says there is none shown (or shows it again).
+            self._show_backends(self.views)
+            self._refresh_bindings_if_changed()
+
+    def _filter_hides_all(self) -> str:
+        """Why no service is shown although there are some (a filter matches none), or ``""``."""
+        panes = self.query(ServicesPane)
+        return panes.first().empty_note if panes else ""
 
     def _draw_selection(self) -> None:
         """A key moved the selection (or the agent's list was read): draw the Backends pane
@@ -644,6 +680,8 @@ class MeshtuiApp(App[int]):
         )
         # The viewing cluster's marker (two prompts change; the others are cached).
         self.query_one(ContextList).show(views.status, self.viewing, note=self.waiting_note())
+        # A big mesh's Mesh pane drills into the viewing cluster (the matrix below that: no-op).
+        self.query_one(MeshPane).show(views.status, note=self.waiting_note(), viewing=self.viewing)
         self._show_backends(self.views)
         self.apply_layout()
         self._refresh_bindings_if_changed()
@@ -660,6 +698,13 @@ class MeshtuiApp(App[int]):
             return None
         entries = self.agent_lists.entries(viewing)
         return self.view_builder.backends(snapshot, service, state, agent_entries=entries)
+
+    @on(RowDetails)
+    def _row_details(self, event: RowDetails) -> None:
+        from tui.screens.details import DetailsDialog  # dialogs load when first opened
+
+        if len(self.screen_stack) == 1:
+            self.push_screen(DetailsDialog(event.title, event.fields))
 
     @on(ContextList.ViewingChanged)
     def _viewing_changed(self, event: ContextList.ViewingChanged) -> None:
@@ -785,8 +830,18 @@ class MeshtuiApp(App[int]):
         return True
 
     def on_key(self, event: Key) -> None:
-        """A disabled write key says why instead of doing nothing."""
+        """A disabled write key says why instead of doing nothing (a removed one too: under
+        ``--read-only`` the write bindings are gone, so Textual alone would stay silent)."""
         active = self.screen.active_bindings.get(event.key)
+        if active is None and self.read_only and len(self.screen_stack) == 1:
+            removed = write_key(event.key, self.initial_keymap)
+            if removed is not None:
+                self.notify(
+                    f"{removed.title}: read-only mode (--read-only): nothing is written",
+                    severity="warning",
+                    timeout=4,
+                )
+            return
         if active is None or active.enabled or active.binding.action.split("(")[0] not in WRITE_ACTIONS:
             return
         reason = self.write_block_reason(active.binding.action.split("(")[0])
@@ -799,6 +854,8 @@ class MeshtuiApp(App[int]):
     def write_block_reason(self, action: str) -> str:
         """Why ``action`` cannot run now (``""`` when it can): read-only, no selection, RBAC...
         (:func:`tui.writeplan.write_block_reason`, the rules the headless commands follow too)."""
+        if not self.read_only and (empty := self._filter_hides_all()):
+            return f"no service shown: {empty[0].lower()}{empty[1:]}"
         return write_block_reason(self.snapshot, self.viewing, self.service, action, read_only=self.read_only)
 
     def _refuse(self, action: str) -> bool:
@@ -919,10 +976,13 @@ class MeshtuiApp(App[int]):
         log = self.query_one(ActivityLog)
         for action in actions:
             entry = log.add_entry(action.context, object_text(action), action.describe(), "sent…", "sent")
+            self.activity.sending(action)
             try:
                 result = await self.source.write(action)
             except Exception as exc:
                 result = WriteResult(action, ok=False, message=f"{type(exc).__name__}: {exc}")
+            finally:
+                self.activity.answered(action)
             if result.ok:
                 log.set_outcome(entry, "ok, waiting for watch…", "ok")
                 self.activity.sent(entry, action)
@@ -1028,10 +1088,21 @@ class MeshtuiApp(App[int]):
             return False
         return True
 
-    def action_curl(self) -> None:
-        """``c``: loops from every cluster holding the selected service; again: stop them."""
+    def _no_curl_target(self) -> bool:
+        """Say why ``c``/``C`` has no service to start loops for: none selected, or a filter
+        hides every service (the selection kept under it is not on screen to start)."""
+        hidden = self._filter_hides_all()
         if self.service is None or self.viewing is None:
             self.notify("select a service first", severity="warning", timeout=3)
+            return True
+        if hidden and not (self.curl is not None and self.curl.running):
+            self.notify(f"no service shown: {hidden[0].lower()}{hidden[1:]}", severity="warning", timeout=3)
+            return True
+        return False
+
+    def action_curl(self) -> None:
+        """``c``: loops from every cluster holding the selected service; again: stop them."""
+        if self._no_curl_target():
             return
         if self._curl_ready():
             self.curl.toggle(self.service, self.viewing, here=False)
@@ -1041,8 +1112,7 @@ class MeshtuiApp(App[int]):
         if self.curl is None:
             self.action_curl()  # says why there is none (or that a service is needed first)
             return
-        if self.service is None or self.viewing is None:
-            self.notify("select a service first", severity="warning", timeout=3)
+        if self._no_curl_target():
             return
         self.curl.toggle(self.service, self.viewing, here=True)
 
@@ -1149,8 +1219,19 @@ class MeshtuiApp(App[int]):
                 command.title, command.help, self._palette_callback(command), command.discover
             )
 
+    def jump_hits(self, query: str) -> list[tuple[str, str, Callable[[], Any]]]:
+        """(title, help, callback) for a k9s-style jump typed in the palette (``svc NAME``,
+        ``ctx NAME``, ``ns NAME``: :func:`tui.appcore.palette.jump_commands`)."""
+        from tui.appcore.palette import jump_commands
+
+        rows = self.views.services.rows if self.views is not None else ()
+        commands = jump_commands(query, self.snapshot, rows, show_all=self.show_all)
+        return [(c.title, c.help, self._palette_callback(c)) for c in commands]
+
     def _palette_callback(self, command: Any) -> Callable[[], Any]:
         kind, arg = command.kind, command.arg
+        if kind == "namespace":
+            return lambda: self.query_one(ServicesPane).set_filter(f"{arg}/")
         if kind == "refuse":
             return lambda: self.notify(arg, severity="warning")
         if kind == "view":

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from tui import __version__
+from tui import __version__, collector
 
 # Subcommand name -> module exposing ``register(subparsers)`` and ``run(args) -> int``.
 # A module's top level must import nothing heavy: ``--help`` imports every one of them (a parse
@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, str] = {
     "shared": "tui.headless.writes",
     "scale": "tui.headless.writes",
     "sample": "tui.samples",
+    "serve": "tui.serve",
     "sim": "tui.sim.cli",
 }
 
@@ -190,13 +191,24 @@ def run_tui(args: argparse.Namespace) -> int:
     return importlib.import_module("tui.app").run(args)
 
 
+HEADLESS_MODULES = ("tui.headless.reads", "tui.headless.writes", "tui.headless.curl")
+"""Subcommands whose start is mostly imports: the collector is paused until the cluster-access
+layer is imported (:mod:`tui.collector`; the session resumes it)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        return run_tui(args)
-    return importlib.import_module(SUBCOMMANDS[args.command]).run(args)
+    collector.pause()
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None or SUBCOMMANDS[args.command] not in HEADLESS_MODULES:
+            collector.resume(freeze=False)
+        if args.command is None:
+            return run_tui(args)
+        return importlib.import_module(SUBCOMMANDS[args.command]).run(args)
+    finally:
+        collector.resume(freeze=False)
 
 
 if __name__ == "__main__":

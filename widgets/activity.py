@@ -84,20 +84,21 @@ class ActivityLog(OptionList):
         return entry_id
 
     def latest_line(self) -> Text:
-        """The newest entry on one line (for the ticker)."""
+        """The newest entry on one line (for the ticker): the key and the outcome first, so a
+        narrow screen cuts the least needed end (with "…"), and ``L`` shows the whole log."""
         colors = palette(self.app)
         if not self.entries:
             return Text("activity: nothing yet (L shows the log)", style=colors.muted)
         stamp, context, obj, change, outcome, kind = self.entries[next(reversed(self.entries))]
         style = {"ok": colors.ok, "err": colors.err, "warn": colors.warn, "muted": colors.muted}
         return Text.assemble(
-            ("last ", "bold"),
+            ("L ", "bold"),
             (stamp, colors.muted),
             " ",
-            (context, "bold"),
-            f"  {obj}  {change}  ",
             (outcome, style[OUTCOME_KINDS.get(kind, "muted")]),
-            ("   L: log", colors.muted),
+            " · ",
+            (context, "bold"),
+            f"  {obj}  {change}",
         )
 
     def _tick(self) -> None:

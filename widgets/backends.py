@@ -8,19 +8,30 @@ can read it — the agent's own ``cilium service list`` state per backend, diffe
 
 from __future__ import annotations
 
+import textwrap
 import time
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.widgets import DataTable
 
 from tui.safetext import safe_line, safe_text
 from tui.views.backends import BackendsPerspective
 from tui.views.clustercolors import ClusterColors, color_of
+from tui.views.labels import plural
+from widgets.looks import same_look
 from widgets.palette import Palette, cluster_colors, palette
+from widgets.rowdetails import RowDetails
 from widgets.tables import Column, KeyedTable
 from widgets.textblock import TextBlock
 
+WHY_MIN = 24
+"""The WHY column is at least this wide: narrower panes shorten pod names, then drop IP:PORT."""
+POD_MIN = 14
+MAX_ROW_LINES = 3
+"""A longer reason is cut after this many lines; enter on the row shows it whole."""
 BAR_WIDTH = 20
 """Blocks for 100 % (the sketch draws 50 % as ten blocks)."""
 MAX_BARS = 8
@@ -73,13 +84,23 @@ class BackendsPane(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Backends"
+        self.row_details: list[list[tuple[str, str]]] = []
+        """Every field of each row, uncut, in row order (what enter shows)."""
+        self.title_text = ""
         self.perspective: BackendsPerspective | None = None
         self.summary = Text()
         self._summary_drawn = False
         self._args: tuple[object, ...] | None = None
+        self.row_ids: list[str] = []
+        """What each row shows, in row order: the backend's ``ip:port``, or ``agent:ip:port`` for
+        one only the agent lists. The table's own keys are positions (see :meth:`show`)."""
+        self._widths: dict[str, int] = {}
+        """The widths the columns had so far: they only grow (see :meth:`show`)."""
+        self._drawn_for: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
-        yield TextBlock("Select a service in Global services.", id="backends-summary")
+        # Grows only: a summary one line shorter than the last must not re-lay out the screen.
+        yield TextBlock("Select a service in Global services.", id="backends-summary", grow_only=True)
         yield KeyedTable(id="backends-table")
 
     @property
@@ -88,15 +109,16 @@ class BackendsPane(Vertical):
 
     def _set_summary(self, widget: TextBlock, text: Text) -> None:
         """Update the summary only when it changed: an update re-lays out the whole screen."""
-        if text == self.summary and self._summary_drawn:
+        if self._summary_drawn and same_look(self.summary, text):
             return
         self.summary = text
         self._summary_drawn = True
         widget.update(text)
 
     def on_resize(self) -> None:
+        self._widths = {}  # another width: the columns are sized anew
         if self._args is not None:
-            service, view, blocked, viewing, read_at, note, outdated = self._args
+            service, view, blocked, viewing, read_at, note, outdated, empty = self._args
             self.show(
                 service,  # type: ignore[arg-type]
                 view,  # type: ignore[arg-type]
@@ -105,6 +127,7 @@ class BackendsPane(Vertical):
                 agent_read_at=read_at,  # type: ignore[arg-type]
                 agent_note=note,  # type: ignore[arg-type]
                 agent_outdated=outdated,  # type: ignore[arg-type]
+                empty=empty,  # type: ignore[arg-type]
             )
 
     def show(
@@ -117,23 +140,29 @@ class BackendsPane(Vertical):
         agent_read_at: float | None = None,
         agent_note: str = "",
         agent_outdated: bool = False,
+        empty: str = "",
     ) -> None:
         """Draw ``view`` (the service ``service`` seen from one cluster); ``blocked`` says why
-        writes are disabled there (RBAC, unreachable), shown under the shares."""
+        writes are disabled there (RBAC, unreachable), shown under the shares; ``empty`` why
+        no service is selected (a filter matches none), shown in place of any service."""
         colors = palette(self.app)
         self.perspective = view
-        self._args = (service, view, blocked, viewing, agent_read_at, agent_note, agent_outdated)
+        self._args = (service, view, blocked, viewing, agent_read_at, agent_note, agent_outdated, empty)
         summary_widget = self.query_one("#backends-summary", TextBlock)
         table = self.table
-        if service is None or view is None:
+        if service is None or view is None or empty:
             self.border_title = "Backends"
             self.border_subtitle = ""
             text = Text("Select a service in Global services.", style=colors.muted)
-            if service is not None and viewing:
+            if empty:
+                text = safe_text(empty, colors.warn)
+            elif service is not None and viewing:
                 text = safe_text(f"{service}: no view from {viewing}", colors.muted)
             self._set_summary(summary_widget, text)
             table.set_columns([])
             table.sync_rows([])
+            self.row_ids = []
+            self._drawn_for = None
             return
         self.border_title = safe_text(f"Backends  {service}  seen from {view.cluster} ({view.context})")
         if view.known:
@@ -187,7 +216,7 @@ class BackendsPane(Vertical):
                 if diff:
                     # Read before the last change, a difference is most likely its age: not an error yet.
                     style = colors.warn if agent_outdated else colors.err
-                    agent.append(f"cilium service list differs on {diff} backend(s)", style=style)
+                    agent.append(f"cilium service list differs on {plural(diff, 'backend')}", style=style)
                 else:
                     agent.append("cilium service list agrees", style=colors.ok)
                 if agent_read_at is not None:
@@ -207,29 +236,43 @@ class BackendsPane(Vertical):
         with_agent = view.agent_backends is not None
         width = max(60, (self.size.width or 100) - 4)
         backends = view.backends
-        cluster_w = max(8, *(len(b.cluster) for b in backends)) if backends else 8
-        pod_w = min(30, max(8, *(len(b.pod) for b in backends))) if backends else 8
-        addr_w = max(8, *(len(b.address) for b in backends)) if backends else 8
+        # Widths only grow while the pane keeps its size: new widths would clear the table and
+        # add every row again, on every key at 64 clusters (see the rows' keys below).
+        sticky = self._widths
+        cluster_w = max(8, sticky.get("cluster", 0), *(len(b.cluster) for b in backends))
+        pod_w = max(8, sticky.get("pod", 0), *(min(30, len(b.pod)) for b in backends))
+        addr_w = max(8, sticky.get("addr", 0), *(len(b.address) for b in backends))
+        self._widths = {"cluster": cluster_w, "pod": pod_w, "addr": addr_w}
         whys = [short_why(b.why, view.affinity) for b in backends]
         # Narrow panes use short headers for the two ✓/✗ columns: the reason needs the room.
         short = width < 110
         ready_w, selected_w = (3, 3) if short else (5, 8)
-        fixed = (cluster_w + 2) + (pod_w + 2) + (addr_w + 2) + (ready_w + 2) + (selected_w + 2)
-        fixed += 11 if with_agent else 0
-        columns = [
-            Column("cluster", "CLUSTER", cluster_w),
-            Column("pod", "POD", pod_w),
-            Column("addr", "IP:PORT", addr_w),
+        agent_w = 11 if with_agent else 0
+        # The reason must stay readable: narrow panes shorten the pod names (middle "…"), then
+        # leave out IP:PORT; enter on a row shows all of it (RowDetails).
+        fixed = (cluster_w + 2) + (ready_w + 2) + (selected_w + 2) + agent_w
+        room = width - fixed - WHY_MIN - 4  # for POD (and IP:PORT), WHY at its narrowest
+        with_addr = room - (addr_w + 2) >= min(pod_w, POD_MIN)
+        if with_addr:
+            room -= addr_w + 2
+        pod_w = max(min(pod_w, POD_MIN), min(pod_w, room))
+        fixed += (pod_w + 2) + ((addr_w + 2) if with_addr else 0)
+        columns = [Column("cluster", "CLUSTER", cluster_w), Column("pod", "POD", pod_w)]
+        if with_addr:
+            columns.append(Column("addr", "IP:PORT", addr_w))
+        columns += [
             Column("ready", "RDY" if short else "READY", ready_w),
             Column("selected", "SEL" if short else "SELECTED", selected_w),
         ]
         if with_agent:
             columns.append(Column("agent", "AGENT", 9))
-        # WHY last, as wide as what is left; a longer reason wraps onto a second line.
+        # WHY last, as wide as what is left; a longer reason wraps onto more lines.
         why_w = max(width - fixed - 2, 16)
         columns.append(Column("why", "WHY", why_w))
         table.set_columns(columns)
-        rows = []
+        rows: list[tuple[str, tuple[Text, ...]]] = []
+        ids: list[str] = []
+        details: list[list[tuple[str, str]]] = []
         clusters = cluster_colors(self.app)
         for b, why in zip(view.backends, whys, strict=True):
             cells: list[Text] = [
@@ -241,8 +284,8 @@ class BackendsPane(Vertical):
                         f"{'bold ' if b.cluster == view.cluster else ''}{clusters.color(b.cluster)}",
                     )
                 ),
-                safe_text(b.pod or "—"),
-                safe_text(b.address),
+                safe_text(middle_cut(b.pod or "—", pod_w)),
+                *((safe_text(b.address),) if with_addr else ()),
                 _yes(b.ready, colors),
                 _yes(b.selected, colors) if b.ready else Text("—", style=colors.muted),
             ]
@@ -250,24 +293,83 @@ class BackendsPane(Vertical):
                 style = colors.err if b.agent_differs else colors.muted
                 cells.append(safe_text(_agent_short(b.agent), style))
             cells.append(safe_text(why, "" if b.selected else colors.muted))
-            rows.append((b.address, tuple(cells)))
+            rows.append((str(len(rows)), tuple(cells)))
+            ids.append(b.address)
+            details.append(
+                [
+                    ("cluster", b.cluster),
+                    ("pod", b.pod or "—"),
+                    ("address", b.address),
+                    ("ready", "yes" if b.ready else "no"),
+                    ("selected", ("yes" if b.selected else "no") if b.ready else "— (not ready)"),
+                    *((("agent", agent_detail(b.agent, b.agent_differs)),) if with_agent else ()),
+                    ("why", b.why),
+                ]
+            )
         extra_why = "only in the agent's list"
         if view.unknown:  # most likely a backend of a cluster the app cannot read
             extra_why += safe_line(f" (from {', '.join(c for c, _ in view.unknown)}?)")
         for extra in view.agent_backends or ():
             if any(b.address == f"{extra.ip}:{extra.port}" for b in view.backends):
                 continue
+            address = f"{extra.ip}:{extra.port}"
             cells = [
                 safe_text(extra.cluster or "?"),
                 Text("—"),
-                safe_text(f"{extra.ip}:{extra.port}"),
+                *((safe_text(address),) if with_addr else ()),
                 Text("?"),
                 Text("—"),
                 safe_text(_agent_short(extra.state), colors.err),
                 Text(extra_why, style=colors.err),
             ]
-            rows.append((f"agent:{extra.ip}:{extra.port}", tuple(cells)))
-        table.sync_rows(rows, height=2 if any(len(w) > why_w for w in whys) else 1)
+            rows.append((str(len(rows)), tuple(cells)))
+            ids.append(f"agent:{address}")
+            details.append(
+                [
+                    ("cluster", extra.cluster or "?"),
+                    ("address", address),
+                    ("agent", extra.state or "—"),
+                    ("why", extra_why),
+                ]
+            )
+        # Rows are keyed by position: another service (or viewing cluster) overwrites the cells
+        # of the rows already there and adds or drops only the difference in count. Keyed by
+        # backend, every key changed, which cleared the table and measured every cell again
+        # (most of a key's 100-200 ms at 64 clusters).
+        selection = (service, view.cluster)
+        if selection != self._drawn_for:
+            self._drawn_for = selection
+            table.move_cursor(row=0, animate=False)  # as a new table: from the top
+            table.scroll_to(0, 0, animate=False)
+        self.row_ids = ids
+        self.row_details = details
+        self.title_text = f"{service} seen from {view.cluster} ({view.context})"
+        lines = max((len(textwrap.wrap(w, why_w)) for w in (*whys, extra_why)), default=1)
+        table.sync_rows(rows, height=max(1, min(MAX_ROW_LINES, lines)))
+
+    @on(DataTable.RowSelected, "#backends-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row: every field of it, uncut (a narrow pane shortens or leaves out some)."""
+        event.stop()
+        key = event.row_key.value
+        index = int(key) if key is not None and key.isdigit() else -1
+        if 0 <= index < len(self.row_details):
+            title = f"Backend {self.row_ids[index]}  {self.title_text}"
+            self.post_message(RowDetails(title, self.row_details[index]))
+
+
+def agent_detail(state: str | None, differs: bool) -> str:
+    return (state or "—") + ("  (differs from the computed selection)" if differs else "")
+
+
+def middle_cut(text: str, width: int) -> str:
+    """``userlist-6c9f7d8b5-x2x8q`` → ``userlist-6…5-x2x8q``: the start and the unique end of a
+    name that does not fit (enter on the row shows it whole)."""
+    if len(text) <= width or width < 5:
+        return text
+    keep = width - 1
+    head = keep // 2
+    return f"{text[:head]}…{text[len(text) - (keep - head) :]}"
 
 
 def short_why(why: str, affinity: str) -> str:

@@ -122,6 +122,8 @@ def summary_text(
         if row.last_event:
             head.append(f"  {safe_line(row.last_event)}", style=colors.muted)
         return head
+    if row.state in ("reattaching", "attaching", "waiting"):  # first: a narrow pane keeps it
+        head.append(f"{row.state}…  ", style=colors.warn)
     gap = "  "
     bars = split_parts(row, colors, clusters, 0)
     n = max(1, len(row.since or row.split))
@@ -137,8 +139,8 @@ def summary_text(
         (5, errors_text(row, colors)),
         (6, Text(f"{row.rate:.1f}/s" if row.running else "stopped")),
     ]
-    if row.state == "reattaching":
-        optional.insert(0, (0, Text("reattaching…", style=colors.warn)))
+    if row.state == "waiting" and row.last_event:
+        optional.insert(0, (0, Text(safe_line(row.last_event), style=colors.muted)))
     min_bar = max(1, min(4, (width - fixed) // n))  # narrower bars before anything is cut
     room = width - fixed - n * min_bar
     chosen: set[int] = set()

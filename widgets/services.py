@@ -24,6 +24,7 @@ from tui.safetext import safe_line, safe_text
 from tui.views.labels import parse_key
 from tui.views.services import GLYPH_LEGEND, ServiceCell, ServiceRow, ServicesView, filter_rows
 from widgets.palette import Palette, cluster_colors, palette
+from widgets.rowdetails import RowDetails
 from widgets.tables import Column, KeyedTable
 from widgets.textblock import TextBlock
 
@@ -43,7 +44,10 @@ def cell_text(cell: ServiceCell, colors: Palette) -> Text:
         return Text(f"not global  {cell.ready_endpoints} rdy", style=colors.muted)
     out = Text("global ")
     out.append("shared " if cell.shared else "unshared ", style="" if cell.shared else colors.warn)
-    out.append(safe_line(cell.affinity), style=colors.accent if cell.affinity != "none" else "")
+    if cell.affinity_set:
+        out.append(safe_line(cell.affinity), style=colors.accent if cell.affinity != "none" else "")
+    else:
+        out.append(cell.affinity_word, style=colors.muted)
     if cell.affinity_unknown:
         out.append("?", style=colors.warn)
     out.append(f"  {cell.ready_endpoints} rdy", style=colors.err if cell.ready_endpoints == 0 else "")
@@ -128,6 +132,9 @@ class ServicesPane(Vertical):
         self.compact = False
         self.visible_rows: list[ServiceRow] = []
         self._highlighted: tuple[str, str] | None = None
+        self._sticky: str | None = None
+        """The row key last under the cursor: where the cursor returns once a filter that
+        matched nothing is changed or cleared (the selection stays on the same service)."""
         self._keys: dict[str, tuple[str, str]] = {}
         """Row key text → service key: a name from a hostile server may hold a ``/``."""
         self._cell_cache: dict[tuple[int, bool], tuple[ServiceRow, tuple[Text, ...]]] = {}
@@ -251,14 +258,23 @@ class ServicesPane(Vertical):
             self._cache_colors = colors
         data = [(r.key_text, self._cells(r, colors)) for r in rows]
         self._keys = {r.key_text: r.key for r in rows}
+        # A reason longer than its column takes a second line; enter shows the whole row.
+        why_w = columns[-1].width or MIN_WHY
+        longest = max((cells[-1].cell_len for _, cells in data), default=0)
+        cut = "  enter: whole row" if longest > 2 * why_w - 4 else ""
         if self.compact:
             self.border_subtitle = GLYPH_LEGEND
         else:
             toggle = "A global only" if view.show_all else "A all services"
             self.border_subtitle = safe_text(
-                f"filter: {self.filter_text}" if self.filter_text else f"/ filter  {toggle}"
+                (f"filter: {self.filter_text}" if self.filter_text else f"/ filter  {toggle}") + cut
             )
-        table.sync_rows(data)
+        if table.cursor_key is not None:
+            # The cursor as it is now (a key may have moved it since the last announce).
+            self._sticky = table.cursor_key
+        table.sync_rows(data, height=2 if longest > why_w else 1)
+        if self._sticky is not None and table.cursor_key != self._sticky:
+            table.move_to_key(self._sticky)  # back from a filter that matched nothing
         self._announce()
 
     def _message(self, widget: TextBlock, text: str) -> None:
@@ -267,7 +283,18 @@ class ServicesPane(Vertical):
             self.message_text = text
             widget.update(text)
 
+    @property
+    def empty_note(self) -> str:
+        """Why no service is selected although there are services (a filter hides them all);
+        ``""`` otherwise. The Backends pane shows it rather than the hidden service."""
+        view = self.view
+        if view is None or not view.synced or self.visible_rows or not self.filter_text or not view.rows:
+            return ""
+        return f"No service matches the filter {self.filter_text!r} (escape clears it)"
+
     def _announce(self) -> None:
+        if self.table.cursor_key is not None:
+            self._sticky = self.table.cursor_key
         key = self.selected
         if key != self._highlighted:
             self._highlighted = key
@@ -277,6 +304,18 @@ class ServicesPane(Vertical):
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
         self._announce()
+
+    @on(DataTable.RowSelected, "#services-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a service: every cluster's cell and the whole WHY, uncut."""
+        event.stop()
+        key = event.row_key.value
+        row = next((r for r in self.visible_rows if r.key_text == key), None)
+        if row is None or self.view is None:
+            return
+        fields = [(cluster, cell.text()) for cluster, cell in zip(self.view.clusters, row.cells, strict=True)]
+        fields.append(("why", "; ".join(row.warnings) or "—"))
+        self.post_message(RowDetails(f"Service {row.key_text}", fields))
 
     def select(self, key: tuple[str, str]) -> bool:
         """Put the cursor on service ``key`` (clears a filter that hides it)."""

@@ -6,6 +6,9 @@ tools/screenshots.py uses too.
 
 from __future__ import annotations
 
+import dataclasses
+import html
+import re
 from typing import Any
 
 from meshmodels import SEED_TIME, agent_service_list, seed_snapshot
@@ -14,7 +17,8 @@ from testkit import until
 from textual.pilot import Pilot
 
 from tui.app import MeshtuiApp
-from tui.mesh.model import MeshSnapshot
+from tui.mesh.annotations import ANNOTATION_GLOBAL, ANNOTATION_SHARED
+from tui.mesh.model import Backend, MeshSnapshot, Service, ServicePort, frozen_map
 from widgets.activity import ActivityLog
 from widgets.backends import BackendsPane
 from widgets.contexts import ContextList
@@ -68,8 +72,12 @@ def services_rows(app: MeshtuiApp) -> dict[str, list[str]]:
 
 
 def backends_rows(app: MeshtuiApp) -> dict[str, list[str]]:
-    table = app.query_one(BackendsPane).table
-    return {key: [str(c) for c in cells] for key, cells in table.shown.items()}
+    """The Backends rows by what they show (``ip:port``, ``agent:ip:port`` for one only the
+    agent lists), in row order: the table's own keys are positions."""
+    pane = app.query_one(BackendsPane)
+    cells = list(pane.table.shown.values())
+    assert len(cells) == len(pane.row_ids)
+    return {key: [str(c) for c in row] for key, row in zip(pane.row_ids, cells, strict=True)}
 
 
 def backends_summary(app: MeshtuiApp) -> str:
@@ -79,3 +87,34 @@ def backends_summary(app: MeshtuiApp) -> str:
 
 def activity(app: MeshtuiApp) -> list[list[str]]:
     return list(app.query_one(ActivityLog).entries.values())
+
+
+def with_second_service() -> MeshSnapshot:
+    """The seed plus song/rebel-base: global in both, not shared in cluster2."""
+    snap = seed_snapshot()
+    states = []
+    for index, state in enumerate(snap.clusters, start=1):
+        shared = "true" if index == 1 else "false"
+        svc = Service(
+            "song",
+            "rebel-base",
+            annotations=frozen_map({ANNOTATION_GLOBAL: "true", ANNOTATION_SHARED: shared}),
+            ports=(ServicePort(80, 80),),
+            backends=(
+                Backend(state.cluster, f"10.{index}.0.50", 80, pod=f"rebel-base-{index}a"),
+                Backend(state.cluster, f"10.{index}.0.51", 80, pod=f"rebel-base-{index}b"),
+            ),
+        )
+        services = dict(state.services)
+        services[svc.key] = svc
+        states.append(dataclasses.replace(state, services=frozen_map(services)))
+    return dataclasses.replace(snap, clusters=tuple(states))
+
+
+def screen_text(svg: str) -> str:
+    """The characters of an exported screen (``app.export_screenshot()``), line by line (the
+    SVG's text runs joined): what a user sees, wrapping included."""
+    rows: dict[float, list[str]] = {}
+    for y, body in re.findall(r'<text[^>]*?\by="([\d.]+)"[^>]*>(.*?)</text>', svg, re.S):
+        rows.setdefault(float(y), []).append(html.unescape(body).replace("\xa0", " "))
+    return "\n".join("".join(parts) for _, parts in sorted(rows.items()))

@@ -20,6 +20,7 @@ from apphelpers import frozen_clock
 from testkit import FAST_HUB, SIM_KWARGS
 
 from tui.app import MeshtuiApp
+from tui.kube.settings import HubSettings
 from tui.kube.source import KubeSource
 from tui.sim.mesh import SimThread
 from tui.sim.testing import fast_sim
@@ -28,11 +29,16 @@ KEY = ("song", "userlist-svc")
 
 
 def kube_app(
-    sim: SimThread, *, read_only: bool = False, kubeconfig: str | None = None, **kwargs: Any
+    sim: SimThread,
+    *,
+    read_only: bool = False,
+    kubeconfig: str | None = None,
+    settings: HubSettings = FAST_HUB,
+    **kwargs: Any,
 ) -> tuple[MeshtuiApp, KubeSource]:
     """The app on ``sim``'s kubeconfig through a threaded ``KubeSource`` (as ``meshtui`` runs)."""
     source = KubeSource(
-        kubeconfig or str(sim.kubeconfig_path), read_only=read_only, settings=FAST_HUB, threaded=True
+        kubeconfig or str(sim.kubeconfig_path), read_only=read_only, settings=settings, threaded=True
     )
     kwargs.setdefault("refresh_interval", 0.02)
     kwargs.setdefault("clock", frozen_clock)

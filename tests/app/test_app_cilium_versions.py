@@ -59,7 +59,8 @@ async def test_118_none_is_shown_as_a_blackhole_and_the_none_write_removes_it(si
         remote = next(r for r in backends_rows(app).values() if r[0] == "cluster2")
         assert remote[4] == "✗" and "never used" in remote[-1]
         await wait_for(pilot, lambda: "affinity 'none'" in mesh_text(app), timeout=SLOW)
-        mesh = " ".join(mesh_text(app).split())
+        # a long fix command is cut with " \\" (still pastes): read it back whole
+        mesh = " ".join(mesh_text(app).replace(" \\\n", " ").split())
         assert "reads it as 'local backends only'" in mesh
         assert "kubectl --context bastion02 -n song annotate service userlist-svc " in mesh
         assert "userlist-svc service.cilium.io/affinity-" in mesh
@@ -74,7 +75,7 @@ async def test_118_none_is_shown_as_a_blackhole_and_the_none_write_removes_it(si
         assert dialog.actions == (
             SetAnnotation("bastion02", "song", "userlist-svc", AFFINITY, None, old="none"),
         )
-        text = " ".join(str(s.render()) for s in dialog.query("Static"))
+        text = " ".join(str(s.render()) for s in dialog.query("Static, ActionBlock"))
         assert "service.cilium.io/affinity: none → (removed)" in text
         assert "the word 'none' makes Cilium 1.18/1.19 use local backends only" in text
         await pilot.press("enter")

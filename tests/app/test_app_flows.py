@@ -17,10 +17,10 @@ from apphelpers import (
     mesh_text,
     services_rows,
     wait_for,
+    with_second_service,
 )
 from meshmodels import (
     replace_cluster,
-    seed_snapshot,
 )
 from staticsource import StaticSource
 from testkit import settle, until
@@ -29,37 +29,15 @@ from textual.widgets import Static
 from tui.app import MeshtuiApp
 from tui.compat.textual_private import notifications
 from tui.mesh.actions import Scale, SetAnnotation, WriteResult
-from tui.mesh.annotations import ANNOTATION_GLOBAL as GLOBAL
-from tui.mesh.annotations import ANNOTATION_SHARED as SHARED
-from tui.mesh.model import Backend, MeshSnapshot, Service, ServicePort, frozen_map
+from tui.mesh.model import Backend, MeshSnapshot, frozen_map
 from tui.screens.affinity import AffinityMenu
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
+from widgets.backends import BackendsPane
 from widgets.services import ServicesPane
+from widgets.tables import KeyedTable
 
 SIZE = (160, 48)
-
-
-def with_second_service():
-    """The seed plus song/rebel-base: global in both, not shared in cluster2."""
-    snap = seed_snapshot()
-    states = []
-    for index, state in enumerate(snap.clusters, start=1):
-        shared = "true" if index == 1 else "false"
-        svc = Service(
-            "song",
-            "rebel-base",
-            annotations=frozen_map({GLOBAL: "true", SHARED: shared}),
-            ports=(ServicePort(80, 80),),
-            backends=(
-                Backend(state.cluster, f"10.{index}.0.50", 80, pod=f"rebel-base-{index}a"),
-                Backend(state.cluster, f"10.{index}.0.51", 80, pod=f"rebel-base-{index}b"),
-            ),
-        )
-        services = dict(state.services)
-        services[svc.key] = svc
-        states.append(dataclasses.replace(state, services=frozen_map(services)))
-    return dataclasses.replace(snap, clusters=tuple(states))
 
 
 async def test_select_service_shows_its_backends_and_shares() -> None:
@@ -80,6 +58,50 @@ async def test_select_service_shows_its_backends_and_shares() -> None:
         await wait_for(pilot, lambda: "song/userlist-svc" in backends_summary(app))
         assert set(backends_rows(app)) == {"10.1.0.12:8181", "10.2.0.33:8181"}
         assert "cluster1 ██████████ 50%" in backends_summary(app)
+
+
+def table_addresses(app: MeshtuiApp) -> list[str]:
+    """The IP:PORT column of every row the Backends table holds, top to bottom."""
+    table = app.query_one(BackendsPane).table
+    return [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+
+
+def synced(table: KeyedTable) -> tuple[bool, int, int]:
+    """Whether any sync in ``table.sync_log`` rebuilt the table, and the rows removed and added."""
+    log = table.sync_log
+    return any(s.rebuilt for s in log), sum(s.removed for s in log), sum(s.added for s in log)
+
+
+async def test_another_service_overwrites_the_backends_rows_in_place() -> None:
+    """Rows are kept by position: a new selection rewrites their cells, drops the extra rows
+    or appends the missing ones; nothing of the previous service is left on screen."""
+    app, _ = make_app(with_second_service(), agent_lists=None)
+    rebel = ["10.1.0.50:80", "10.1.0.51:80", "10.2.0.50:80", "10.2.0.51:80"]
+    userlist = ["10.1.0.12:8181", "10.2.0.33:8181"]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert table_addresses(app) == rebel
+        assert list(backends_rows(app)) == rebel
+        table = app.query_one(BackendsPane).table
+        # userlist-svc's addresses are longer: the IP:PORT column grows (and stays so)
+        await pilot.press("down")
+        await wait_for(pilot, lambda: "song/userlist-svc" in backends_summary(app))
+        assert table_addresses(app) == userlist
+        table.sync_log = []  # what the next selections did to the table (later syncs too)
+        await pilot.press("up")
+        await wait_for(pilot, lambda: "song/rebel-base" in backends_summary(app))
+        assert table_addresses(app) == rebel
+        assert synced(table) == (False, 0, 2)
+        assert backends_rows(app)["10.2.0.50:80"][-1] == "cluster2: shared=false"
+        assert "userlist-6c9f7d8b5-9kq2z" not in app.export_screenshot()
+        table.sync_log = []
+        await pilot.press("down")
+        await wait_for(pilot, lambda: "song/userlist-svc" in backends_summary(app))
+        assert table_addresses(app) == userlist
+        assert synced(table) == (False, 2, 0)
+        assert backends_rows(app)["10.2.0.33:8181"][:2] == ["cluster2", "userlist-6c9f7d8b5-9kq2z"]
+        screen = app.export_screenshot()
+        assert "10.2.0.33:8181" in screen and "rebel-base-2b" not in screen and "10.1.0.50" not in screen
 
 
 async def test_affinity_local_is_confirmed_written_and_shown_from_the_watch() -> None:
@@ -181,7 +203,7 @@ async def test_failed_write_lands_in_the_log() -> None:
         assert (
             activity(app)[-1][4] == "failed 409: Operation cannot be fulfilled: the object has been modified"
         )
-        assert "global shared none" in services_rows(app)["song/userlist-svc"][1]
+        assert "global shared (unset)" in services_rows(app)["song/userlist-svc"][1]
 
 
 async def test_filter_and_show_all() -> None:

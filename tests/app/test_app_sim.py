@@ -43,6 +43,7 @@ from testkit import settle, until
 from textual.widgets import Input
 
 from tui.app import MeshtuiApp
+from tui.kube.client import Timeouts
 from tui.kube.source import KubeSource
 from tui.mesh.actions import SetAnnotation
 from tui.screens.affinity import AffinityMenu
@@ -82,8 +83,8 @@ async def test_first_sync_shows_every_pane_from_the_simulator(sim: SimThread) ->
         assert "1/1 ✓" in mesh and "172.30.1.89:32379 (NodePort)" in mesh
         assert "cilium clustermesh enable --context bastion02 --service-type LoadBalancer" in mesh
         assert services_rows(app)["song/userlist-svc"][1:3] == [
-            "global shared none  1 rdy",
-            "global shared none  1 rdy",
+            "global shared (unset)  1 rdy",
+            "global shared (unset)  1 rdy",
         ]
         summary = backends_summary(app)
         assert "seen from cluster1 (bastion02)" in summary
@@ -148,7 +149,7 @@ async def test_take_cluster2_out_with_shared_false(sim: SimThread) -> None:
         )
         assert annotations(sim, "bastion03")[SHARED] == "false"
         assert annotations(sim, "bastion02")[SHARED] == "true"
-        assert services_rows(app)["song/userlist-svc"][2] == "global unshared none  1 rdy"
+        assert services_rows(app)["song/userlist-svc"][2] == "global unshared (unset)  1 rdy"
         # cluster2 still uses cluster1's backends; cluster1 now only its own.
         assert "cluster2 ██████████ 50%" in backends_summary(app)
         await pilot.press("1")
@@ -179,7 +180,7 @@ async def test_scale_to_zero_and_back(sim: SimThread) -> None:
         await wait_for(pilot, lambda: not userlist_pods(sim, "bastion02"), timeout=SLOW)
         assert "cluster2 ████████████████████ 100%" in backends_summary(app)
         row = services_rows(app)["song/userlist-svc"]
-        assert row[1] == "global shared none  0 rdy" and "cluster1: 0 ready endpoints" in row[-1]
+        assert row[1] == "global shared (unset)  0 rdy" and "cluster1: 0 ready endpoints" in row[-1]
         # And back: + scales the (now empty) deployment to one, found through its selector.
         await pilot.press("plus")
         await pilot.pause()
@@ -190,7 +191,7 @@ async def test_scale_to_zero_and_back(sim: SimThread) -> None:
         after = userlist_pods(sim, "bastion02")
         assert len(after) == 1 and after != before  # a new pod
         assert after[0] in {r[1] for r in backends_rows(app).values()}
-        assert services_rows(app)["song/userlist-svc"][1] == "global shared none  1 rdy"
+        assert services_rows(app)["song/userlist-svc"][1] == "global shared (unset)  1 rdy"
 
 
 async def test_read_only_refuses_and_changes_nothing(sim: SimThread) -> None:
@@ -290,8 +291,11 @@ async def test_rbac_forbidden_action_is_disabled_with_its_reason(sim: SimThread,
 
 
 async def test_synchronizing_until_a_slow_cluster_answers(sim: SimThread) -> None:
-    await asyncio.to_thread(fault, sim, "api_slow", "cluster2", 4.0)
-    app, _ = kube_app(sim)
+    # bastion03 holds every answer until the heal; timeouts far beyond the test's waits, so it
+    # is still syncing (not yet timed out) however slowly a loaded machine draws the first rows.
+    patient = dataclasses.replace(FAST_HUB, timeouts=Timeouts(connect=60.0, read=60.0, exec=2.0))
+    await asyncio.to_thread(fault, sim, "api_slow", "cluster2", 120.0)
+    app, _ = kube_app(sim, settings=patient)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "song/userlist-svc" in services_rows(app), timeout=SLOW)
         message = str(app.query_one(ServicesPane).query_one("#services-message").render())

@@ -77,3 +77,28 @@ async def test_cell_updates_repaint_their_row_only_and_show_when_scrolled_to() -
         await pilot.pause()
         assert "FAR" in _screen_text(app)
         assert str(table.get_cell("r150", "v")) == "FAR"
+
+
+async def test_rows_keyed_by_position_with_their_own_heights() -> None:
+    """A row below a taller one repaints where it is; a row whose height changes is added again
+    with the rows after it, the rows above stay; a shorter list drops only the extra rows."""
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(KeyedTable)
+        table.set_columns([Column("k", "K", 6), Column("v", "V", 12)])
+        table.sync_rows(rows("0", "1", "2", "3"), heights=[1, 3, 1, 1])
+        await pilot.pause()
+        assert "v2" in _screen_text(app)
+        stats = table.sync_rows([*rows("0", "1"), ("2", ("2", "BELOW")), *rows("3")], heights=[1, 3, 1, 1])
+        await pilot.pause()
+        assert (stats.updated_cells, stats.added, stats.rebuilt) == (1, 0, False)
+        assert "BELOW" in _screen_text(app)  # drawn at line 5, under the three lines of row 1
+        stats = table.sync_rows(rows("0", "1", "2", "3", suffix="x"), heights=[1, 1, 1, 1])
+        assert (stats.removed, stats.added, stats.rebuilt) == (3, 3, False)
+        assert [table.get_row_height(k) for k in ("0", "1", "2", "3")] == [1, 1, 1, 1]
+        assert str(table.get_cell("0", "v")) == "v0x"
+        stats = table.sync_rows(rows("0", "1", suffix="y"))
+        assert (stats.removed, stats.added, stats.updated_cells, stats.rebuilt) == (2, 0, 2, False)
+        await pilot.pause()
+        assert [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == ["v0y", "v1y"]
+        assert "v2x" not in _screen_text(app)

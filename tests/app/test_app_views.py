@@ -69,6 +69,8 @@ def test_status_of_unknown_and_broken_clusters() -> None:
 
 def test_services_json_shape_and_warning() -> None:
     snap = apply_write(seed_snapshot(), SetAnnotation("bastion03", "song", "userlist-svc", SHARED, "false"))
+    # cluster1 has no affinity annotation (null), cluster2 the word none written ("none").
+    snap = apply_write(snap, SetAnnotation("bastion03", "song", "userlist-svc", AFFINITY, "none"))
     doc = services_view(snap).to_json()
     assert doc == {
         "services": [
@@ -80,7 +82,7 @@ def test_services_json_shape_and_warning() -> None:
                         "present": True,
                         "global": True,
                         "shared": True,
-                        "affinity": "none",
+                        "affinity": None,
                         "ready_endpoints": 1,
                     },
                     "cluster2": {

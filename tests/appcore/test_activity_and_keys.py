@@ -9,10 +9,10 @@ import logging
 import pytest
 from meshmodels import SEED_TIME, apply_write, replace_cluster, seed_snapshot
 
-from tui.appcore.activity import ActivityTracker, PhaseChange
+from tui.appcore.activity import ActivityTracker, PhaseChange, SeenChange
 from tui.appcore.keys import CURL_KEYS, KEYS, WRITE_ACTIONS, help_rows, parse_keymap
 from tui.appcore.launch import Launch, kubeconfig_label, launch, make_source, quiet_logging
-from tui.mesh.actions import SetAnnotation
+from tui.mesh.actions import Scale, SetAnnotation
 
 
 def test_a_first_sync_is_not_news_every_later_phase_change_is() -> None:
@@ -120,3 +120,39 @@ def test_quiet_logging_keeps_records_off_the_terminal_or_in_the_named_file(
         for handler in root.handlers[len(before) :]:
             handler.close()
         root.handlers[:] = before
+
+
+def test_changes_outside_the_app_are_seen_its_own_writes_are_not() -> None:
+    tracker: ActivityTracker[str] = ActivityTracker()
+    base = seed_snapshot()
+    assert tracker.seen_changes(base) == []  # nothing to compare with yet
+    outside = SetAnnotation("bastion03", "song", "userlist-svc", "service.cilium.io/shared", "false")
+    changed = apply_write(base, outside)
+    assert tracker.seen_changes(changed) == [
+        SeenChange("bastion03", "svc song/userlist-svc", "service.cilium.io/shared: true → false")
+    ]
+    assert tracker.seen_changes(changed) == []  # the same snapshot again: nothing new
+    scaled = apply_write(changed, Scale("bastion02", "song", "userlist", 3))
+    assert tracker.seen_changes(scaled) == [
+        SeenChange("bastion02", "deploy song/userlist", "replicas: 1 → 3")
+    ]
+    # The app's writes, in flight or waiting for the watch, explain their own changes.
+    ours = SetAnnotation("bastion02", "song", "userlist-svc", "service.cilium.io/affinity", "local")
+    tracker.sending(ours)
+    mine = apply_write(scaled, ours)
+    assert tracker.seen_changes(mine) == []
+    tracker.answered(ours)
+    tracker.sent("entry-1", ours)
+    back = apply_write(mine, Scale("bastion02", "song", "userlist", 1))
+    tracker.sending(Scale("bastion02", "song", "userlist", 1))
+    assert tracker.seen_changes(back) == []
+    assert tracker.landed(back) == ["entry-1"]
+
+
+def test_a_cluster_that_was_unreadable_is_not_compared_until_it_is_back() -> None:
+    tracker: ActivityTracker[str] = ActivityTracker()
+    base = seed_snapshot()
+    syncing = replace_cluster(base, dataclasses.replace(base.clusters[1], phase="syncing"))
+    tracker.seen_changes(syncing)
+    outside = SetAnnotation("bastion03", "song", "userlist-svc", "service.cilium.io/shared", "false")
+    assert tracker.seen_changes(apply_write(base, outside)) == []  # its first sync is not news

@@ -165,7 +165,10 @@ def test_the_view_before_any_loop_and_with_loops() -> None:
     curl.mode = "map"
     view = curl_view(curl, room=3, now=SEED_TIME + 14)
 
-    assert view.title == "Curl  cluster1, cluster2 → userlist-svc.song.svc:80/users/1  every 1 s  running"
+    # A loop that waits for a client pod says so in the title too (the session still runs).
+    assert view.title == (
+        "Curl  cluster1, cluster2 → userlist-svc.song.svc:80/users/1  every 1 s  running · cluster2 waiting"
+    )
     assert view.subtitle == "learned 2 backends · c stop · C here · p pod · i interval · m log"
     assert view.started and view.mode == "map" and [m.pod for m in view.map] == ["userlist-a", "userlist-b"]
     row, waiting = view.rows

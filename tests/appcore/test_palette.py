@@ -50,3 +50,29 @@ def test_names_from_a_cluster_are_escaped_for_the_palettes_markup() -> None:
     offered = commands(dataclasses.replace(snapshot, clusters=(snapshot.clusters[0], hostile)))
     titles = [t for t in offered if t.startswith("View from evil")]
     assert titles == ["View from evil\\[b]ctx\\[/b] (cluster2)"]
+
+
+def test_jumps_svc_ctx_ns_rank_exact_then_prefix_then_substring() -> None:
+    from tui.appcore.palette import jump_commands
+
+    snapshot = seed_snapshot()
+    rows = services_view(snapshot, show_all=True).rows
+
+    def jump(query: str) -> list[tuple[str, str, object]]:
+        return [(c.title, c.kind, c.arg) for c in jump_commands(query, snapshot, rows, show_all=True)]
+
+    assert jump("svc userlist-svc")[0] == ("svc song/userlist-svc", "service", ("song", "userlist-svc"))
+    assert {a for _, _, a in jump(":svc kube")} == {  # names or keys starting with kube
+        ("default", "kubernetes"),
+        ("kube-system", "clustermesh-apiserver"),
+        ("kube-system", "kube-dns"),
+    }
+    assert jump("service DNS") == [("svc kube-system/kube-dns", "service", ("kube-system", "kube-dns"))]
+    assert jump("ctx bastion03") == [("ctx bastion03 (cluster2)", "view", "bastion03")]
+    assert [a for _, _, a in jump("context cluster")] == ["bastion02", "bastion03"]
+    assert jump("ns song") == [("ns song", "namespace", "song")]
+    assert jump("svc nothing")[0][1] == "refuse"
+    assert [a for _, _, a in jump("ctx")] == ["bastion02", "bastion03"]  # as k9s: :ctx lists them
+    assert jump("services") == [] and jump("affinity") == []
+    only_global = jump_commands("svc dns", snapshot, services_view(snapshot).rows, show_all=False)
+    assert only_global[0].kind == "refuse" and "A shows every service" in only_global[0].arg

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from curlhelp import FAST
@@ -13,9 +14,15 @@ from tui.sim.meshtesting import mesh_sim
 
 
 @pytest.fixture
-def sim() -> Iterator[SimThread]:
+def sim_options() -> dict[str, Any]:
+    """Simulator settings beyond the fast defaults (a test module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def sim(sim_options: dict[str, Any]) -> Iterator[SimThread]:
     """The seed mesh (bastion02 = cluster1, bastion03 = cluster2) with fast pods and Cilium."""
-    running = mesh_sim("seed")
+    running = mesh_sim("seed", **sim_options)
     try:
         yield running
     finally:

@@ -9,6 +9,7 @@ import pytest
 from headlesshelp import Cli
 
 from tui.sim.mesh import SimThread
+from tui.sim.meshtesting import mesh_sim
 from tui.sim.testing import fast_sim
 
 
@@ -26,6 +27,16 @@ def seed_sim() -> Iterator[SimThread]:
 def sim() -> Iterator[SimThread]:
     """A fresh seed mesh for tests that write or inject faults."""
     running = fast_sim("seed")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def msim() -> Iterator[SimThread]:
+    """The seed mesh with a fast ClusterMesh (agents realize changes in ~20 ms)."""
+    running = mesh_sim("seed")
     try:
         yield running
     finally:

@@ -8,23 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 from headlesshelp import Cli, pod_names, programs_running
 
 from tui.sim.mesh import SimThread
-from tui.sim.meshtesting import mesh_sim
-
-
-@pytest.fixture
-def msim() -> Iterator[SimThread]:
-    """The seed mesh with a fast ClusterMesh (agents realize changes in ~20 ms)."""
-    running = mesh_sim("seed")
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def test_curl_json_counts_who_answered(cli: Cli, msim: SimThread) -> None:

@@ -56,6 +56,49 @@ def test_help_imports_nothing_heavy() -> None:
     assert "HEAVY=\n" in result.stdout
 
 
+def test_a_json_answer_imports_no_table_renderer() -> None:
+    """``-o json`` needs the view's data, not rich's console and tables (a tenth of its start)
+    nor the other commands' views; ``-o table`` still prints its table."""
+    code = (
+        "import sys, io, contextlib\nfrom tui.cli import main\nout = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n    code = main(sys.argv[1:])\n"
+        "print('CODE', code, out.getvalue().count('userlist-svc'))\n"
+        "unneeded = ('rich', 'textual', 'tui.headless.tables', 'tui.views.backends', 'tui.views.status')\n"
+        "print('UNNEEDED=' + ','.join(m for m in unneeded if m in sys.modules))"
+    )
+    for output, loaded in (("json", "UNNEEDED=\n"), ("table", "UNNEEDED=rich,")):
+        argv = ["services", "--demo", "-o", output]
+        result = subprocess.run(
+            [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=TIMEOUT
+        )
+        assert result.returncode == 0, result.stderr
+        assert "CODE 0 1" in result.stdout  # answered, with the seed's global service
+        assert loaded in result.stdout, result.stdout
+
+
+def test_no_collection_runs_while_a_headless_command_imports() -> None:
+    """The collector is paused from the parse until the access layer is imported, then the
+    imports' objects are frozen and the thresholds are back (``tui.collector``)."""
+    code = (
+        "import gc, sys, io, contextlib\nfrom tui import collector\nfrom tui.cli import main\n"
+        "before = gc.get_threshold()\nruns = {'paused': 0, 'after': 0}\n"
+        "def seen(phase, info):\n"
+        "    if phase == 'start':\n        runs['paused' if collector.paused() else 'after'] += 1\n"
+        "gc.callbacks.append(seen)\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n    code = main(sys.argv[1:])\n"
+        "print('CODE', code, 'PAUSED', runs['paused'], 'RESTORED', gc.get_threshold() == before,"
+        " 'FROZEN', gc.get_freeze_count() > 10000)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "services", "--demo", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "CODE 0 PAUSED 0 RESTORED True FROZEN True" in result.stdout, result.stdout
+
+
 def test_write_asks_on_a_terminal_and_applies_on_yes() -> None:
     """stdin is a pseudo-terminal: the change and its kubectl are shown, ``y`` applies it."""
     master, slave = pty.openpty()

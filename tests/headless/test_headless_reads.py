@@ -79,7 +79,7 @@ def test_services_json_on_the_seed(cli: Cli, seed_sim: SimThread) -> None:
             "present": True,
             "global": True,
             "shared": True,
-            "affinity": "none",
+            "affinity": None,  # no annotation: null, not the word "none" (README)
             "ready_endpoints": 1,
         }
     assert service["warnings"] == []
@@ -95,7 +95,7 @@ def test_services_namespace_filter_and_all(cli: Cli, seed_sim: SimThread) -> Non
     plain = next(s for s in every if s["name"] == "kubernetes")
     assert plain["clusters"]["cluster1"]["global"] is False
     table = cli("services", kubeconfig=kubeconfig)
-    assert "song/userlist-svc" in table.out and "global shared none  1 rdy" in table.out
+    assert "song/userlist-svc" in table.out and "global shared (unset)  1 rdy" in table.out
 
 
 def test_services_rejects_a_bad_namespace(cli: Cli, seed_sim: SimThread) -> None:

@@ -41,6 +41,18 @@ SERVICE_LIST = [
     }
 ]
 running = {"now": 0, "max": 0, "calls": 0}
+BIG_SERVICE_LIST = [
+    {
+        "spec": {
+            "id": i,
+            "frontend-address": {"ip": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", "port": 80},
+            "backend-addresses": [{"ip": "10.1.2.3", "port": 8080, "state": "active", "x": "p" * 380}],
+        },
+        "status": {"realized": {"id": i}},
+    }
+    for i in range(20_000)
+]
+"""About 9.5 MB of JSON: what one agent of a 64 × 2,000-service mesh answers is ~30 MB."""
 
 
 async def fake_agent(request: ExecRequest, io: ExecIO) -> int:
@@ -64,7 +76,8 @@ async def fake_agent(request: ExecRequest, io: ExecIO) -> int:
             await io.write(STDOUT, json.dumps(STATUS).encode())
             return 0
         if request.command[1:] == ["service", "list", "-o", "json"]:
-            await io.write(STDOUT, json.dumps(SERVICE_LIST).encode())
+            entries = BIG_SERVICE_LIST if mode == "big" else SERVICE_LIST
+            await io.write(STDOUT, json.dumps(entries).encode())
             return 0
         await io.write(STDERR, b"unknown command\n")
         return 1
@@ -238,6 +251,19 @@ async def test_reads_are_bounded_in_parallelism_and_fall_back_to_cilium_dbg(
     assert default.pod == "cilium-dbg" and default.entries  # the first running agent by name
     none = await hub.agent_service_list("bastion03")
     assert none.error == "no running Cilium agent pod"
+
+
+async def test_a_service_list_larger_than_the_default_exec_cap_is_read_whole(
+    sim: SimThread, hubs: Hubs
+) -> None:
+    """A big mesh's ``cilium service list -o json`` is tens of MB: it has its own, larger cap."""
+    install_cilium(sim, "bastion02", "cluster1", [agent_pod("cilium-big", "big")])
+    hub = await hubs.start(sim.kubeconfig_path)
+    assert len(json.dumps(BIG_SERVICE_LIST)) > 8 * 2**20
+    listing = await hub.agent_service_list("bastion02", "cilium-big")
+    assert listing.error is None
+    assert len(listing.entries) == len(BIG_SERVICE_LIST)
+    assert dict(listing.entries[-1])["spec"]["id"] == len(BIG_SERVICE_LIST) - 1
 
 
 async def test_agents_are_read_once_every_context_is_listed_or_when_asked(sim: SimThread, hubs: Hubs) -> None:

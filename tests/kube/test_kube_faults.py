@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
 
 from kubehelp import (
+    FAST,
     Hubs,
     fault,
     free_port,
@@ -81,7 +83,7 @@ async def test_flapping_api_settles_and_the_other_cluster_never_waits(sim: SimTh
             sim, "bastion03", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": str(round_)}}}
         )
         await wait_snapshot(hub, lambda s, r=round_: label(s, 1) == str(r), timeout=3)
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 2.0  # ~50 ms; loose for a loaded machine
         await fault(sim, "heal", fault_id)
         await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "ok", timeout=5)
 
@@ -120,15 +122,16 @@ async def test_a_hung_server_times_out_without_delaying_the_others(
         doc = with_context(
             kubeconfig_doc, "hung", {"server": f"https://127.0.0.1:{port}"}, {"token": "x" * 20}
         )
-        started = time.monotonic()
-        hub = await hubs.start(write_yaml(tmp_path / "config", doc), sync=False)
+        # A 2 s connect timeout: time for the good contexts to sync on a loaded machine first.
+        settings = dataclasses.replace(FAST, timeouts=dataclasses.replace(FAST.timeouts, connect=2.0))
+        hub = await hubs.start(write_yaml(tmp_path / "config", doc), sync=False, settings=settings)
         good = await wait_snapshot(
             hub, lambda s: phase_of(s, "bastion02") == "ok" and phase_of(s, "bastion03") == "ok", timeout=3
         )
-        assert phase_of(good, "hung") == "syncing"  # still waiting on its own connect timeout
-        assert time.monotonic() - started < 1.0
+        # The others did not wait: they synced while the hung one still waits on its timeout.
+        assert phase_of(good, "hung") == "syncing"
         hung = await wait_snapshot(hub, lambda s: phase_of(s, "hung") == "unreachable", timeout=5)
-        assert hung.by_context("hung").reason == "timeout after 1 s (connecting)"  # type: ignore[union-attr]
+        assert hung.by_context("hung").reason == "timeout after 2 s (connecting)"  # type: ignore[union-attr]
         await hub.stop()
 
 
@@ -158,7 +161,7 @@ async def test_slow_answers_are_tolerated_and_too_slow_ones_time_out(sim: SimThr
     started = time.monotonic()
     sim_patch(sim, "bastion03", "services", "song", "userlist-svc", {"metadata": {"labels": {"v": "fast"}}})
     await wait_snapshot(hub, lambda s: label(s, 1) == "fast", timeout=3)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # ~50 ms; loose for a loaded machine
     await fault(sim, "heal", fault_id)
     await wait_snapshot(hub, lambda s: phase_of(s, "bastion02") == "ok", timeout=8)
 

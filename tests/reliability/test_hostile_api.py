@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from apphelpers import backends_summary, contexts_text, mesh_text
-from hostileapi import MODES, hostile_server, kubeconfig_beside
+from hostileapi import MODES, hostile_server, hostile_servers, kubeconfig_beside
 from hostilehelp import raw_controls
 from kubernetes.aio.client import Configuration
 from reliabilityhelp import REL_HUB, seed_sim, set_affinity
@@ -145,7 +145,8 @@ async def test_closing_an_exec_is_bounded(mode: str) -> None:
                 )
                 took, used = time.monotonic() - started, time.process_time() - cpu
                 assert result.error, result
-                assert took < 2.5, f"{mode}: the exec took {took:.2f} s"
+                # 1 s and a short grace, far from the 1 + 5 s of waiting for the CLOSE answer
+                assert took < 4.0, f"{mode}: the exec took {took:.2f} s"
                 assert used < 2.0, f"{mode}: the exec used {used:.2f} s of CPU"
         finally:
             await client.close()
@@ -172,7 +173,7 @@ async def test_an_unread_exec_stream_stays_bounded() -> None:
             assert stream.buffered <= MAX_BUFFERED and stream.dropped > 0
             started = time.monotonic()
             await stream.close()
-            assert time.monotonic() - started < 2.0
+            assert time.monotonic() - started < 4.0  # not the 5 s wait for the CLOSE answer
         finally:
             await client.close()
 
@@ -184,9 +185,10 @@ def sim() -> Iterator[SimThread]:
 
 
 async def test_a_flooding_peer_does_not_slow_the_healthy_clusters(sim: SimThread, tmp_path: Path) -> None:
-    """Agents read every 0.5 s: with a peer flooding every exec, the healthy clusters' reads
-    keep coming (no gap over 3 s in 8 s), and the peer's own reads fail with its reason."""
-    settings = dataclasses.replace(HubSettings(), cilium_interval=0.5, startup_watch_delay=0.5)
+    """Agents read every 0.25 s: with a peer flooding every exec, the healthy clusters' reads
+    keep coming (no gap over 3 s in 4 s), and the peer's own reads fail with its reason.
+    (benchmarks/hostile_bench.py measures the cadence and the longest gap over a longer run.)"""
+    settings = dataclasses.replace(HubSettings(), cilium_interval=0.25, startup_watch_delay=0.5)
     with hostile_server("exec-flood", lifetime=60, frame=4000) as server:
         kubeconfig = kubeconfig_beside(sim.kubeconfig_path, {"evil": server.url}, tmp_path / "kubeconfig")
         hub = MeshHub(str(kubeconfig), settings=settings)
@@ -194,7 +196,7 @@ async def test_a_flooding_peer_does_not_slow_the_healthy_clusters(sim: SimThread
         reads: dict[str, list[float]] = {"bastion02": [], "bastion03": []}
         try:
             started = time.monotonic()
-            while time.monotonic() - started < 8.0:
+            while time.monotonic() - started < 4.0:
                 await asyncio.sleep(0.05)
                 for state in hub.snapshot().clusters:
                     if state.context in reads and state.cilium.agents:
@@ -214,9 +216,7 @@ async def test_the_app_with_every_hostile_peer_beside_the_simulator(sim: SimThre
     """Every mode at once, each its own context beside bastion02/bastion03: the app keeps
     drawing, names each bad context with its reason, and follows a change in a healthy one."""
     modes = [m for m in MODES if m != "ok"]
-    servers = [hostile_server(m, lifetime=90, body_mb=40, frame=4000, trickle=0.3) for m in modes]
-    entered = [s.__enter__() for s in servers]
-    try:
+    with hostile_servers(modes, lifetime=90, body_mb=40, frame=4000, trickle=0.3) as entered:
         kubeconfig = kubeconfig_beside(
             sim.kubeconfig_path, {m: s.url for m, s in zip(modes, entered, strict=True)}, tmp_path / "k"
         )
@@ -245,6 +245,3 @@ async def test_the_app_with_every_hostile_peer_beside_the_simulator(sim: SimThre
             svg = app.export_screenshot()
             assert raw_controls(svg) == []
             assert app.is_running and app.view_failures == 0
-    finally:
-        for server in servers:
-            server.__exit__(None, None, None)

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import html
-import re
 import time
 from collections.abc import Iterator
 
 import pytest
-from apphelpers import make_app, mesh_text, wait_for
+from apphelpers import make_app, mesh_text, screen_text, wait_for
 from hostilehelp import (
     CLEAR,
     MARKUP,
@@ -33,6 +31,8 @@ from hostilehelp import (
 )
 from reliabilityhelp import REL_HUB, seed_sim
 from testkit import settle, until
+from textual.pilot import Pilot
+from textual.widgets import Static
 
 from tui.app import MeshtuiApp
 from tui.kube.source import KubeSource
@@ -42,14 +42,6 @@ from widgets.activity import ActivityLog
 from widgets.services import ServicesPane
 
 SLOW = 20.0
-
-
-def screen_text(svg: str) -> str:
-    """The characters of an exported screen, line by line (the SVG's text runs joined)."""
-    rows: dict[float, list[str]] = {}
-    for y, body in re.findall(r'<text[^>]*?\by="([\d.]+)"[^>]*>(.*?)</text>', svg, re.S):
-        rows.setdefault(float(y), []).append(html.unescape(body).replace("\xa0", " "))
-    return "\n".join("".join(parts) for _, parts in sorted(rows.items()))
 
 
 def check_screen(app: MeshtuiApp, *expected: str) -> str:
@@ -62,6 +54,18 @@ def check_screen(app: MeshtuiApp, *expected: str) -> str:
     for words in expected:
         assert words in flat, f"{words!r} is not on screen:\n{text}"
     return text
+
+
+async def check_screen_soon(pilot: Pilot, app: MeshtuiApp, *expected: str, timeout: float = 5.0) -> str:
+    """:func:`check_screen` once the screen shows each of ``expected`` (polled, instead of a
+    fixed pause after a key: as quick as the app is, bounded when it is slow)."""
+
+    def shows() -> bool:
+        flat = screen_text(app.export_screenshot()).replace("\n", "")
+        return all(words in flat for words in expected)
+
+    await until(shows, timeout, 0.05, pilot=pilot, describe=lambda: screen_text(app.export_screenshot()))
+    return check_screen(app, *expected)
 
 
 def refuse_with_payload(action: WriteAction) -> WriteResult:
@@ -82,38 +86,33 @@ async def test_every_drawn_field_shows_markup_and_escapes_literally(size: tuple[
         await settle(pilot)
         check_screen(app, "seen from cluster2x[/][bold")
         await pilot.press("a")  # affinity dialog: the annotation value as "now"
-        await pilot.pause(0.2)
+        await check_screen_soon(pilot, app, f"now: '{MARKUP_WORD}")
         assert len(app.screen_stack) == 2
-        check_screen(app, f"(now: '{MARKUP_WORD}")
         await pilot.press("l")  # local: confirmation naming the hostile old value
-        await pilot.pause(0.2)
-        check_screen(app, "Apply this change?", MARKUP_WORD)
+        await check_screen_soon(pilot, app, "Apply this change?", MARKUP_WORD)
         await pilot.press("y")  # the server refuses with the payload: notification + log
         await wait_for(
             pilot, lambda: any("failed" in e[4] for e in app.query_one(ActivityLog).entries.values())
         )
-        await pilot.pause(0.2)
-        check_screen(app, f"error: {MARKUP_WORD}")
+        await check_screen_soon(pilot, app, f"error: {MARKUP_WORD}")
         entry = next(iter(app.query_one(ActivityLog).entries.values()))
         assert MARKUP in entry[4] and CLEAR in entry[4] and raw_controls(entry[4]) == []
         await pilot.press("h")  # shared off: the warning names the hostile cluster
-        await pilot.pause(0.2)
-        check_screen(app, "Apply this change?")
+        await check_screen_soon(pilot, app, "Apply this change?")
         await pilot.press("escape")
+        await until(lambda: len(app.screen_stack) == 1, 5.0, pilot=pilot)
         await pilot.press("s")  # scale dialog
-        await pilot.pause(0.2)
-        check_screen(app, "Scale deployment song/userlist")
+        await check_screen_soon(pilot, app, "Scale deployment song/userlist")
         await pilot.press("escape")
+        await until(lambda: len(app.screen_stack) == 1, 5.0, pilot=pilot)
         await pilot.press("colon")  # the palette lists contexts and services by name
-        await pilot.pause(0.2)
+        await until(lambda: len(app.screen_stack) == 2, 5.0, pilot=pilot)
         await pilot.press(*"view")
-        await pilot.pause(0.3)
-        check_screen(app, f"View from bastion03 (cluster2{MARKUP_WORD}")
+        await check_screen_soon(pilot, app, f"View from bastion03 (cluster2{MARKUP_WORD}")
         await pilot.press("escape")
-        await pilot.pause(0.1)
+        await until(lambda: len(app.screen_stack) == 1, 5.0, pilot=pilot)
         await pilot.press("slash", *"[/]zz")  # a filter typed by the user, shown in the subtitle
-        await pilot.pause(0.2)
-        check_screen(app, "No service matches '[/]zz'")
+        await check_screen_soon(pilot, app, "No service matches '[/]zz'")
         await pilot.press("escape")
         await settle(pilot)
         check_screen(app)
@@ -173,8 +172,7 @@ async def test_payloads_sent_by_a_cluster_through_the_api(sim: SimThread) -> Non
         check_screen(app, MARKUP_WORD, CLEAR)
         await pilot.press("2")
         await until(lambda: app.viewing == "bastion03", 5.0)
-        await pilot.pause(0.3)
-        check_screen(app, f"seen from {MARKUP_WORD}")
+        await check_screen_soon(pilot, app, f"seen from {MARKUP_WORD}")
         # curl loops: bastion03's backend answers with the payload
         await until(lambda: app.curl_pane is not None, SLOW)
         curl = app.curl
@@ -186,19 +184,24 @@ async def test_payloads_sent_by_a_cluster_through_the_api(sim: SimThread) -> Non
             lambda: curl.session is not None and any(MARKUP in str(a.body) for a in list(curl.session.log)),
             SLOW,
         )
-        await pilot.pause(0.6)  # a repaint of the curl pane
+        pane = app.curl_pane
+        assert pane is not None
+
+        def curl_log() -> str:
+            log = pane.query_one("#curl-log", Static).content
+            return getattr(log, "plain", str(log))
+
+        await until(lambda: MARKUP in curl_log(), SLOW, pilot=pilot)  # the curl pane repainted
         check_screen(app, MARKUP_WORD)
         assert time.monotonic() - started < SLOW
         await pilot.press("c")
         await until(lambda: not curl.session.running, SLOW)
         # a path typed by the user with markup in it: refused, the refusal shown literally
         app.action_curl_path()
-        await pilot.pause(0.2)
-        assert len(app.screen_stack) == 2
+        await until(lambda: len(app.screen_stack) == 2, 5.0, pilot=pilot)
         await pilot.press("end", *"[/]", "enter")
-        await pilot.pause(0.2)
-        check_screen(app, "path '/users/1[/]' has characters that are not allowed")
+        await check_screen_soon(pilot, app, "path '/users/1[/]' has characters that are not allowed")
         await pilot.press("escape")
-        await pilot.pause(0.1)
+        await until(lambda: len(app.screen_stack) == 1, 5.0, pilot=pilot)
         check_screen(app)
         assert app.is_running and app.view_failures == 0

@@ -234,7 +234,7 @@ async def test_max_time_is_enforced_even_if_the_network_ignores_it() -> None:
     net = StaticNetwork({"slow": "10.0.0.1"}, {("10.0.0.1", 80): slow})
     started = time.monotonic()
     status, _, err = await run("curl -sS -m 0.05 slow", net)
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 2.5  # not the network's 5 s
     assert status == 28
     assert "Operation timed out after" in err
 

@@ -109,7 +109,8 @@ async def test_api_slow_and_api_errors(sim: SimThread, http: Http) -> None:
     started = time.monotonic()
     async with session.get("/api/v1/namespaces") as response:
         assert response.status == 200
-    assert time.monotonic() - started < 0.25 and sim.call(sim.mesh.faults.list) == []
+    # healed: answered at once (a bound far above a request's ~10 ms, steady on a loaded machine)
+    assert time.monotonic() - started < 2.0 and sim.call(sim.mesh.faults.list) == []
     with pytest.raises(FaultError, match="rate must be between 0 and 1"):
         sim.call(sim.mesh.faults.api_errors, "bastion02", 2.0)
     with pytest.raises(FaultError, match="no cluster 'nope'"):

@@ -328,9 +328,11 @@ def userlist_network(pods: list[dict]) -> StaticNetwork:
 
 
 async def test_workflow_loop_streams_answers_until_closed() -> None:
-    """The field guide's loop, with its real `sleep 1`: answers arrive one by one; closing stops it."""
+    """The field guide's loop with a real `sleep` (3 s, not its 1 s, so that "noticed during the
+    sleep" stays clear of "after it" on a loaded machine): answers arrive one by one; closing
+    stops it."""
     network = userlist_network([userlist_pod("userlist-a", "ua"), userlist_pod("userlist-b", "ub")])
-    script = "while true; do curl -sS userlist-svc.song.svc:80/users/1; sleep 1; echo; done"
+    script = "while true; do curl -sS userlist-svc.song.svc:80/users/1; sleep 3; echo; done"
     io = FakeIO()
     task = asyncio.create_task(shell_program(request(["sh", "-c", script], network=network), io))
     for _ in range(200):
@@ -341,8 +343,8 @@ async def test_workflow_loop_streams_answers_until_closed() -> None:
     assert io.text().startswith('{"id":1,"name":"')
     io.close()
     started = time.monotonic()
-    status = await asyncio.wait_for(task, timeout=2)
-    assert time.monotonic() - started < 0.75  # noticed during `sleep 1`, without being cancelled
+    status = await asyncio.wait_for(task, timeout=5)
+    assert time.monotonic() - started < 2.0  # noticed during `sleep 3`, without being cancelled
     assert status == 129
     assert len(network.requests) == 1
 
@@ -411,8 +413,11 @@ async def test_busy_loop_yields_and_is_killed_by_its_cpu_budget() -> None:
         ticking.cancel()
         await asyncio.gather(ticking, return_exceptions=True)
     assert status == 137
+    # The event loop kept serving others all along: a loop that never yielded would leave the
+    # ticker one or two ticks (before and after it); the bound on the longest gap is loose, as
+    # a loaded machine can hold any thread for a while.
     assert len(gaps) >= 5
-    assert max(gaps) < 0.25  # the event loop kept serving others all along
+    assert max(gaps) < 1.0
 
 
 async def test_cpu_budget_kills_only_cpu_burnt_without_real_waits() -> None:

@@ -382,6 +382,13 @@ def curl_view(
 
     now = time.time() if now is None else now
     state = "running" if session.running else "stopped"
+    waiting = [
+        session.stats[c].from_cluster if c in session.stats else c
+        for c, loop in session.loops.items()
+        if loop.state == "waiting"
+    ]
+    if waiting and session.running:
+        state += f" · {', '.join(waiting)} waiting"
     if session.learning:
         state += " · learning"
     froms = ", ".join(s.from_cluster for s in session.stats.values())

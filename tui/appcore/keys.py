@@ -8,7 +8,7 @@ remaps by id. Keys follow k9s where they overlap (``:`` palette, ``/`` filter, `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 AGENT_AUTO_MAX_SERVICES = 500
@@ -132,10 +132,21 @@ KEYS: tuple[KeyHelp, ...] = (
         "command palette: every action, every cluster and service by name",
     ),
     KeyHelp("help", "question_mark", "help", "help", "this screen"),
-    KeyHelp("quit", "q", "quit", "quit", "quit meshtui"),
+    KeyHelp("quit", "q", "quit", "quit", "quit meshtui (ctrl+c too); running curl loops are stopped first"),
 )
 WRITE_ACTIONS = frozenset(k.name for k in KEYS if k.write)
 """The app's write actions: removed under ``--read-only``, disabled (with a reason) elsewhere."""
+
+
+def write_key(key: str, keymap: Mapping[str, str]) -> KeyHelp | None:
+    """The write binding ``key`` stands for (``keymap``: binding id → keys, as handed to
+    Textual), or ``None``. Under ``--read-only`` those bindings are removed, so Textual no
+    longer knows the key: this lets the app say why the key does nothing."""
+    for k in KEYS:
+        if k.write and key in (part.strip() for part in keymap.get(k.id, k.key).split(",")):
+            return k
+    return None
+
 
 VIEW_CLUSTER_KEYS = 9
 """``1`` … ``9`` make the n-th context the viewing cluster (ids ``view-cluster-1`` …)."""
@@ -202,5 +213,6 @@ def help_rows(display: Callable[[str, str], str], *, read_only: bool, curl_pane:
         )
     rows.append(("1 … 9", "viewing cluster", "look at the backends from the n-th context", "view-cluster-N"))
     rows.append(("tab shift+tab", "panes", "move between the panes", ""))
+    rows.append(("enter", "whole row", "on a Services or Backends row: every field, uncut", ""))
     rows.append(("enter / esc", "dialogs", "confirm / cancel (also y / n)", ""))
     return rows

@@ -96,3 +96,69 @@ def palette_commands(
             "sample",
             (app, True),
         )
+
+
+JUMPS = {
+    "svc": "service",
+    "service": "service",
+    "ctx": "context",
+    "context": "context",
+    "ns": "namespace",
+    "namespace": "namespace",
+}
+"""k9s-style jumps typed in the palette (``:svc userlist``, ``:ctx bastion03``, ``:ns song``)."""
+
+MAX_JUMPS = 20
+
+
+def jump_commands(
+    query: str, snapshot: MeshSnapshot, rows: Sequence[ServiceRow], *, show_all: bool
+) -> list[Command]:
+    """The palette's answers to ``svc NAME`` / ``ctx NAME`` (``context``) / ``ns NAME``
+    (``namespace``), best first: an exact name, then a name starting with NAME, then one
+    containing it (case-insensitive); without NAME every one (as k9s lists contexts on
+    ``:ctx``); nothing for any other query. A jump that finds nothing says so (kind
+    ``refuse``) rather than leaving the palette empty."""
+    word, _, name = query.strip().lstrip(":").strip().partition(" ")
+    kind = JUMPS.get(word.lower())
+    name = name.strip()
+    if kind is None:
+        return []
+    wanted = name.lower()
+
+    def rank(*texts: str) -> int | None:
+        lowered = [t.lower() for t in texts]
+        if wanted in lowered:
+            return 0
+        if any(t.startswith(wanted) for t in lowered):
+            return 1
+        if any(wanted in t for t in lowered):
+            return 2
+        return None
+
+    found: list[tuple[int, Command]] = []
+    if kind == "service":
+        for row in rows:
+            if (r := rank(row.name, row.key_text)) is not None:
+                title = markup_escaped(f"svc {row.key_text}")
+                found.append((r, Command(title, "jump to this service", "service", row.key)))
+    elif kind == "context":
+        for index, state in enumerate(snapshot.clusters, start=1):
+            if (r := rank(state.context, state.cluster)) is not None:
+                title = markup_escaped(f"ctx {state.context} ({state.cluster})")
+                help_text = markup_escaped(f"view from context {index}: {phase_text(state)}")
+                found.append((r, Command(title, help_text, "view", state.context)))
+    else:
+        for namespace in sorted({row.namespace for row in rows}):
+            if (r := rank(namespace)) is not None:
+                title = markup_escaped(f"ns {namespace}")
+                help_text = markup_escaped(
+                    f"show only the services of namespace {namespace} (filter {namespace}/)"
+                )
+                found.append((r, Command(title, help_text, "namespace", namespace)))
+    found.sort(key=lambda item: item[0])
+    if found:
+        return [command for _, command in found[:MAX_JUMPS]]
+    hint = " (A shows every service)" if kind != "context" and not show_all else ""
+    reason = f"no {kind} matches {name!r}{hint}" if name else f"no {kind} to jump to{hint}"
+    return [Command(markup_escaped(f"{word} {name}".strip()), markup_escaped(reason), "refuse", reason)]

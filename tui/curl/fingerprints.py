@@ -13,17 +13,22 @@ IP:targetPort from a client pod and remember what it said:
 
 Answers no probe gave are "unknown" and keep their body. The map is relearned when the
 service's backends change (:func:`backend_signature`) and, at most every so often, when unknown
-answers arrive. Probes run as one exec per client pod (:func:`probe_backends`), each backend
-preferably from a client in its own cluster, where its pod IP is always reachable.
+answers arrive. A relearned map keeps what it knew of backends that left the endpoints until
+they are gone from the answers (:data:`RETAIN` seconds after their last answer): a pod
+terminating during a scale-down leaves the endpoints at once but still answers for a while
+(connections draining, a dataplane that lags), and those answers are its, not unknown.
+
+Probes run as one exec per client pod (:func:`probe_backends`), each backend preferably from a
+client in its own cluster, where its pod IP is always reachable.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from tui.curl.frames import FrameParser, RawAnswer
 from tui.curl.script import new_nonce, probe_script
@@ -36,6 +41,10 @@ MAX_PROBES = 256
 """Backends probed per learning run (a service with more is identified for these only)."""
 _LABEL_KEYS = ("name", "Cluster", "cluster", "hostname", "pod", "podName", "message")
 _MISS_CACHE = 512
+RETAIN = 30.0
+"""Seconds a backend that left the map is still recognised after its last answer."""
+MAX_KEPT = 4 * MAX_PROBES
+T = TypeVar("T")
 
 
 def short_label(body: str, width: int = LABEL_WIDTH) -> str:
@@ -114,7 +123,10 @@ class FingerprintRow:
 class Fingerprints:
     """The learned map: answer → pod → cluster (mutated only on the session's loop)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, retain: float = RETAIN, clock: Callable[[], float] = time.time) -> None:
+        self.retain = retain
+        self.clock = clock
+        """Wall-clock seconds (a test hands a fake): when a kept backend last answered."""
         self.rows: tuple[FingerprintRow, ...] = ()
         self.learned_at: float | None = None
         self.generation = 0
@@ -122,6 +134,9 @@ class Fingerprints:
         self._by_body: dict[str, Identity] = {}
         self._by_field: dict[str, str] = {}
         self._misses: dict[str, str] = {}
+        self._kept: dict[str, tuple[Identity, float]] = {}
+        """Body → (who gave it, last seen) of backends no longer in the map (see the module)."""
+        self._kept_fields: dict[str, tuple[str, float]] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -170,13 +185,47 @@ class Fingerprints:
                     backend.cluster, backend.pod, backend.address, short_label(key), identifies, "", via
                 )
             )
+        by_field = {v: next(iter(c)) for v, c in field_owners.items() if len(c) == 1}
+        self._keep(owners, field_owners, self.clock() if now is None else now)
         self._by_body = by_body
-        self._by_field = {v: next(iter(c)) for v, c in field_owners.items() if len(c) == 1}
+        self._by_field = by_field
         self._misses = {}
         self.rows = tuple(sorted(rows, key=lambda r: (r.cluster, r.pod, r.address)))
         self.learned_at = time.time() if now is None else now
         self.signature = signature
         self.generation += 1
+
+    def _keep(
+        self, owners: dict[str, set[tuple[str, str]]], field_owners: dict[str, set[str]], now: float
+    ) -> None:
+        """Carry over what the old map knew of backends the new probes did not hear: from now on
+        each is kept until it has been silent for :attr:`retain` seconds. A body (or Cluster
+        field) some new probe gave belongs to the new map, whatever was kept for it."""
+        self._kept = _carried(self._kept, self._by_body, owners, now, self.retain)
+        self._kept_fields = _carried(self._kept_fields, self._by_field, field_owners, now, self.retain)
+
+    def _kept_identity(self, key: str) -> Identity | None:
+        """A kept backend's identity while it still answers (each answer renews it)."""
+        if not self._kept and not self._kept_fields:
+            return None
+        now = self.clock()
+        entry = self._kept.get(key)
+        if entry is not None:
+            who, seen = entry
+            if now - seen < self.retain:
+                self._kept[key] = (who, now)
+                return who
+            del self._kept[key]
+        if self._kept_fields:
+            value = cluster_field(key)
+            field = self._kept_fields.get(value) if value is not None else None
+            if field is not None and value is not None:
+                cluster, seen = field
+                if now - seen < self.retain:
+                    self._kept_fields[value] = (cluster, now)
+                    return Identity(cluster, "", short_label(key))
+                del self._kept_fields[value]
+        return None
 
     def identify(self, body: str) -> Identity:
         """Who gave ``body`` (cluster ``None`` when no probe answered like this)."""
@@ -184,7 +233,7 @@ class Fingerprints:
         hit = self._by_body.get(key)
         if hit is not None:
             return hit
-        label = self._misses.get(key)
+        label = self._misses.get(key)  # never a kept body: those are found, not missed
         if label is not None:
             return Identity(None, "", label)
         if self._by_field:
@@ -195,18 +244,54 @@ class Fingerprints:
                 if len(self._by_body) < 4 * MAX_PROBES:
                     self._by_body[key] = found
                 return found
+        kept = self._kept_identity(key)
+        if kept is not None:
+            return kept
         label = short_label(key)
         if len(self._misses) >= _MISS_CACHE:
             self._misses.clear()
         self._misses[key] = label
         return Identity(None, "", label)
 
+    @property
+    def kept(self) -> list[tuple[Identity, float]]:
+        """Backends that left the map but answered within :attr:`retain` s: (who, last seen)."""
+        now = self.clock()
+        return [(who, seen) for who, seen in self._kept.values() if now - seen < self.retain]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "learned_at": self.learned_at,
             "backends": [row.to_json() for row in self.rows],
             "cluster_field": dict(self._by_field),
+            "kept": [
+                {
+                    "cluster": who.cluster,
+                    "pod": who.pod or None,
+                    "answer": who.label,
+                    "last_seen": round(seen, 3),
+                }
+                for who, seen in self.kept
+            ],
         }
+
+
+def _carried(
+    kept: dict[str, tuple[T, float]],
+    old: dict[str, T],
+    heard: Container[str],
+    now: float,
+    retain: float,
+) -> dict[str, tuple[T, float]]:
+    """What stays kept after a learning: the kept entries still fresh and the old map's entries,
+    less any key a new probe ``heard`` (the newest :data:`MAX_KEPT`)."""
+    out = {
+        key: (value, seen) for key, (value, seen) in kept.items() if key not in heard and now - seen < retain
+    }
+    for key, value in old.items():
+        if key not in heard:
+            out[key] = (value, now)
+    return dict(list(out.items())[-MAX_KEPT:])
 
 
 def target_backends(snapshot: MeshSnapshot, target: CurlTarget) -> list[Backend]:

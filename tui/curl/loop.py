@@ -17,6 +17,11 @@ Lifecycle, each for a reason:
   client deployment is found again (after a short back-off) and the loop goes on; the events
   (:attr:`CurlLoop.events`) say "reattached to <pod>". :meth:`CurlLoop.client_gone` does the
   same at once when a snapshot shows the client pod deleted or terminating.
+* A loop ends only when it is stopped (or its ``count`` is reached): while no client pod can
+  be found it is ``waiting`` and says so (an event), asking the API server again after each
+  back-off — never only the snapshot, whose pod watch of a namespace stops with the
+  namespace's last global service. The API server's list of the deployment's pods is the
+  truth: a pod it lists ready is used even if a snapshot once made it look gone.
 * Count-bounded loops (``count``) finish after ``count`` answers, reattaching for the rest.
 """
 
@@ -192,7 +197,8 @@ class CurlLoop:
         self.pod: str | None = None
         """The client pod the loop runs in now (``None`` while attaching)."""
         self.state = "idle"
-        """``idle`` → ``attaching`` → ``running`` (→ ``reattaching`` …) → ``stopped`` / ``done``."""
+        """``idle`` → ``attaching`` → ``running`` (→ ``reattaching`` / ``waiting`` …) → ``stopped`` /
+        ``done``. ``waiting``: no client pod found at the last try; the next one is on its way."""
         self.delivered = 0
         self.attaches = 0
         """Execs started (segments included)."""
@@ -271,9 +277,12 @@ class CurlLoop:
                     continue
                 stream, nonce = opened
                 got = 0
-                async for answer in self._answers(stream, nonce, pod):
-                    got += 1
-                    yield answer
+                try:
+                    async for answer in self._answers(stream, nonce, pod):
+                        got += 1
+                        yield answer
+                except Exception as exc:  # a broken stream ends this attach, never the loop
+                    self._event("error", f"loop in {pod} failed: {exc!r}")
                 if self._stopping or (self.count is not None and self.delivered >= self.count):
                     break
                 if stream.exit_code == 0 and got and pod not in self._gone and self.segment is not None:
@@ -384,7 +393,8 @@ class CurlLoop:
                 idle_timeout=self.interval + self.timeout + 15.0,
             )
         except Exception as exc:
-            self._event("error", f"cannot exec into {pod}: {exc}")
+            self._event("error", f"cannot exec into {pod}: {exc} (retrying)")
+            self.state = "waiting"
             return None
         if self._stopping:
             with contextlib.suppress(Exception):
@@ -415,15 +425,22 @@ class CurlLoop:
         except Exception as exc:
             self._event(
                 "waiting",
-                f"no client: deployment {self.client_namespace}/{self.client_deployment}: {exc}",
+                f"waiting: no client: deployment {self.client_namespace}/{self.client_deployment}: "
+                f"{exc} (retrying)",
             )
+            self.state = "waiting"
             return None
-        for pod in pods:
-            if pod.ready and pod.phase == "Running" and not pod.deleting and pod.name not in self._gone:
-                return pod.name
+        alive = [p.name for p in pods if p.ready and p.phase == "Running" and not p.deleting]
+        for name in sorted(alive, key=lambda name: name in self._gone):
+            # A pod the API server lists ready is alive, whatever a snapshot made of it before.
+            self._gone.pop(name, None)
+            return name
         self._event(
-            "waiting", f"no ready pod of {self.client_namespace}/{self.client_deployment} yet: retrying"
+            "waiting",
+            f"waiting: {self.client_deployment} pod not seen in {self.client_namespace} "
+            "(asked the API server; retrying)",
         )
+        self.state = "waiting"
         return None
 
     async def _pause(self, failures: int) -> None:

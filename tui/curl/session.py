@@ -36,6 +36,7 @@ from tui.curl.fingerprints import (
 )
 from tui.curl.frames import RawAnswer
 from tui.curl.loop import DEFAULT_CLIENT, SEGMENT, CurlAnswer, CurlLoop, LoopEvent, identify
+from tui.curl.phases import Phases
 from tui.curl.stats import DEFAULT_WINDOW, LoopStats
 from tui.curl.target import CurlTarget, check_interval, check_timeout
 from tui.mesh.model import ClusterState, MeshSnapshot, ServiceKey
@@ -115,6 +116,9 @@ class CurlSession:
         self.fingerprints = Fingerprints()
         self.loops: dict[str, CurlLoop] = {}
         self.stats: dict[str, LoopStats] = {}
+        self.phases: dict[str, Phases] = {}
+        """Per client context: the stretches between changes of the expected share or backends
+        (:mod:`tui.curl.phases`), so a split is compared with the share that held meanwhile."""
         self.log: collections.deque[CurlAnswer] = collections.deque(maxlen=max(1, log_size))
         self.events: collections.deque[LoopEvent] = collections.deque(maxlen=MAX_EVENTS)
         self.started_at: float | None = None
@@ -131,6 +135,7 @@ class CurlSession:
         self._pending_lock = threading.Lock()
         self._listener: _Forward | None = None
         self._seen_pods: dict[str, set[str]] = {}
+        self._checks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -248,6 +253,9 @@ class CurlSession:
         self._unlisten()
         await asyncio.gather(*(loop.stop() for loop in self.loops.values()), return_exceptions=True)
         tasks = [t for t in self._tasks.values() if not t.done()]
+        for check in list(self._checks):
+            check.cancel()
+            tasks.append(check)
         if self._learner is not None and not self._learner.done():
             self._learner.cancel()
             tasks.append(self._learner)
@@ -348,7 +356,12 @@ class CurlSession:
             self._apply_snapshot(snapshot)
 
     def _apply_snapshot(self, snapshot: MeshSnapshot) -> None:
-        """Expected shares, client pods gone, backends changed."""
+        """Expected shares (and the phases they start), client pods gone, backends changed."""
+        backends = target_backends(snapshot, self.target)
+        per_cluster: dict[str, int] = {}
+        for backend in backends:
+            per_cluster[backend.cluster] = per_cluster.get(backend.cluster, 0) + 1
+        now = time.time()
         for context, stats in self.stats.items():
             state = snapshot.by_context(context)
             if state is None or not state.usable:
@@ -358,10 +371,15 @@ class CurlSession:
             if self.expected is not None:
                 share, note = self.expected(snapshot, self.target.key, state)
                 stats.expected, stats.expected_note = dict(share), note
+            phase = self.phases.setdefault(context, Phases()).observe(
+                now, stats.expected, stats.expected_note, per_cluster
+            )
+            if phase is not None and phase.change:
+                self._loop_event(LoopEvent(now, context, "change", f"seen: {phase.change}"))
         for context, loop in self.loops.items():
             self._check_client(snapshot, context, loop)
         if self.learn_enabled and self.fingerprints.learned_at is not None:
-            signature = backend_signature(target_backends(snapshot, self.target))
+            signature = backend_signature(backends)
             if signature != self.fingerprints.signature:
                 self._want_learn()
         self._changed()
@@ -378,8 +396,41 @@ class CurlSession:
             if pod.deleting:
                 loop.client_gone(pod_name, f"client pod {pod_name} is terminating")
             return
-        if pod_name in seen:  # shown before, absent now: deleted (never guessed from a lagging watch)
+        if pod_name in seen:
+            # Shown before, absent now: deleted — or no longer watched (the pod watch of a
+            # namespace stops with its last global service). Only the API server can tell.
+            seen.discard(pod_name)
+            self._spawn(self._verify_client(context, loop, pod_name), f"curl check {context}")
+
+    async def _verify_client(self, context: str, loop: CurlLoop, pod_name: str) -> None:
+        """Ask the API server whether a client pod the snapshot lost is gone: the loop is moved
+        only when the deployment no longer lists it alive (a pinned pod outside the deployment
+        is left to its stream, which ends by itself if the pod is gone)."""
+        try:
+            pods = await self.source.pods_of_deployment(
+                context, loop.client_namespace, loop.client_deployment
+            )
+        except Exception as exc:
+            self._loop_event(
+                LoopEvent(time.time(), context, "error", f"cannot check client pod {pod_name}: {exc}")
+            )
+            return
+        if self.stopped or loop.stopping or loop.pod != pod_name:
+            return
+        listed = {p.name: p for p in pods}
+        pod = listed.get(pod_name)
+        if pod is None and pod_name == loop.client:
+            return
+        if pod is None:
             loop.client_gone(pod_name, f"client pod {pod_name} was deleted")
+        elif pod.deleting:
+            loop.client_gone(pod_name, f"client pod {pod_name} is terminating")
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        """A short task of the session (kept until done, so it is not garbage-collected)."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
 
     # -- learning -------------------------------------------------------------------------------
 

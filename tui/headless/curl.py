@@ -15,6 +15,7 @@ loop in the pod, prints what was counted so far, and exits 130.
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -295,12 +296,48 @@ def summarize(curl_session: CurlSession, context: str, *, complete: bool) -> dic
         "client_pod": loop.pod if loop is not None else None,
         "expected_share": dict(stats.expected) if stats is not None else {},
         "complete": complete,
+        "phases": phases_of(curl_session, context, answers),
         "answers": [a.to_json() for a in answers],
         "events": [
             {"at": round(e.at, 3), "context": e.context, "kind": e.kind, "text": e.text}
             for e in curl_session.events
         ],
     }
+
+
+def phases_of(curl_session: CurlSession, context: str, answers: list[CurlAnswer]) -> list[dict[str, Any]]:
+    """The run cut at each change the watch showed (:mod:`tui.curl.phases`): per phase the
+    expected share that held and the answers that came meanwhile, so each split is compared
+    with its own expectation, not the last one."""
+    import collections
+
+    phases = curl_session.phases.get(context)
+    items = phases.items if phases is not None else []
+    if not items:
+        return []
+    groups: list[list[CurlAnswer]] = [[] for _ in items]
+    for answer in answers:
+        groups[phases.index_at(answer.at) if phases is not None else 0].append(answer)
+    out = []
+    for phase, group in zip(items, groups, strict=True):
+        answered = [a for a in group if a.answered]
+        errors = collections.Counter(a.error_kind for a in group if a.error_kind)
+        out.append(
+            {
+                "since": round(phase.since, 3),
+                "change": phase.change or None,
+                "expected_share": dict(phase.expected),
+                "expected_note": phase.note or None,
+                "backends": dict(phase.backends),
+                "requests": len(group),
+                "by_cluster": dict(
+                    sorted(collections.Counter(a.to_cluster for a in answered if a.to_cluster).items())
+                ),
+                "unknown": sum(1 for a in answered if a.to_cluster is None),
+                "errors": dict(errors),
+            }
+        )
+    return out
 
 
 def _emit(session: Session, summary: dict[str, Any], printer: Printer) -> None:
@@ -384,31 +421,48 @@ class Printer:
             self.header()
         error(f"meshtui curl: {event.context + ': ' if event.context else ''}{event.text}")
 
-    def summary(self, summary: dict[str, Any]) -> None:
+    def _split_table(self, by_cluster: dict[str, int], unknown: int, expected: dict[str, float]) -> None:
+        """CLUSTER ANSWERS SHARE EXPECTED for one stretch of answers."""
         from rich import box
-        from rich.text import Text
 
         from tui.headless.tables import SafeTable
 
+        answered = sum(by_cluster.values()) + unknown
+        table = SafeTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+        for column in ("CLUSTER", "ANSWERS", "SHARE", "EXPECTED"):
+            table.add_column(column, justify="left" if column == "CLUSTER" else "right")
+        for cluster in sorted(set(by_cluster) | set(expected)):
+            n = by_cluster.get(cluster, 0)
+            share = f"{n / answered:.0%}" if answered else "—"
+            table.add_row(cluster, str(n), share, f"{expected[cluster]:.0%}" if cluster in expected else "—")
+        if unknown:
+            table.add_row("unknown", str(unknown), f"{unknown / answered:.0%}", "—")
+        if table.row_count:
+            self._print(table)
+
+    def summary(self, summary: dict[str, Any]) -> None:
+        from rich.text import Text
+
         requests = summary["requests"]
-        answered = sum(summary["by_cluster"].values()) + summary["unknown"]
         self._print(Text(""))
         head = f"{requests} requests from {summary['from']['context']} ({summary['from']['cluster']})"
         if summary["client_pod"]:
             head += f" in {summary['client_pod']}"
         self._print(Text(safe_line(head), style="bold"))
-        table = SafeTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-        for column in ("CLUSTER", "ANSWERS", "SHARE", "EXPECTED"):
-            table.add_column(column, justify="left" if column == "CLUSTER" else "right")
-        expected = summary["expected_share"]
-        for cluster in sorted(set(summary["by_cluster"]) | set(expected)):
-            n = summary["by_cluster"].get(cluster, 0)
-            share = f"{n / answered:.0%}" if answered else "—"
-            table.add_row(cluster, str(n), share, f"{expected[cluster]:.0%}" if cluster in expected else "—")
-        if summary["unknown"]:
-            table.add_row("unknown", str(summary["unknown"]), f"{summary['unknown'] / answered:.0%}", "—")
-        if table.row_count:
-            self._print(table)
+        phases = summary.get("phases") or []
+        if len(phases) > 1:  # one table per phase: each split beside the share that held then
+            for number, phase in enumerate(phases, start=1):
+                since = time.strftime("%H:%M:%S", time.localtime(phase["since"]))
+                why = f"after {phase['change']}" if phase["change"] else "from the start"
+                title = f"phase {number}: {phase['requests']} requests from {since}, {why}"
+                self._print(Text(safe_line(title), style="bold"))
+                self._split_table(phase["by_cluster"], phase["unknown"], phase["expected_share"])
+            whole = " · ".join(f"{c} {n}" for c, n in summary["by_cluster"].items()) or "no answer"
+            if summary["unknown"]:
+                whole += f" · unknown {summary['unknown']}"
+            self._print(Text(safe_line(f"whole run: {whole} (compare each phase with its own expectation)")))
+        else:
+            self._split_table(summary["by_cluster"], summary["unknown"], summary["expected_share"])
         if summary["by_pod"]:
             pods = " · ".join(f"{pod} {n}" for pod, n in summary["by_pod"].items())
             self._print(Text(safe_line(f"pods: {pods}")))

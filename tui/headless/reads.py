@@ -106,13 +106,20 @@ def run(args: argparse.Namespace) -> int:
 async def _status(session: Session) -> int:
     from tui.headless.output import emit
     from tui.headless.reach import has_errors, with_reach
-    from tui.headless.tables import status_table
     from tui.views.status import status_view
 
     snapshot = await session.sync(cilium=True)
     view = with_reach(status_view(snapshot), snapshot, session.timeout)
-    emit(view.to_json(), session.args.output, lambda: status_table(view))
+    emit(view.to_json(), session.args.output, lambda: _table().status_table(view))
     return EXIT_FAILED if has_errors(view) else EXIT_OK
+
+
+def _table() -> Any:
+    """:mod:`tui.headless.tables`, imported only for ``-o table``: rich's console and tables are
+    a tenth of a JSON or YAML answer's start-up and no part of it."""
+    from tui.headless import tables
+
+    return tables
 
 
 def _check_namespace(args: argparse.Namespace) -> None:
@@ -129,7 +136,6 @@ async def _services(session: Session) -> int:
     import dataclasses
 
     from tui.headless.output import emit
-    from tui.headless.tables import services_table
     from tui.views.services import services_view
 
     args = session.args
@@ -138,14 +144,13 @@ async def _services(session: Session) -> int:
     view = services_view(snapshot, show_all=args.show_all)
     if args.namespace:
         view = dataclasses.replace(view, rows=tuple(r for r in view.rows if r.namespace == args.namespace))
-    emit(view.to_json(), args.output, lambda: services_table(view))
+    emit(view.to_json(), args.output, lambda: _table().services_table(view))
     return EXIT_OK
 
 
 async def _backends(session: Session) -> int:
     from tui.headless.output import emit
     from tui.headless.session import unusable_text
-    from tui.headless.tables import backends_table
     from tui.views.backends import backends_view
     from tui.views.backends import service_map as services_of
 
@@ -167,7 +172,7 @@ async def _backends(session: Session) -> int:
     viewers = [viewer] if viewer else [s.context for s in snapshot.clusters]
     agent_lists = None if args.no_agent else await _agent_lists(session, snapshot, viewers)
     view = backends_view(snapshot, key, contexts=viewers, agent_lists=agent_lists)
-    emit(view.to_json(), args.output, lambda: backends_table(view))
+    emit(view.to_json(), args.output, lambda: _table().backends_table(view))
     return EXIT_OK
 
 

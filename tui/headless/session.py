@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tui import collector
 from tui.headless.options import (
     DEFAULT_TIMEOUT,
     EXIT_INTERRUPTED,
@@ -204,6 +205,8 @@ async def _main(
 
     from tui.kube.settings import HubSettings
     from tui.kube.source import KubeSource
+
+    collector.resume()  # the heavy imports are done (see tui.collector)
 
     _cancel_on_sigterm()
     requested = tuple(dict.fromkeys(option(args, "contexts", None) or ()))

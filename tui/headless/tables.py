@@ -16,6 +16,7 @@ from rich.text import Text
 
 from tui.safetext import clean_text, safe_block, safe_text
 from tui.views.backends import BackendsPerspective, BackendsView
+from tui.views.labels import plural
 from tui.views.services import GLYPH_LEGEND, ServicesView
 from tui.views.status import ClusterView, FindingView, StatusView
 
@@ -244,7 +245,9 @@ def perspective_block(view: BackendsPerspective) -> RenderableType:
     if not with_agent:
         lines.append(Text("  (the agent's own list could not be read)", style="dim"))
     elif view.differences:
-        lines.append(Text(f"  the agent's list differs on {view.differences} backend(s)", style="red"))
+        lines.append(
+            Text(f"  the agent's list differs on {plural(view.differences, 'backend')}", style="red")
+        )
     lines.append(Text(""))
     return Group(*lines)
 

@@ -27,6 +27,10 @@ STATUS_MAX_BYTES = 2 * 2**20
 """A ``cilium status -o json`` document is tens of KB even with 255 remotes: more is a peer
 flooding, cut off early (the rest of the exec is not read)."""
 SERVICE_LIST_COMMAND = ("cilium", "service", "list", "-o", "json")
+SERVICE_LIST_MAX_BYTES = 64 * 2**20
+"""``cilium service list -o json`` lists every frontend the agent load-balances, remote clusters'
+backends included: ~30 MB at 64 clusters × 2,000 services, so the exec default (8 MB) would
+refuse exactly the meshes it is most needed on. Above this it is a flood, cut off early."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +201,7 @@ async def read_kvstoremesh(
 
 
 async def read_service_list(client: KubeClient, limits: Limits, pod: str, timeout: float) -> AgentServiceList:
-    result = await agent_exec(client, limits, pod, SERVICE_LIST_COMMAND, timeout)
+    result = await agent_exec(client, limits, pod, SERVICE_LIST_COMMAND, timeout, SERVICE_LIST_MAX_BYTES)
     doc, error = _json(result, "cilium service list")
     if error is None and not isinstance(doc, list):
         error = "cilium service list: unexpected output"

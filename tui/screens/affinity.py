@@ -66,7 +66,10 @@ class AffinityMenu(ModalScreen["tuple[str | None, bool] | None"]):
     def compose(self) -> ComposeResult:
         with Vertical():
             now = "not set (none)" if self.current == "remove" else repr(self.current)
-            title = safe_text(f"Affinity of {self.service} in {self.cluster}  (now: {now})")
+            # Two lines, each short enough for the dialog: one long line broke mid-phrase.
+            title = safe_text(f"Affinity of {self.service}")
+            title.append("\n")
+            title.append_text(safe_text(f"in {self.cluster} · now: {now}", "not bold"))
             yield Static(title, id="affinity-title")
             options = []
             for ident, _value, key, help_text in CHOICES:

@@ -15,16 +15,20 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from tui.mesh.actions import Scale, WriteAction
 from tui.safetext import safe_line, safe_text
 from widgets.palette import palette
+from widgets.wrap import command_lines
 
 
-def action_text(action: WriteAction, cluster: str | None) -> Text:
-    """The block describing one action in the dialog."""
+def action_text(action: WriteAction, cluster: str | None, width: int = 0) -> Text:
+    """The block describing one action in the dialog; with ``width`` (the dialog's) a long
+    kubectl command is cut between words with `` \\`` so it still pastes and runs."""
     out = Text()
     context = action.context if cluster is None else f"{action.context} ({cluster})"
     kind, _, name = action.target.partition(" ")
@@ -38,9 +42,29 @@ def action_text(action: WriteAction, cluster: str | None) -> Text:
     for label, value in rows:
         out.append(f"{label:<10} ", style="dim")
         out.append(safe_line(value) + "\n", style="bold")
-    out.append("equivalent kubectl command:\n", style="dim")
-    out.append(f"  {safe_line(action.kubectl())}")
+    out.append("equivalent kubectl command:", style="dim")
+    for index, (indented, line) in enumerate(command_lines(safe_line(action.kubectl()), width, 2, 4)):
+        out.append("\n" + ("" if not indented else "  " if index == 0 else "    ") + line)
     return out
+
+
+class ActionBlock(Widget):
+    """One action's block, laid out for the width it gets (the command's cuts depend on it)."""
+
+    DEFAULT_CSS = """
+    ActionBlock { height: auto; }
+    """
+
+    def __init__(self, action: WriteAction, cluster: str | None, *, classes: str = "") -> None:
+        super().__init__(classes=classes)
+        self.action = action
+        self.cluster = cluster
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(action_text(self.action, self.cluster, width).wrap(self.app.console, max(1, width)))
+
+    def render(self) -> Text:
+        return action_text(self.action, self.cluster, self.content_region.width)
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -100,9 +124,7 @@ class ConfirmDialog(ModalScreen[bool]):
                 if self.body:
                     yield Static(safe_text(self.body, block=True), classes="confirm-action")
                 for action in self.actions:
-                    yield Static(
-                        action_text(action, self.clusters.get(action.context)), classes="confirm-action"
-                    )
+                    yield ActionBlock(action, self.clusters.get(action.context), classes="confirm-action")
             with Horizontal():
                 yes = Button("Apply (enter/y)", variant="primary", id="confirm-yes")
                 no = Button("Cancel (esc/n)", id="confirm-no")

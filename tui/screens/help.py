@@ -19,6 +19,9 @@ from textual.widgets import Static
 
 from tui.views.services import GLYPH_LEGEND
 
+SHORT_ROWS = 40
+"""Terminals shorter than this (the app's -short breakpoint) get the keys before the panes."""
+
 PANES = (
     (
         "Contexts",
@@ -28,7 +31,8 @@ PANES = (
     ),
     (
         "Mesh",
-        "cilium clustermesh status of every cluster as a from × to matrix, each cluster's "
+        "cilium clustermesh status of every cluster as a from × to matrix (numbered columns "
+        "when narrow), each cluster's "
         "clustermesh-apiserver address and readiness, broken links with their error, then the "
         "connect-check findings with the command that fixes each.",
     ),
@@ -76,13 +80,21 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             with VerticalScroll():
-                yield Static(self._body(), id="help-body")
+                yield Static(self._body(keys_first=self._short()), id="help-body")
             yield Static(
                 "escape / q / ? close · remap keys by binding id: MESHTUI_KEYMAP='affinity=f;scale=S'",
                 id="help-footer",
             )
 
-    def _body(self) -> Table:
+    def _short(self) -> bool:
+        """Below 40 rows the keys come before the panes: they are what a small screen needs
+        first, and the panes' description would push them out of sight."""
+        return self.app.size.height < SHORT_ROWS
+
+    def on_resize(self) -> None:
+        self.query_one("#help-body", Static).update(self._body(keys_first=self._short()))
+
+    def _body(self, *, keys_first: bool = False) -> Table:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
@@ -93,17 +105,10 @@ class HelpScreen(ModalScreen[None]):
                 + ("read-only mode — write actions are removed." if self.read_only else "read-write mode.")
             ),
         )
-        grid.add_row("", "")
-        grid.add_row(Text("Panes", style="bold underline"), "")
-        for name, text in PANES:
-            grid.add_row(name, text)
-        grid.add_row("", "")
-        grid.add_row(Text("Keys", style="bold underline"), Text("(binding id in brackets)", style="dim"))
-        for key, title, text, *ident in self.keys:
-            line = Text.assemble((f"{title:<16}", "bold"), text)
-            if ident and ident[0]:
-                line.append(f"  [{ident[0]}]", style="dim")
-            grid.add_row(key, line)
+        sections = [self._panes, self._keys]
+        for section in reversed(sections) if keys_first else sections:
+            grid.add_row("", "")
+            section(grid)
         grid.add_row("", "")
         grid.add_row(Text("Symbols", style="bold underline"), "")
         grid.add_row("Contexts", "● ok  ◌ syncing  ◐ stale  ✗ unreachable / error  ⊘ forbidden")
@@ -113,6 +118,20 @@ class HelpScreen(ModalScreen[None]):
         for note in self.notes:
             grid.add_row("", note)
         return grid
+
+    @staticmethod
+    def _panes(grid: Table) -> None:
+        grid.add_row(Text("Panes", style="bold underline"), "")
+        for name, text in PANES:
+            grid.add_row(name, text)
+
+    def _keys(self, grid: Table) -> None:
+        grid.add_row(Text("Keys", style="bold underline"), Text("(binding id in brackets)", style="dim"))
+        for key, title, text, *ident in self.keys:
+            line = Text.assemble((f"{title:<16}", "bold"), text)
+            if ident and ident[0]:
+                line.append(f"  [{ident[0]}]", style="dim")
+            grid.add_row(key, line)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -7,6 +7,11 @@ import time
 from tui.mesh.model import ClusterState, MeshSnapshot, ServiceKey
 
 
+def plural(count: int, word: str) -> str:
+    """``1 error`` / ``2 errors`` / ``0 warnings`` (never ``1 errors`` nor ``backend(s)``)."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def parse_key(text: str) -> ServiceKey:
     """``song/userlist-svc`` → ``("song", "userlist-svc")`` (``default`` when no namespace)."""
     namespace, _, name = text.rpartition("/")

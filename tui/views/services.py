@@ -25,6 +25,9 @@ from tui.mesh.selection import StaleRemote, is_headless
 from tui.views.labels import stale_text
 from tui.views.meshcache import MeshStatusCache
 
+UNSET = "(unset)"
+"""The affinity of a global service without the annotation (Cilium's default, ``none``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceCell:
@@ -40,6 +43,14 @@ class ServiceCell:
     state: str = ""
     """The cluster's phase when not known (``syncing``, ``unreachable``...)."""
     affinity_unknown: bool = False
+    affinity_set: bool = False
+    """The affinity annotation is present (an explicit ``none`` is a different fact from no
+    annotation: Cilium 1.18.x reads the word ``none`` as local-only, cilium/cilium#46623)."""
+
+    @property
+    def affinity_word(self) -> str:
+        """``local`` / ``remote`` / ``none`` as annotated, ``(unset)`` without the annotation."""
+        return self.affinity if self.affinity_set else UNSET
 
     def to_json(self) -> dict[str, Any]:
         if not self.known:
@@ -55,12 +66,14 @@ class ServiceCell:
             "present": self.present,
             "global": self.is_global,
             "shared": self.shared,
-            "affinity": self.affinity if self.present else None,
+            # null: no affinity annotation (README); "none" only when the word is written.
+            "affinity": self.affinity if self.present and self.affinity_set else None,
             "ready_endpoints": self.ready_endpoints if self.present else None,
         }
 
     def text(self) -> str:
-        """``global shared none  1 rdy`` / ``not global  1 rdy`` / ``—`` / ``syncing…``."""
+        """``global shared none  1 rdy`` / ``global shared (unset)  1 rdy`` / ``not global  1 rdy``
+        / ``—`` / ``syncing…``."""
         if not self.known:
             return "syncing…" if self.state == "syncing" else self.state
         if not self.present:
@@ -68,7 +81,7 @@ class ServiceCell:
         if not self.is_global:
             return f"not global  {self.ready_endpoints} rdy"
         shared = "shared" if self.shared else "unshared"
-        return f"global {shared} {self.affinity}  {self.ready_endpoints} rdy"
+        return f"global {shared} {self.affinity_word}  {self.ready_endpoints} rdy"
 
     def glyph(self) -> str:
         """One character for the compact (many clusters) layout; see :data:`GLYPH_LEGEND`."""
@@ -193,6 +206,7 @@ def _cell(service: Service | None) -> ServiceCell:
         affinity=flags.affinity,
         ready_endpoints=service.ready_endpoints,
         affinity_unknown=flags.affinity_unknown,
+        affinity_set=flags.affinity_raw is not None,
     )
 
 
