@@ -14,8 +14,13 @@ measure is real — each request's latency (the ms column, p50/p95, the sparklin
 a request or two, how many answers there were when the picture was taken. Everything else in
 it is fixed: the seed picks the same pods and bodies, the loops run until each has
 :data:`CURL_ANSWERS` answers, and the log's clock is the frozen one of the other screens.
-So ``screenshots/curl.svg`` changes on every run in those numbers only; regenerate it with the
-others when the pane changes (``python tools/screenshots.py curl``), not to refresh numbers.
+So ``screenshots/curl*.svg`` change on every run in those numbers only; regenerate them with
+the others when the pane changes (``python tools/screenshots.py curl``), not to refresh numbers.
+
+The SVGs render with correct spacing without Fira Code (:func:`portable_svg`): the text keeps
+its spaces (``xml:space="preserve"``: renderers such as librsvg otherwise drop the leading
+spaces of each run, which slid whole runs left), and the font falls back through a stack of
+common monospace fonts (DejaVu Sans Mono, Liberation Mono, Menlo, Consolas) to ``monospace``.
 """
 
 from __future__ import annotations
@@ -64,6 +69,9 @@ SETTINGS = HubSettings(
 timeouts: at 64 clusters one process runs both the app and the simulator, and at the tests'
 pace (or on a busy machine) 1 s connects time out and contexts go stale. A screenshot waits
 for every pane anyway; it measures nothing."""
+FONT_STACK = '"Fira Code", "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace'
+"""The font the SVGs ask for: Fira Code where present (Rich's choice), else a monospace font
+every desktop has, with the same advance width to within 2 %."""
 CURL_ANSWERS = 12
 """Answers each curl loop has before the ``curl`` screenshot is taken."""
 
@@ -150,6 +158,14 @@ class _FrozenClockTime:
         return time.localtime(SEED_TIME + 1)
 
 
+def portable_svg(svg: str) -> str:
+    """Rich's SVG made to render the same without Fira Code (see the module docstring)."""
+    svg = svg.replace("font-family: Fira Code, monospace;", f"font-family: {FONT_STACK};")
+    if 'xml:space="preserve"' not in svg:
+        svg = svg.replace("<svg ", '<svg xml:space="preserve" ', 1)
+    return svg
+
+
 async def curl_loops(pilot: Pilot, sim: SimThread) -> None:
     """``c``: loops from both clusters, every 0.2 s, until each has :data:`CURL_ANSWERS` answers
     and the learned map names every backend."""
@@ -173,6 +189,30 @@ async def curl_loops(pilot: Pilot, sim: SimThread) -> None:
     await pilot.pause(curl_pane.REPAINT * 2)
 
 
+async def curl_then_local(pilot: Pilot, sim: SimThread) -> None:
+    """The curl loops, then ``a l y`` (affinity local in cluster1) until cluster1's loop has
+    :data:`CURL_ANSWERS` answers since the change: the ``┃`` on the timelines and the split."""
+    await curl_loops(pilot, sim)
+    app = pilot.app
+    assert isinstance(app, MeshtuiApp)
+    await pilot.press("a", "l")
+    await until(lambda: len(app.screen_stack) > 1, 30, pilot=pilot)
+    await pilot.press("y")
+
+    def local() -> bool:
+        since = app.curl.since.get("bastion02", {})
+        return app.curl.changed_at is not None and since.get("cluster1", 0) >= CURL_ANSWERS
+
+    await until(local, 60, describe=lambda: "answers since the change", pilot=pilot, settled=True)
+    await pilot.pause(curl_pane.REPAINT * 2)
+
+
+async def _presenter(pilot: Pilot, sim: SimThread) -> None:
+    await curl_loops(pilot, sim)
+    await pilot.press("P")
+    await pilot.pause(curl_pane.REPAINT * 3)
+
+
 SCREENS = (
     Screen("main", "meshtui --demo: the seed scenario at 160×48", steps=nothing),
     Screen("main-100x30", "the seed scenario at 100×30", size=(100, 30)),
@@ -190,6 +230,24 @@ SCREENS = (
         ready=_unreachable,
     ),
     Screen("curl", "c: curl loops from both clusters, who answered and the split", steps=curl_loops),
+    Screen(
+        "curl-80x24",
+        "c at 80×24: the curl pane takes the room, split rows, timelines and answers",
+        steps=curl_loops,
+        size=(80, 24),
+    ),
+    Screen(
+        "curl-change",
+        "c, then a l y: affinity local in cluster1, the change on the timelines, local-only since",
+        steps=curl_then_local,
+        size=(120, 40),
+    ),
+    Screen(
+        "curl-presenter",
+        "P: the presenter layout, big bars",
+        steps=lambda pilot, sim: _presenter(pilot, sim),
+        size=(120, 32),
+    ),
     Screen("findings", "the dup-id scenario: a third cluster with cluster2's id", scenario="dup-id"),
     Screen("read-only", "--read-only: write keys removed", read_only=True),
     Screen("main-light", "the seed scenario in a light theme", theme="textual-light"),
@@ -255,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         svg = asyncio.run(shoot(screen))
         path = out / f"{screen.name}.svg"
-        path.write_text(svg, encoding="utf-8")
+        path.write_text(portable_svg(svg), encoding="utf-8")
         print(f"{path}  ({screen.what}, {time.perf_counter() - started:.1f}s)")
     return 0
 

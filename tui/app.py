@@ -40,6 +40,7 @@ from tui.appcore.agentlists import AgentLists, read_agent_list
 from tui.appcore.coalesce import REFRESH_INTERVAL, ApplyWindow
 from tui.appcore.keys import KEYS, VIEW_CLUSTER_KEYS, WRITE_ACTIONS, help_rows, write_key
 from tui.appcore.launch import launch, quiet_logging
+from tui.appcore.layout import Layout, plan_layout
 from tui.appcore.screenviews import Views, changes_nothing, compute_views, keep_current_selection
 from tui.compat.textual_private import event_loop, on_app_thread
 from tui.mesh.actions import InvalidAction, WriteAction, WriteResult
@@ -49,6 +50,7 @@ from tui.safetext import safe_block, safe_line
 from tui.source import AgentServiceReader, MeshSource, can_exec
 from tui.views.backends import BackendsPerspective
 from tui.views.builder import ViewBuilder
+from tui.views.clustercolors import ClusterColors
 from tui.views.labels import problems_text
 from tui.writeplan import (
     affinity_holders,
@@ -128,8 +130,16 @@ class MeshtuiApp(App[int]):
         refresh_interval: float = REFRESH_INTERVAL,
         theme: str | None = None,
         handle_signals: bool = False,
+        presenter: bool = False,
     ) -> None:
         super().__init__()
+        self.presenter = presenter
+        """Presenter layout (``P``, ``--presenter``): the curl pane takes most of the screen."""
+        self.cluster_colors = ClusterColors()
+        """One colour per cluster by context order (:mod:`tui.views.clustercolors`); widgets
+        read it through :func:`widgets.palette.cluster_colors`."""
+        self.layout_plan: Layout | None = None
+        """The heights applied last (:func:`tui.appcore.layout.plan_layout`)."""
         self.handle_signals = handle_signals
         """Stop on SIGTERM / SIGHUP as on ``q`` (``meshtui`` sets it; tests under Pilot do not)."""
         self.stopped_by_signal: int | None = None
@@ -178,6 +188,7 @@ class MeshtuiApp(App[int]):
         self.curl_pane: Any = None
         """The mounted curl pane (``widgets/curl_pane.py``; ``None`` for fixture sources)."""
         self.curl_unavailable = "the curl pane is still starting"
+        self._curl_started = False
         """Why ``c`` has no pane to run in (shown in the slot and when ``c`` is pressed)."""
 
     @property
@@ -310,9 +321,88 @@ class MeshtuiApp(App[int]):
     def on_resize(self) -> None:
         # Breakpoint classes change which keys apply (L only when narrow): redraw the footer.
         self.call_after_refresh(self.refresh_bindings)
+        self.apply_layout()
+
+    # --- layout (tui/appcore/layout.py decides; this applies it) -------------------------
+
+    def apply_layout(self) -> None:
+        """Size the four stacked regions for the terminal, the curl loops and the contents."""
+        if not self.is_mounted(self.screen) or not self.query("#top"):
+            return
+        running = self.curl is not None and self.curl.session is not None
+        clients = len(self.curl.session.stats) if running else 0
+        services = self.query_one(ServicesPane)
+        backends = self.query_one(BackendsPane)
+        table = backends.table
+        summary = min(6, len(backends.summary.plain.splitlines()) or 1)
+        scrollbar = 1 if self.size.width < 140 else 0  # the tables scroll sideways when narrow
+        backends_want = 2 + summary + 1 + max(1, table.row_count) + scrollbar
+        filtering = 1 if services.query_one("#services-filter").has_class("-active") else 0
+        services_want = 2 + 1 + max(1, services.table.row_count) + scrollbar + filtering
+        mesh_lines = len(self.query_one(MeshPane).text.plain.splitlines())
+        top_want = 2 + max(2 * len(self.snapshot.clusters), mesh_lines, 4)
+        big_lines = 0
+        if running and self.presenter:
+            big_lines = sum(
+                2 * max(len(s.expected or {}), len(s.split())) for s in self.curl.session.stats.values()
+            )
+        size = self.size
+        plan = plan_layout(
+            size.width,
+            size.height,
+            running=running,
+            clients=clients,
+            services_want=services_want,
+            backends_want=backends_want,
+            top_want=top_want,
+            presenter=self.presenter,
+            big_lines=big_lines,
+        )
+        if plan == self.layout_plan:
+            return
+        self.layout_plan = plan
+        for selector, rows in (
+            ("#top", plan.top),
+            ("#services", plan.services),
+            ("#middle", plan.middle),
+            ("#curl", plan.curl),
+        ):
+            widget = self.query_one(selector)
+            widget.styles.height = max(1, rows)
+            widget.styles.max_height = rows
+            widget.styles.min_height = 0
+            widget.display = rows > 0
+        self.screen.set_class(not plan.ticker, "-no-ticker")
+        if self.curl_pane is not None:
+            self.curl_pane.set_big(plan.big)
+            self.curl_pane.set_timelines(plan.timelines)
+
+    def action_presenter(self) -> None:
+        """``P``: the presenter layout (the curl pane takes most of the screen) and back."""
+        self.presenter = not self.presenter
+        self.apply_layout()
+        if self.curl is None or self.curl.session is None:
+            self.notify("presenter layout: start the curl loops (c) to fill it", timeout=3)
+
+    def _show_viewing(self, header: MeshHeader) -> None:
+        """The header names the viewing context, its cluster and its Cilium version."""
+        state = self.snapshot.by_context(self.viewing) if self.viewing else None
+        if state is None:
+            header.viewing = (self.viewing or "", "", "")
+            return
+        header.viewing = (state.context, state.cluster, state.cilium.version or "")
+
+    def _set_cluster_colors(self, snapshot: MeshSnapshot, *, force: bool = False) -> None:
+        dark = bool(getattr(self.current_theme, "dark", True))
+        made = ClusterColors.of((s.cluster for s in snapshot.clusters), dark=dark)
+        if made != self.cluster_colors or force:
+            self.cluster_colors = made
+            if self.curl is not None:
+                self.curl.mark()
 
     def _theme_changed(self, _theme: object) -> None:
         # Cells carry resolved colours: redraw them in the new theme's.
+        self._set_cluster_colors(self.snapshot, force=True)
         self.query_one(MeshPane)._last = None
         self.query_one(ServicesPane).view = None
         self._request_compute(force=True)
@@ -442,8 +532,10 @@ class MeshtuiApp(App[int]):
             self.viewing = views.viewing
         if self.service is None and views.service is not None:
             self.service = views.service
+        self._set_cluster_colors(views.snapshot)
         header = self.query_one(MeshHeader)
         header.contexts = len(views.snapshot.clusters)
+        self._show_viewing(header)
         header.problems = problems_text(views.snapshot)
         note = self.waiting_note()
         self.query_one(ContextList).show(views.status, self.viewing, note=note)
@@ -465,6 +557,7 @@ class MeshtuiApp(App[int]):
         self._show_backends(views)
         self._ensure_focus()
         self._log_changes(views.snapshot)
+        self.apply_layout()
         self._refresh_bindings_if_changed()
         self._maybe_read_agent()
         self._tune_collector(views.snapshot)
@@ -590,6 +683,7 @@ class MeshtuiApp(App[int]):
         # A big mesh's Mesh pane drills into the viewing cluster (the matrix below that: no-op).
         self.query_one(MeshPane).show(views.status, note=self.waiting_note(), viewing=self.viewing)
         self._show_backends(self.views)
+        self.apply_layout()
         self._refresh_bindings_if_changed()
         self._maybe_read_agent()
         # The computation in flight carries the old selection: run once more after it.
@@ -621,6 +715,7 @@ class MeshtuiApp(App[int]):
         if context == self.viewing or self.snapshot.by_context(context) is None:
             return
         self.viewing = context
+        self._show_viewing(self.query_one(MeshHeader))
         self._draw_selection()
 
     def select_service(self, key: ServiceKey) -> None:
@@ -891,6 +986,8 @@ class MeshtuiApp(App[int]):
             if result.ok:
                 log.set_outcome(entry, "ok, waiting for watch…", "ok")
                 self.activity.sent(entry, action)
+                if self.curl is not None and self.curl.running:
+                    self.curl.change(f"{action.describe()} ({action.context})")
                 if applied(self.snapshot, action):
                     log.set_outcome(entry, "applied (seen in watch)", "applied")
             else:
@@ -965,12 +1062,25 @@ class MeshtuiApp(App[int]):
             notify=self.notify,
             run=lambda coro: self.run_worker(coro, group="curl", exit_on_error=False),
         )
-        pane = CurlPane(lambda room: curl_view(self.curl, room=room), self.curl.take_dirty)
+        control = self.curl
+
+        def changed() -> bool:
+            started = control.session is not None
+            if started != self._curl_started:
+                self._curl_started = started
+                self.apply_layout()  # loops now run (or the session went): the pane grows
+            return control.take_dirty()
+
+        pane = CurlPane(
+            lambda room, drawn=None, marks=200: curl_view(control, room=room, drawn=drawn, marks=marks),
+            changed,
+        )
         try:
             await self.query_one(CurlSlot).mount_pane(pane)
         except MountError:
             return  # the app quit before the pane was mounted (q at once): nothing to show
         self.curl_pane = pane
+        self.apply_layout()
 
     def _curl_ready(self) -> bool:
         if self.curl is None:
@@ -1153,6 +1263,7 @@ def run(args: argparse.Namespace) -> int:
         theme=made.theme,
         keymap=made.keymap,
         handle_signals=True,
+        presenter=bool(getattr(args, "presenter", False)),
     )
     app.run()
     return app.return_code or 0

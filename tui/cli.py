@@ -155,6 +155,11 @@ def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
     parser.add_argument(
         "--read-only", action="store_true", help="never write to a cluster: write actions are removed"
     )
+    parser.add_argument(
+        "--presenter",
+        action="store_true",
+        help="presenter layout: the curl pane takes most of the screen, with big bars (P toggles it)",
+    )
     if lazy:
         parser.add_subparsers(dest="command", metavar="COMMAND", action=Subcommands, modules=SUBCOMMANDS)
         return parser

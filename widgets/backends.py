@@ -19,9 +19,10 @@ from textual.widgets import DataTable
 
 from tui.safetext import safe_line, safe_text
 from tui.views.backends import BackendsPerspective
+from tui.views.clustercolors import ClusterColors, color_of
 from tui.views.labels import plural
 from widgets.looks import same_look
-from widgets.palette import Palette, palette
+from widgets.palette import Palette, cluster_colors, palette
 from widgets.rowdetails import RowDetails
 from widgets.tables import Column, KeyedTable
 from widgets.textblock import TextBlock
@@ -36,8 +37,14 @@ BAR_WIDTH = 20
 MAX_BARS = 8
 
 
-def share_bars(shares: dict[str, float] | None, colors: Palette, *, label: str = "expected") -> Text:
-    """``expected  cluster1 ██████████ 50%   cluster2 ██████████ 50%``."""
+def share_bars(
+    shares: dict[str, float] | None,
+    colors: Palette,
+    *,
+    label: str = "expected",
+    clusters: ClusterColors | None = None,
+) -> Text:
+    """``expected  cluster1 ██████████ 50%   cluster2 ██████████ 50%`` (each in its cluster's colour)."""
     out = Text(f"{label:<9} ", style="bold")
     if not shares:
         out.append("no backend selected", style=colors.err)
@@ -48,8 +55,9 @@ def share_bars(shares: dict[str, float] | None, colors: Palette, *, label: str =
         if index:
             out.append("   ")
         blocks = round(share * BAR_WIDTH)
-        out.append(f"{safe_line(cluster)} ")
-        out.append("█" * blocks, style=colors.accent)
+        color = color_of(clusters, cluster)
+        out.append(f"{safe_line(cluster)} ", style=color)
+        out.append("█" * blocks, style=color or colors.accent)
         out.append(f" {round(share * 100)}%")
     if len(ordered) > MAX_BARS:
         rest = sum(share for _, share in ordered[MAX_BARS:])
@@ -165,7 +173,7 @@ class BackendsPane(Vertical):
         if not view.known:
             lines.append(safe_text(view.note, colors.err if "unreachable" in view.note else colors.warn))
         else:
-            lines.append(share_bars(dict(view.expected_share), colors))
+            lines.append(share_bars(dict(view.expected_share), colors, clusters=cluster_colors(self.app)))
             if view.headless:
                 lines[-1] = Text(f"{'expected':<9} ", style="bold") + safe_text(view.note, colors.muted)
             if view.fallback:
@@ -265,9 +273,17 @@ class BackendsPane(Vertical):
         rows: list[tuple[str, tuple[Text, ...]]] = []
         ids: list[str] = []
         details: list[list[tuple[str, str]]] = []
+        clusters = cluster_colors(self.app)
         for b, why in zip(view.backends, whys, strict=True):
             cells: list[Text] = [
-                safe_text(b.cluster, "bold" if b.cluster == view.cluster else ""),
+                # the colour as a span, not the Text's base style: a theme change must count
+                # as a change of the cell (rich's Text equality ignores the base style)
+                Text.assemble(
+                    (
+                        safe_line(b.cluster),
+                        f"{'bold ' if b.cluster == view.cluster else ''}{clusters.color(b.cluster)}",
+                    )
+                ),
                 safe_text(middle_cut(b.pod or "—", pod_w)),
                 *((safe_text(b.address),) if with_addr else ()),
                 _yes(b.ready, colors),

@@ -13,15 +13,24 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tui.safetext import clean_text, safe_line, safe_text
+from tui.views.clustercolors import ClusterColors, color_of
 from tui.views.status import ClusterView, StatusView
-from widgets.palette import Palette, palette
+from widgets.palette import Palette, cluster_colors, palette
 from widgets.wrap import hanging
 
 PHASE_MARK = {"ok": "●", "syncing": "◌", "stale": "◐", "unreachable": "✗", "forbidden": "⊘", "error": "✗"}
 
 
-def context_prompt(index: int, view: ClusterView, colors: Palette, viewing: bool, width: int = 54) -> Text:
-    """The two lines of one context; narrower panes drop the Cilium version from line one."""
+def context_prompt(
+    index: int,
+    view: ClusterView,
+    colors: Palette,
+    viewing: bool,
+    width: int = 54,
+    clusters: ClusterColors | None = None,
+) -> Text:
+    """The two lines of one context; narrower panes drop the Cilium version from line one.
+    The cluster's name is in its colour (the one its answers and backends have elsewhere)."""
     number = f"{index}" if index <= 9 else " "
     line = Text()
     line.append(number, style=colors.muted)
@@ -30,7 +39,7 @@ def context_prompt(index: int, view: ClusterView, colors: Palette, viewing: bool
     line.append(f"{safe_line(view.context):<12} ", style="bold" if viewing else "")
     cluster = safe_line(view.cluster)
     ident = cluster if view.cluster_id is None else f"{cluster} #{view.cluster_id}"
-    line.append(f"{ident:<13} ")
+    line.append(f"{ident:<13} ", style=color_of(clusters, view.cluster))
     state = Text(f" {view.phase}", style=colors.phase(view.phase))
     version = Text(f"cilium {safe_line(view.cilium_version or '?'):<8}", style=colors.muted)
     # Two lines exactly: the version goes first when the line would wrap (unreachable...).
@@ -96,11 +105,12 @@ class ContextList(OptionList):
 
     def _prompt(self, index: int, view: ClusterView, colors: Palette, viewing: bool, width: int) -> Text:
         """:func:`context_prompt`, cached per ClusterView object (64 contexts, every repaint)."""
-        key = (index, viewing, width, colors)
+        clusters = cluster_colors(self.app)
+        key = (index, viewing, width, colors, clusters)
         hit = self._prompts.get(view.context)
         if hit is not None and hit[0] is view and hit[1] == key:
             return hit[2]
-        prompt = context_prompt(index, view, colors, viewing, width)
+        prompt = context_prompt(index, view, colors, viewing, width, clusters)
         self._prompts[view.context] = (view, key, prompt)
         return prompt
 

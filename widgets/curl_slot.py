@@ -1,9 +1,11 @@
 """The bottom strip the curl pane fills (``widgets/curl_pane.py``).
 
-The app mounts the pane into ``#curl`` (``CurlSlot.mount_pane``) right after the first frame
-when its source can exec into pods (a cluster, the simulator). Until then, and for good with a
-source that cannot (the fixture data of tests and snapshots), the slot shows one line: a hint,
-then why there are no curl loops (:meth:`CurlSlot.unavailable`).
+The app sizes the slot (:func:`tui.appcore.layout.plan_layout`: one line for the hint while no
+loop runs, the free space once loops run) and mounts the pane into ``#curl``
+(``CurlSlot.mount_pane``) right after the first frame when its source can exec into pods (a
+cluster, the simulator). Until then, and for good with a source that cannot (the fixture data
+of tests and snapshots), the slot shows one line: a hint, then why there are no curl loops
+(:meth:`CurlSlot.unavailable`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ from tui.safetext import safe_text
 class CurlSlot(Vertical):
     DEFAULT_CSS = """
     CurlSlot {
-        height: auto;
-        max-height: 9;
+        height: 3;
         border: round $foreground 30%;
         border-title-color: $foreground;
     }

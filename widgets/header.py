@@ -1,5 +1,8 @@
-"""The one-line header: kubeconfig, number of contexts, read-write / read-only, and a clock.
+"""The one-line header: the viewing context and its Cilium version, kubeconfig, number of
+contexts, read-write / read-only, and a clock.
 
+The viewing context (``bastion02 cluster1 · cilium 1.14.1``) shows at every width: narrower
+headers drop the kubeconfig's path, then the kubeconfig, then the counts, then the clock.
 The clock reads an injectable ``clock()`` so tests and screenshots can freeze it.
 """
 
@@ -13,7 +16,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.safetext import safe_line
-from widgets.palette import palette
+from widgets.palette import cluster_colors, palette
 
 
 class MeshHeader(Widget):
@@ -30,6 +33,8 @@ class MeshHeader(Widget):
     read_only: reactive[bool] = reactive(False)
     problems: reactive[str] = reactive("")
     """A short alert (``1 unreachable``) shown before the clock."""
+    viewing: reactive[tuple[str, str, str]] = reactive(("", "", ""))
+    """(context, cluster, Cilium version) of the viewing cluster (``""``: none yet)."""
 
     def __init__(
         self, kubeconfig_label: str, *, clock: Callable[[], float] = time.time, id: str | None = None
@@ -44,24 +49,40 @@ class MeshHeader(Widget):
     def render(self) -> Text:
         colors = palette(self.app)
         now = time.strftime("%H:%M:%S", time.localtime(self.clock()))
-        right = Text()
+        problems = Text()
         if self.problems:
-            right.append(f"{safe_line(self.problems)}  ", style=f"bold {colors.err}")
-        right.append(f"{now} ")
+            problems.append(f"{safe_line(self.problems)}  ", style=f"bold {colors.err}")
         # "simulated (seed) /tmp/.../kubeconfig": the path goes first when the line is short.
         label, _, detail = safe_line(self.kubeconfig_label).partition(" /")
         detail = f" /{detail}" if detail else ""
-        left = Text()
-        for shown_detail in (detail, ""):
-            left = Text.assemble(
-                (" meshtui ", "bold"),
-                " kubeconfig: ",
-                (label, "bold"),
-                (shown_detail, colors.muted),
-                f"  contexts: {self.contexts}  mode: ",
-                ("read-only", f"bold {colors.warn}") if self.read_only else ("read-write", "bold"),
-            )
-            if left.cell_len + right.cell_len < self.size.width:
-                break
-        gap = max(1, self.size.width - left.cell_len - right.cell_len)
-        return Text.assemble(left, " " * gap, right)
+        mode = ("read-only", f"bold {colors.warn}") if self.read_only else ("read-write", "bold")
+        context, cluster, version = (safe_line(part, 60) for part in self.viewing)
+        viewing = Text()
+        if context:
+            color = cluster_colors(self.app).color(cluster) if cluster else ""
+            viewing.append(context, style="bold")
+            if cluster and cluster != context:
+                viewing.append(f" {cluster}", style=color)
+            viewing.append(f" · cilium {version or '?'}")
+        pad = " " if viewing.plain else ""
+        clock = Text(f"{now} ")
+        lefts = [
+            Text.assemble(
+                (" meshtui ", "bold"), pad, viewing, "  kubeconfig: ", (label, "bold"),
+                (detail, colors.muted), f"  contexts: {self.contexts}  mode: ", mode,
+            ),
+            Text.assemble(
+                (" meshtui ", "bold"), pad, viewing, "  kubeconfig: ", (label, "bold"),
+                f"  contexts: {self.contexts}  mode: ", mode,
+            ),
+            Text.assemble((" meshtui ", "bold"), pad, viewing, f"  contexts: {self.contexts}  ", mode),
+            Text.assemble(" ", viewing, "  ", mode),
+        ]  # fmt: skip
+        for right in (Text.assemble(problems, clock), problems, Text()):
+            for left in lefts:
+                if left.cell_len + right.cell_len < self.size.width:
+                    gap = max(1, self.size.width - left.cell_len - right.cell_len)
+                    return Text.assemble(left, " " * gap, right)
+        out = Text.assemble(" ", viewing)
+        out.truncate(max(1, self.size.width), overflow="ellipsis")
+        return out

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from textual.app import App
 
+from tui.views.clustercolors import ClusterColors
+
 
 @dataclass(frozen=True, slots=True)
 class Palette:
@@ -58,3 +60,18 @@ def palette(app: App | None) -> Palette:
 
 
 SEVERITY_MARK = {"error": "✗", "warning": "⚠", "info": "ℹ"}
+
+
+def cluster_colors(app: App | None) -> ClusterColors:
+    """The app's colours per cluster (:mod:`tui.views.clustercolors`), by context order.
+
+    The app sets ``cluster_colors`` from each snapshot and theme; a widget drawn alone (tests)
+    gets an empty mapping, which colours every cluster grey.
+    """
+    found = getattr(app, "cluster_colors", None)
+    if isinstance(found, ClusterColors):
+        return found
+    dark = True
+    if app is not None:
+        dark = bool(getattr(app.current_theme, "dark", True))
+    return ClusterColors((), dark)

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Input
 from tui.safetext import safe_line, safe_text
 from tui.views.labels import parse_key
 from tui.views.services import GLYPH_LEGEND, ServiceCell, ServiceRow, ServicesView, filter_rows
-from widgets.palette import Palette, palette
+from widgets.palette import Palette, cluster_colors, palette
 from widgets.rowdetails import RowDetails
 from widgets.tables import Column, KeyedTable
 from widgets.textblock import TextBlock
@@ -181,9 +181,10 @@ class ServicesPane(Vertical):
             self.compact = service_w + 2 + n * (cell_w + 2) + MIN_WHY + 2 > width
         if not self.compact:
             why_w = width - (service_w + 2) - n * (cell_w + 2) - 2
+            clusters = cluster_colors(self.app)
             return [
                 Column("service", "SERVICE", service_w),
-                *(Column(f"c:{c}", c, cell_w) for c in view.clusters),
+                *(Column(f"c:{c}", c, cell_w, f"bold {clusters.color(c)}") for c in view.clusters),
                 Column("why", "WHY", max(MIN_WHY, why_w)),
             ]
         glyphs_w = max(8, n)

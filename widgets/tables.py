@@ -39,6 +39,8 @@ class Column:
     key: str
     label: str
     width: int | None = None
+    style: str = ""
+    """The label's style (a cluster's column in the cluster's colour)."""
 
 
 @dataclass
@@ -86,7 +88,7 @@ class KeyedTable(DataTable):
         self.heights = {}
         for column in spec:
             # A Text, never a str: DataTable parses a str label as markup (cluster names).
-            self.add_column(safe_text(column.label), key=column.key, width=column.width)
+            self.add_column(safe_text(column.label, column.style), key=column.key, width=column.width)
         self._column_spec = spec
         self.shown = {}
         return True

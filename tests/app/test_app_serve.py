@@ -333,7 +333,7 @@ async def test_serve_shows_the_app_in_chromium_and_c_shows_an_answer(page: tuple
     await read_until(tools, screen, r"song/userlist-svc", 20)
     await tools.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
     await tools.press("c")
-    shown = await read_until(tools, screen, r"cluster[12]\s*→\s*cluster[12]", 30)
+    shown = await read_until(tools, screen, r"cluster[12]\s*→\s*[●■]\s*cluster[12]", 30)
     assert "userlist-svc.song.svc" in shown
     if os.environ.get("MESHTUI_SERVE_SHOT"):  # a picture to look at (not an assertion)
         shot = await tools.call("Page.captureScreenshot", format="png")

@@ -70,6 +70,10 @@ def test_help_rows_show_the_keymap_read_only_and_the_curl_keys() -> None:
     assert "curl.pick" not in by_id
     with_curl = {row[3]: row for row in help_rows(display, read_only=False, curl_pane=True)}
     assert with_curl["curl.pick"][2] == "curl pane (tab to it): pick the client pod of the viewing cluster"
+    log_rows = [row for row in help_rows(display, read_only=False, curl_pane=True) if row[1] == "curl log"]
+    assert [row[0] for row in log_rows] == ["pgup pgdn home end"]
+    assert not [row for row in rows if row[1] == "curl log"]
+    assert by_id["presenter"][0] == "P" and "presenter layout" in by_id["presenter"][2]
 
 
 def test_launch_reads_the_theme_and_keymap_and_refuses_a_demo_with_a_kubeconfig(tmp_path) -> None:  # type: ignore[no-untyped-def]

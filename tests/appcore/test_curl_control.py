@@ -39,6 +39,7 @@ class Loop:
 @dataclasses.dataclass
 class Fingerprints:
     rows: list[FingerprintRow] = dataclasses.field(default_factory=list)
+    learned_at: float | None = SEED_TIME
 
 
 class Session:
@@ -183,3 +184,74 @@ def test_the_view_before_any_loop_and_with_loops() -> None:
     assert isinstance(first, EventLine) and first.cluster == "cluster1" and first.kind == "reattached"
     assert isinstance(second, AnswerLine) and not second.answered and second.error_kind == "timeout"
     assert isinstance(third, AnswerLine) and third.answered and third.to_cluster is None
+
+
+def test_timeline_marks_each_answer_and_each_change_and_the_split_restarts_at_a_change() -> None:
+    curl, _notes, _spawned = control()
+    session = Session({"bastion02": "cluster1"})
+    curl.session = session  # type: ignore[assignment]
+    curl._answer(answer("cluster1", 3.0, SEED_TIME))
+    curl._answer(answer("cluster2", 3.0, SEED_TIME + 1))
+    curl._answer(answer(None, 3.0, SEED_TIME + 2))
+    curl._answer(answer(None, 2000.0, SEED_TIME + 3, code=0, kind="timeout"))
+    assert curl.since["bastion02"] == {"cluster1": 1, "cluster2": 1, "?": 1, "×": 1}
+    curl.change("service.cilium.io/affinity: (unset) → local (bastion02)", at=SEED_TIME + 4)
+    # the watch sees the new rules a moment later: the same change, one mark, the split restarts
+    curl.change("rules changed for cluster1: expected cluster1 100%", kind="watch", at=SEED_TIME + 4.5)
+    curl._answer(answer("cluster1", 3.0, SEED_TIME + 5))
+    marks = list(curl.timelines["bastion02"])
+    assert marks == [
+        ("answer", "cluster1"),
+        ("answer", "cluster2"),
+        ("unknown", "?"),
+        ("failed", "×"),
+        ("change", "┃"),
+        ("answer", "cluster1"),
+    ]
+    assert curl.since["bastion02"] == {"cluster1": 1}
+    assert curl.change_note.endswith("local (bastion02) (seen in watch)")
+    view = curl_view(curl, room=10, now=SEED_TIME + 6, marks=3)
+    (row,) = view.rows
+    assert row.timeline == (("failed", "×"), ("change", "┃"), ("answer", "cluster1"))
+    assert view.changed_at == SEED_TIME + 4.5 and curl.line_total == 7  # 5 answers, 2 change events
+    changes = [line for line in curl.lines if getattr(line, "kind", "") == "change"]
+    assert [c.text for c in changes] == [
+        "service.cilium.io/affinity: (unset) → local (bastion02)",
+        "rules changed for cluster1: expected cluster1 100%",
+    ]
+    # a later, separate change gets its own mark
+    curl.change("replicas: 1 → 0", at=SEED_TIME + 30)
+    assert list(curl.timelines["bastion02"])[-1] == ("change", "┃") and not curl.since
+
+
+def test_the_log_view_carries_only_the_lines_not_drawn_yet() -> None:
+    curl, _notes, _spawned = control()
+    curl.session = Session({"bastion02": "cluster1"})  # type: ignore[assignment]
+    for i in range(5):
+        curl._answer(answer("cluster1", 3.0, SEED_TIME + i))
+    view = curl_view(curl, room=1000, drawn=3)
+    assert view.log_total == 5 and [line.at for line in view.log] == [SEED_TIME + 4, SEED_TIME + 3]
+    assert curl_view(curl, room=1000, drawn=5).log == ()
+
+
+def test_answers_before_the_map_is_learned_do_not_count_in_the_split_since() -> None:
+    curl, _notes, _spawned = control()
+    session = Session({"bastion02": "cluster1"})
+    session.fingerprints.learned_at = None
+    curl.session = session  # type: ignore[assignment]
+    curl._answer(answer(None, 3.0, SEED_TIME))
+    assert curl.since == {} and list(curl.timelines["bastion02"]) == [("unknown", "?")]
+
+
+def test_changes_of_one_key_in_every_cluster_make_one_mark() -> None:
+    curl, _notes, _spawned = control()
+    curl.session = Session({"bastion02": "cluster1", "bastion03": "cluster2"})  # type: ignore[assignment]
+    curl._answer(answer("cluster1", 3.0, SEED_TIME))
+    curl.change("rules changed for cluster1: expected cluster1 100%", kind="watch", at=SEED_TIME + 1)
+    curl.change("rules changed for cluster2: expected cluster2 100%", kind="watch", at=SEED_TIME + 1.01)
+    curl.change("affinity … (bastion02)", at=SEED_TIME + 1.3)
+    curl.change("affinity … (bastion03)", at=SEED_TIME + 1.35)
+    assert [m for m in curl.timelines["bastion02"] if m[0] == "change"] == [("change", "┃")]
+    assert curl.change_note == "affinity … (bastion02); affinity … (bastion03) (seen in watch)"
+    curl.change("rules changed for cluster2: expected 50/50", kind="watch", at=SEED_TIME + 20)
+    assert [m for m in curl.timelines["bastion02"] if m[0] == "change"] == [("change", "┃")] * 2

@@ -92,7 +92,6 @@ async def test_the_loop_answers_again_after_global_is_toggled_off_and_on(app: Me
 
 
 async def test_a_loop_without_a_client_pod_says_it_waits_and_answers_again(app: MeshtuiApp) -> None:
-    from textual.widgets import Static
 
     from tui.mesh.actions import Scale
     from widgets.curl_pane import CurlRow
@@ -107,7 +106,7 @@ async def test_a_loop_without_a_client_pod_says_it_waits_and_answers_again(app: 
 
         def row_text() -> str:
             rows = [r for r in app.curl_pane.query(CurlRow) if r.context == "bastion02"]
-            return "".join(str(w.render()) for w in rows[0].query(Static)) if rows else ""
+            return rows[0].text.plain if rows else ""
 
         def title() -> str:
             return str(app.curl_pane.slot.border_title)

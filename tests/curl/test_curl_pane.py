@@ -65,13 +65,14 @@ async def test_c_starts_loops_from_both_clusters_and_the_pane_shows_who_answered
         await pilot.pause(0.4)  # a repaint or two
         rows = {row.context: row for row in pane.query(CurlRow)}
         assert set(rows) == {"bastion02", "bastion03"}
-        summary = text_of(rows["bastion02"].summary)
+        summary, timeline = rows["bastion02"].text.plain.split("\n")
         assert summary.startswith("cluster1")
         assert "cluster1 " in summary and "cluster2 " in summary and "p50" in summary
-        assert "(expected 50/50)" in summary
-        log = text_of(pane.query_one("#curl-log", Static))
+        assert "expected 50/50" in summary and "last " in summary
+        assert set(timeline.strip()) <= {"●", "■", "?"} and len(timeline.strip()) >= 3
+        log = pane.log_widget.plain
         # Which clusters the last few lines name is a 50/50 draw; that each line names one is not.
-        assert re.search(r"cluster[12] → cluster[12] ", log), log
+        assert re.search(r"cluster[12] → [●■] cluster[12] ", log), log
         assert "userlist-" in log and " ms" in log
         title = str(pane.slot.border_title)
         assert "userlist-svc.song.svc:80/users/1" in title and "running" in title
@@ -79,7 +80,7 @@ async def test_c_starts_loops_from_both_clusters_and_the_pane_shows_who_answered
         pane.focus()  # the pane's own keys work when it has the focus
         await pilot.press("m")  # the learned map
         await pilot.pause(0.4)
-        shown = text_of(pane.query_one("#curl-log", Static))
+        shown = text_of(pane.query_one("#curl-map", Static))
         assert "→ pod" in shown and "10.1." in shown and "10.2." in shown
 
         assert programs_running(sim) >= baseline + 2

@@ -32,7 +32,6 @@ from hostilehelp import (
 from reliabilityhelp import REL_HUB, seed_sim
 from testkit import settle, until
 from textual.pilot import Pilot
-from textual.widgets import Static
 
 from tui.app import MeshtuiApp
 from tui.kube.source import KubeSource
@@ -188,8 +187,7 @@ async def test_payloads_sent_by_a_cluster_through_the_api(sim: SimThread) -> Non
         assert pane is not None
 
         def curl_log() -> str:
-            log = pane.query_one("#curl-log", Static).content
-            return getattr(log, "plain", str(log))
+            return pane.log_widget.plain
 
         await until(lambda: MARKUP in curl_log(), SLOW, pilot=pilot)  # the curl pane repainted
         check_screen(app, MARKUP_WORD)

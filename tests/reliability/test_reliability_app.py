@@ -49,7 +49,6 @@ from reliabilityhelp import (
 )
 from testkit import until
 from textual.pilot import Pilot
-from textual.widgets import Static
 
 from tui.app import MeshtuiApp
 from tui.kube.source import KubeSource
@@ -224,8 +223,7 @@ async def pod_deleted_case(pilot: Pilot, app: MeshtuiApp, sim: SimThread, screen
     pattern = re.compile(r"(\d\d:\d\d:\d\d)  cluster1  ⟳ reattached to (curltest-\S+)")
 
     def reattach_shown() -> re.Match[str] | None:
-        log = pane.query_one("#curl-log", Static).content
-        return pattern.search(getattr(log, "plain", str(log)))
+        return pattern.search(pane.log_widget.plain)
 
     shown_in = await until(lambda: reattach_shown() is not None, SHOWN_WITHIN)
     screens.append(app.export_screenshot())

@@ -32,10 +32,26 @@ if TYPE_CHECKING:
 
 MAX_LOOPS = 16
 """Loops ``c`` starts at most (the clusters holding the service first)."""
-MAX_LINES = 60
-"""Answers and loop events kept for the pane's log."""
+MAX_LINES = 1000
+"""Answers and loop events kept for the pane's log (it scrolls back this far)."""
 SPARK_POINTS = 64
 """Latencies handed to a row's sparkline."""
+TIMELINE = 400
+"""Marks kept per client cluster's timeline (the pane shows the newest that fit)."""
+SAME_CHANGE = 1.0
+"""Seconds within which changes are one (several writes of one key, several clusters' rules)."""
+MERGE_CHANGES = 5.0
+"""Seconds within which a rule change seen in the watch belongs to the write just sent: the
+split restarts from it, but the timeline keeps one change mark."""
+
+FAILED = "×"
+"""Timeline mark and since-change key of a request no backend answered."""
+UNKNOWN_MARK = "?"
+"""Timeline mark and since-change key of an answer no probe identified."""
+CHANGE = "┃"
+"""Timeline mark of a change (a write, or new rules seen in the watch)."""
+Mark = tuple[str, str]
+"""A timeline mark: (kind, cluster) with kind ``answer`` / ``unknown`` / ``failed`` / ``change``."""
 
 Notify = Callable[..., None]
 """``notify(message, severity="information", timeout=None)``: a notification on screen."""
@@ -83,6 +99,20 @@ class CurlControl:
         self.mode = "log"
         """What the pane shows below the rows: ``log`` (answers and events) or ``map`` (learned)."""
         self.lines: collections.deque[CurlAnswer | LoopEvent] = collections.deque(maxlen=MAX_LINES)
+        self.line_total = 0
+        """Lines ever added to :attr:`lines` (the pane writes those newer than it drew)."""
+        self.timelines: dict[str, collections.deque[Mark]] = {}
+        """Per client context, the newest marks: one per answer, and the changes."""
+        self.since: dict[str, collections.Counter[str]] = {}
+        """Per client context, answers per answering cluster since the last change (errors
+        under :data:`FAILED`, unidentified answers under :data:`UNKNOWN_MARK`)."""
+        self.changed_at: float | None = None
+        """When the last change was made or seen (``None``: none since the loops started)."""
+        self.change_note = ""
+        """What the last change was (``affinity local`` or ``rules changed (seen in watch)``)."""
+        self._change_kind = ""
+        self._notes: dict[str, list[str]] = {}
+        self._expected_seen: dict[str, dict[str, float]] = {}
         self.dirty = True
         """Something to draw since the pane last looked (the pane clears it)."""
         self.busy = False
@@ -98,6 +128,76 @@ class CurlControl:
 
     def mark(self) -> None:
         self.dirty = True
+
+    # -- answers, changes ------------------------------------------------------------------------
+
+    def _line(self, item: CurlAnswer | LoopEvent) -> None:
+        self.lines.append(item)
+        self.line_total += 1
+
+    def _answer(self, answer: CurlAnswer) -> None:
+        """An answer: into the log, the client's timeline and its split since the change."""
+        self._line(answer)
+        context = answer.context
+        if not answer.answered:
+            mark: Mark = ("failed", FAILED)
+        elif answer.to_cluster is None:
+            mark = ("unknown", UNKNOWN_MARK)
+        else:
+            mark = ("answer", answer.to_cluster)
+        self.timelines.setdefault(context, collections.deque(maxlen=TIMELINE)).append(mark)
+        session = self.session
+        if session is not None and session.fingerprints.learned_at is None:
+            return  # nothing can be identified before the map is learned: "since" starts there
+        if self.changed_at is None or answer.at >= self.changed_at:
+            self.since.setdefault(context, collections.Counter())[mark[1]] += 1
+
+    def change(self, note: str, *, kind: str = "write", at: float | None = None) -> None:
+        """A change the audience should see the effect of: the split restarts from here and
+        every timeline gets a change mark (a write from meshtui, or new rules seen in the watch).
+
+        A rule change seen within :data:`MERGE_CHANGES` seconds of a write (before or after
+        it: the watch may be quicker than the write's reply) is that write landing, and changes
+        within :data:`SAME_CHANGE` seconds of each other are one (``a`` in every cluster: a write
+        per cluster): the split restarts again (the datapath follows the rules from now) but
+        the timeline keeps one mark.
+        """
+        at = time.time() if at is None else at
+        gap = abs(at - self.changed_at) if self.changed_at is not None else None
+        kinds = {kind, self._change_kind}
+        merged = gap is not None and (
+            gap <= SAME_CHANGE or (gap <= MERGE_CHANGES and "watch" in kinds and kinds & {"write", "merged"})
+        )
+        from tui.curl.loop import LoopEvent  # loaded with the session already
+
+        self.changed_at = max(at, self.changed_at or at)
+        self.since.clear()
+        self._line(LoopEvent(at, "", "change", note))  # in the log where it happened
+        if not merged:
+            self._notes = {"write": [], "watch": []}
+            for timeline in self.timelines.values():
+                timeline.append(("change", CHANGE))
+        self._notes.setdefault(kind, []).append(note)
+        self._change_kind = "merged" if merged and "watch" in kinds else kind
+        writes, seen = self._notes.get("write", []), self._notes.get("watch", [])
+        if writes:
+            self.change_note = "; ".join(writes) + (" (seen in watch)" if seen else "")
+        else:
+            self.change_note = "; ".join(seen)
+        self.mark()
+
+    def _expected(self, snapshot: MeshSnapshot, key: ServiceKey, state: Any) -> Any:
+        """The rules' share (:attr:`expected`), watched: new rules for a loop are a change."""
+        assert self.expected is not None
+        share, note = self.expected(snapshot, key, state)
+        now = {c: round(v, 4) for c, v in dict(share).items()}
+        before = self._expected_seen.get(state.context)
+        self._expected_seen[state.context] = now
+        if before is not None and before != now and self.running:
+            shares = "/".join(f"{c} {round(v * 100)}%" for c, v in now.items()) or "none"
+            cluster = getattr(state, "cluster", state.context)
+            self.change(f"rules changed for {cluster}: expected {shares}", kind="watch")
+        return share, note
 
     # -- keys ----------------------------------------------------------------------------------
 
@@ -164,7 +264,11 @@ class CurlControl:
 
         if self.session is not None:
             await self.session.stop()
-        self.lines.clear()
+        self.timelines.clear()
+        self.since.clear()
+        self._expected_seen.clear()
+        self.changed_at = None
+        self.change_note = ""
         session = CurlSession(
             self.source,
             target,
@@ -173,9 +277,9 @@ class CurlControl:
             window=self.window or window_for(self.interval),
             clients=dict(self.clients),
             on_change=self.mark,
-            on_answer=self.lines.append,
-            on_event=self.lines.append,
-            expected=self.expected,
+            on_answer=self._answer,
+            on_event=self._line,
+            expected=self._expected if self.expected is not None else None,
         )
         self.session = session
         await session.start(contexts)
@@ -260,12 +364,19 @@ class CurlControl:
         return answer
 
 
-def curl_view(control: CurlControl, *, room: int, now: float | None = None) -> CurlView:
-    """What the curl pane draws now: the titles, a row per client cluster, and below them the
-    ``room`` newest log lines or the first ``room`` learned backends."""
+def curl_view(
+    control: CurlControl, *, room: int, now: float | None = None, drawn: int | None = None, marks: int = 200
+) -> CurlView:
+    """What the curl pane draws now: the titles, a row per client cluster (with its newest
+    ``marks`` timeline marks), and below them the ``room`` newest log lines (only those added
+    after the ``drawn``-th, when given) or the first ``room`` learned backends."""
     session = control.session
     if session is None:
-        return CurlView("Curl", interval_text(control.interval), mode=control.mode)
+        return CurlView(
+            "Curl", interval_text(control.interval), mode=control.mode, log_total=control.line_total
+        )
+    if drawn is not None:
+        room = max(0, min(room, control.line_total - drawn))
     from tui.curl.loop import CurlAnswer  # loaded already: the session imported it
     from tui.curl.stats import UNKNOWN
 
@@ -294,6 +405,11 @@ def curl_view(control: CurlControl, *, room: int, now: float | None = None) -> C
         clusters += sorted(c for c in split if c not in stats.expected and c != UNKNOWN)
         p50, p95 = stats.latency()
         errors = sorted(stats.errors.items(), key=lambda item: -item[1])[:3]
+        since = control.since.get(context, collections.Counter())
+        since_clusters = clusters + sorted(
+            c for c in since if c not in clusters and c not in (FAILED, UNKNOWN_MARK)
+        )
+        timeline = control.timelines.get(context, ())
         rows.append(
             CurlRowView(
                 context=context,
@@ -310,6 +426,11 @@ def curl_view(control: CurlControl, *, room: int, now: float | None = None) -> C
                 errors=tuple(errors),
                 rate=stats.rate(now),
                 latencies=tuple(list(stats.latencies)[-SPARK_POINTS:]),
+                since=tuple((c, since.get(c, 0)) for c in since_clusters),
+                since_unknown=since.get(UNKNOWN_MARK, 0),
+                since_failed=since.get(FAILED, 0),
+                timeline=tuple(timeline)[-marks:] if marks > 0 else (),
+                window=stats.window,
             )
         )
     clusters_of = {c: s.from_cluster for c, s in session.stats.items()}
@@ -349,4 +470,7 @@ def curl_view(control: CurlControl, *, room: int, now: float | None = None) -> C
         map=learned_lines,
         map_total=len(learned),
         learning=session.learning,
+        log_total=control.line_total,
+        changed_at=control.changed_at,
+        change_note=control.change_note,
     )

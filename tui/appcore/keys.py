@@ -104,6 +104,14 @@ KEYS: tuple[KeyHelp, ...] = (
         show=False,
     ),
     KeyHelp(
+        "presenter",
+        "P",
+        "presenter",
+        "presenter",
+        "presenter layout: the curl pane takes most of the screen, with big bars (and back)",
+        show=False,
+    ),
+    KeyHelp(
         "filter", "slash", "filter", "filter", "filter the services (words in name or why); escape clears"
     ),
     KeyHelp(
@@ -195,6 +203,14 @@ def help_rows(display: Callable[[str, str], str], *, read_only: bool, curl_pane:
     if curl_pane:
         for k in CURL_KEYS:
             rows.append((display(k.id, k.key), k.title, f"curl pane (tab to it): {k.help}", k.id))
+        rows.append(
+            (
+                "pgup pgdn home end",
+                "curl log",
+                "scroll the curl log's last 1,000 lines (tab to it); end follows the newest again",
+                "",  # Textual's scroll keys, not remappable here
+            )
+        )
     rows.append(("1 … 9", "viewing cluster", "look at the backends from the n-th context", "view-cluster-N"))
     rows.append(("tab shift+tab", "panes", "move between the panes", ""))
     rows.append(("enter", "whole row", "on a Services or Backends row: every field, uncut", ""))

@@ -8,7 +8,7 @@ half has no public API: it is exactly what ``update_cell`` does before its ``ref
 The app takes snapshots from the cluster-access thread without ever blocking it: it needs the
 app's event loop and thread (``App.call_from_thread`` waits for the answer). Tests read the
 notifications an app showed, and the app benchmark feeds keys through the driver (as a
-terminal does); none of these has a public accessor.
+terminal does), and read the screen's rows as drawn; none of these has a public accessor.
 """
 
 from __future__ import annotations
@@ -57,3 +57,14 @@ def driver(app: App[Any]) -> Driver:
     if running is None:
         raise RuntimeError("the app is not running: it has no driver")
     return running
+
+
+def screen_strips(app: App[Any]) -> list[Any]:
+    """What the terminal shows now, one :class:`textual.strip.Strip` per row (tests assert
+    the screen's text and colours; the compositor has no public accessor)."""
+    return list(app.screen._compositor.render_strips())
+
+
+def screen_lines(app: App[Any]) -> list[str]:
+    """The screen's rows as plain text."""
+    return [strip.text for strip in screen_strips(app)]

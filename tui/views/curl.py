@@ -51,6 +51,29 @@ class CurlRowView:
     rate: float = 0.0
     """Requests per second lately."""
     latencies: tuple[float, ...] = ()
+    since: tuple[tuple[str, int], ...] = ()
+    """(answering cluster, answers) since the last change, in :attr:`split`'s order."""
+    since_unknown: int = 0
+    since_failed: int = 0
+    timeline: tuple[tuple[str, str], ...] = ()
+    """The newest marks, oldest first: (``answer``, cluster), (``unknown``, ``?``), (``failed``,
+    ``×``) or (``change``, ``┃``)."""
+    window: int = 0
+    """Requests the rolling split is taken over (``last 20``)."""
+
+    @property
+    def since_counted(self) -> int:
+        """Answers since the change (identified or not; failures apart)."""
+        return sum(n for _, n in self.since) + self.since_unknown
+
+    def since_share(self, cluster: str) -> float:
+        counted = self.since_counted
+        return dict(self.since).get(cluster, 0) / counted if counted else 0.0
+
+    def since_off(self, cluster: str) -> bool:
+        """Since the change, the share is more than 25 points from the rules' (after 5 answers)."""
+        gap = abs(self.since_share(cluster) - self.expected.get(cluster, 0.0))
+        return self.since_counted >= 5 and gap > 0.25
 
     @property
     def counted(self) -> int:
@@ -127,3 +150,8 @@ class CurlView:
     map_total: int = 0
     """Learned backends in all (the map shows the first ones that fit)."""
     learning: bool = False
+    log_total: int = 0
+    """Log lines ever added; :attr:`log` holds the newest of them (at most those not drawn)."""
+    changed_at: float | None = None
+    """When the last change was made or seen (the split "since" starts there)."""
+    change_note: str = ""
