@@ -198,7 +198,9 @@ def test_timeline_marks_each_answer_and_each_change_and_the_split_restarts_at_a_
     curl.change("service.cilium.io/affinity: (unset) → local (bastion02)", at=SEED_TIME + 4)
     # the watch sees the new rules a moment later: the same change, one mark, the split restarts
     curl.change("rules changed for cluster1: expected cluster1 100%", kind="watch", at=SEED_TIME + 4.5)
-    curl._answer(answer("cluster1", 3.0, SEED_TIME + 5))
+    # asked before the agents had the change (within one interval of it): drawn, not counted
+    curl._answer(answer("cluster2", 3.0, SEED_TIME + 5))
+    curl._answer(answer("cluster1", 3.0, SEED_TIME + 6))
     marks = list(curl.timelines["bastion02"])
     assert marks == [
         ("answer", "cluster1"),
@@ -206,14 +208,15 @@ def test_timeline_marks_each_answer_and_each_change_and_the_split_restarts_at_a_
         ("unknown", "?"),
         ("failed", "×"),
         ("change", "┃"),
+        ("answer", "cluster2"),
         ("answer", "cluster1"),
     ]
     assert curl.since["bastion02"] == {"cluster1": 1}
     assert curl.change_note.endswith("local (bastion02) (seen in watch)")
-    view = curl_view(curl, room=10, now=SEED_TIME + 6, marks=3)
+    view = curl_view(curl, room=10, now=SEED_TIME + 7, marks=3)
     (row,) = view.rows
-    assert row.timeline == (("failed", "×"), ("change", "┃"), ("answer", "cluster1"))
-    assert view.changed_at == SEED_TIME + 4.5 and curl.line_total == 7  # 5 answers, 2 change events
+    assert row.timeline == (("change", "┃"), ("answer", "cluster2"), ("answer", "cluster1"))
+    assert view.changed_at == SEED_TIME + 4.5 and curl.line_total == 8  # 6 answers, 2 change events
     changes = [line for line in curl.lines if getattr(line, "kind", "") == "change"]
     assert [c.text for c in changes] == [
         "service.cilium.io/affinity: (unset) → local (bastion02)",

@@ -43,6 +43,10 @@ SAME_CHANGE = 1.0
 MERGE_CHANGES = 5.0
 """Seconds within which a rule change seen in the watch belongs to the write just sent: the
 split restarts from it, but the timeline keeps one change mark."""
+IN_FLIGHT_MIN = 0.25
+"""The least time after a change during which an answer still counts as the old rules' (it
+may have been asked before the agents had the change, or waited in the exec stream); one loop
+interval when that is longer. Such answers are in the timeline, not in the split since."""
 
 FAILED = "×"
 """Timeline mark and since-change key of a request no backend answered."""
@@ -149,8 +153,17 @@ class CurlControl:
         session = self.session
         if session is not None and session.fingerprints.learned_at is None:
             return  # nothing can be identified before the map is learned: "since" starts there
-        if self.changed_at is None or answer.at >= self.changed_at:
+        if self.changed_at is None or self._asked_after_change(answer):
             self.since.setdefault(context, collections.Counter())[mark[1]] += 1
+
+    def _asked_after_change(self, answer: CurlAnswer) -> bool:
+        """Whether ``answer`` was asked after the last change had reached the agents: its
+        request started (arrival minus its latency) at least one in-flight allowance after the
+        change. An answer in flight at ``a l y`` went to the remote cluster and must not keep the
+        split since the change at 98/2 for good."""
+        assert self.changed_at is not None
+        asked = answer.at - answer.ms / 1000.0
+        return asked >= self.changed_at + max(IN_FLIGHT_MIN, self.interval)
 
     def change(self, note: str, *, kind: str = "write", at: float | None = None) -> None:
         """A change the audience should see the effect of: the split restarts from here and
