@@ -75,6 +75,8 @@ from widgets.services import ServicesPane
 
 log = logging.getLogger("tui.app")
 
+COMPACT_FOOTER_BELOW = 100
+"""Terminal width under which the footer drops the padding around its keys (all fit in 80)."""
 BIG_MESH_SERVICES = 20_000
 """Services across the contexts from which the collector is tuned for a big heap."""
 BIG_MESH_GC_THRESHOLD = (20_000, 20, 100)
@@ -321,6 +323,9 @@ class MeshtuiApp(App[int]):
     def on_resize(self) -> None:
         # Breakpoint classes change which keys apply (L only when narrow): redraw the footer.
         self.call_after_refresh(self.refresh_bindings)
+        # The footer's padding around each key cut the last keys at 80 columns: compact below.
+        for footer in self.query(Footer):
+            footer.compact = self.size.width < COMPACT_FOOTER_BELOW
         self.apply_layout()
 
     # --- layout (tui/appcore/layout.py decides; this applies it) -------------------------

@@ -18,7 +18,8 @@ async def test_every_pane_shows_and_the_footer_is_whole(size: tuple[int, int]) -
         assert len(lines) == size[1]
         for pane in ("Contexts", "Mesh", "Global services", "Backends", "song/userlist-svc"):
             assert pane in text, (pane, text)
-        assert "bastion02" in lines[0] and lines[-1].startswith(" a affinity"), text
+        assert "bastion02" in lines[0] and lines[-1].lstrip().startswith("a affinity"), text
+        assert lines[-1].rstrip().endswith("q quit"), text  # the last key too: nothing cut
         assert ("no curl loops" in text) == (size[1] >= 30)  # the hint gives way on short screens
         # both backends' rows are whole
         assert sum(1 for line in lines if "x2x8q" in line or "9kq2z" in line) == 2, text

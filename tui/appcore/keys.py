@@ -121,14 +121,14 @@ KEYS: tuple[KeyHelp, ...] = (
         "log",
         "L",
         "toggle_log",
-        "activity",
+        "log",  # short: every footer key must fit 80 columns (L is shown only when narrow)
         "narrow terminals: show the activity log in place of the backends (and back)",
     ),
     KeyHelp(
         "palette",
         "colon,ctrl+p",
         "command_palette",
-        "palette",
+        "cmd",  # as k9s's ":" command mode; short so the footer fits 80 columns
         "command palette: every action, every cluster and service by name",
     ),
     KeyHelp("help", "question_mark", "help", "help", "this screen"),
