@@ -64,8 +64,11 @@ def test_json_reports_each_phase_against_its_own_expected_share(cli: Cli, msim: 
     assert sum(p["requests"] for p in phases) == doc["requests"] == COUNT
     for phase in phases:
         assert sum(phase["by_cluster"].values()) + phase["unknown"] == phase["requests"]
-    # Each answer is counted in the phase during which it arrived.
-    assert len([a for a in doc["answers"] if a["at"] >= after["since"]]) == after["requests"]
+    # Each answer is counted in the phase during which it arrived (the JSON rounds times to the
+    # millisecond, so an answer within the same millisecond as the change may fall either side).
+    surely_after = len([a for a in doc["answers"] if a["at"] > after["since"]])
+    maybe_after = len([a for a in doc["answers"] if a["at"] >= after["since"]])
+    assert surely_after <= after["requests"] <= maybe_after, (surely_after, after, maybe_after)
     # After the change the answers are local (the agents realize it ~20 ms after the watch).
     assert after["by_cluster"].get("cluster2", 0) >= after["requests"] - 2, after
     assert doc["expected_share"] == {"cluster2": 1.0}  # the last phase's, as before
