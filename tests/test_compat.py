@@ -217,3 +217,13 @@ def test_the_cluster_access_layer_imports_no_synchronous_kubernetes_client() -> 
     }
     assert unwanted == set()
     assert on_demand == "CoreV1Api load_kube_config"
+
+
+def test_the_linux_driver_still_flags_its_own_suspend() -> None:
+    """``resume_only_after_suspend`` reads the flag the driver's SIGTSTP handler sets; without
+    it a hang-up's SIGCONT would restart the terminal output and block the exit again."""
+    from textual.drivers.linux_driver import LinuxDriver
+
+    source = Path(sys.modules[LinuxDriver.__module__].__file__ or "").read_text(encoding="utf-8")
+    assert "self._must_signal_resume = True" in source, "Textual moved the driver's suspend flag"
+    assert "def _sigcont_application" in source, "Textual moved the driver's SIGCONT handler"

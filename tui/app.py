@@ -42,7 +42,7 @@ from tui.appcore.keys import KEYS, VIEW_CLUSTER_KEYS, WRITE_ACTIONS, help_rows, 
 from tui.appcore.launch import launch, quiet_logging
 from tui.appcore.layout import Layout, plan_layout
 from tui.appcore.screenviews import Views, changes_nothing, compute_views, keep_current_selection
-from tui.compat.textual_private import event_loop, on_app_thread
+from tui.compat.textual_private import event_loop, on_app_thread, resume_only_after_suspend
 from tui.mesh.actions import InvalidAction, WriteAction, WriteResult
 from tui.mesh.annotations import flags_of
 from tui.mesh.model import ClusterState, MeshSnapshot, Service, ServiceKey
@@ -260,6 +260,9 @@ class MeshtuiApp(App[int]):
         for signum in (signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
                 loop.add_signal_handler(signum, self._signalled, signum)
+        with contextlib.suppress(ValueError):  # not the main thread (tests)
+            # A hang-up also sends SIGCONT, which Textual took for "back from ctrl+z".
+            resume_only_after_suspend(self)
 
     def _signalled(self, signum: int) -> None:
         if self.stopped_by_signal is not None:

@@ -58,10 +58,16 @@ def kills(execs: list[str]) -> int:
     return sum(1 for command in execs if command.startswith("sh -c kill "))
 
 
+def _take_terminal() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class Terminal:
     """A pseudo-terminal (160×48) running ``python -m tui ARGS``; output collected, bounded."""
 
-    def __init__(self, *args: str, env: dict[str, str]) -> None:
+    def __init__(self, *args: str, env: dict[str, str], controlling: bool = False) -> None:
+        """``controlling``: the pty is the process's controlling terminal, as a login's is, so
+        closing its other end makes the kernel send the hang-up signals itself."""
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
         self.master: int | None = master
@@ -74,6 +80,7 @@ class Terminal:
             env=env,
             start_new_session=True,
             close_fds=True,
+            preexec_fn=_take_terminal if controlling else None,  # after setsid: fd 0 is the pty
         )
         os.close(slave)
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -134,6 +141,33 @@ def test_the_app_stops_its_curl_loops_and_restores_the_terminal(
     if signum == signal.SIGTERM:  # with the terminal still there, it is left as it was
         for sequence in (ALT_SCREEN_OFF, CURSOR_ON, MOUSE_OFF):
             assert sequence in restored, (sequence, restored[-400:])
+
+
+def test_a_hang_up_with_its_sigcont_ends_the_app_and_its_loops(sim: SimThread, tmp_path: Any) -> None:
+    """A terminal that hangs up (SSH closed, tmux killed) sends SIGHUP *and* SIGCONT. Textual
+    took the SIGCONT for "back from ctrl+z" and started its output again, and the exit then
+    blocked for ever (apps were found running hours after their tmux was killed)."""
+    env = dict(os.environ, TERM="xterm-256color", MESHTUI_LOG=str(tmp_path / "meshtui.log"), COLUMNS="160")
+    env.pop("NO_COLOR", None)
+    with exec_recorder(sim) as execs:
+        terminal = Terminal("--kubeconfig", str(sim.kubeconfig_path), env=env, controlling=True)
+        try:
+            wait(lambda: b"userlist-svc" in terminal.output, LIMIT, "the services on screen")
+            wait(lambda: b"curl from every cluster" in terminal.output, LIMIT, "the curl pane")
+            time.sleep(0.5)
+            terminal.type("c")
+            wait(lambda: curl_loops(execs) >= 2 and programs_running(sim) >= 2, LIMIT, "two curl loops")
+            time.sleep(1.0)
+            terminal.hang_up()  # the kernel sends SIGHUP and SIGCONT: no signal sent by the test
+            try:
+                code: int | None = terminal.process.wait(30)
+            except subprocess.TimeoutExpired:
+                code = None
+        finally:
+            terminal.stop()
+        wait(lambda: programs_running(sim) == 0, 10.0, "no program left in the pods")
+    assert code == 128 + signal.SIGHUP, f"exit {code} (None: still running after 30 s)"
+    assert kills(execs) >= 2, f"the loops were not killed in the pods: {execs}"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])

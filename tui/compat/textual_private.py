@@ -68,3 +68,31 @@ def screen_strips(app: App[Any]) -> list[Any]:
 def screen_lines(app: App[Any]) -> list[str]:
     """The screen's rows as plain text."""
     return [strip.text for strip in screen_strips(app)]
+
+
+def resume_only_after_suspend(app: App[Any]) -> bool:
+    """Make the Linux driver's SIGCONT handler resume the terminal only after its own SIGTSTP.
+
+    Why: when the terminal hangs up (an SSH session to the bastion closed, tmux killed) the
+    kernel sends SIGHUP *and* SIGCONT. Textual's driver treats every SIGCONT as "back from
+    ctrl+z" and starts application mode again — a second output thread while the first still
+    owns the queue the shutdown writes to — so the exit that SIGHUP started blocked for ever in
+    ``WriterThread.write`` (seen: apps left running for hours after their tmux was killed).
+    The driver's ``_must_signal_resume`` is set by its own SIGTSTP handler before it stops the
+    process; a SIGCONT without it is not a resume. ``False`` when there is no such driver.
+    """
+    import signal
+
+    running = getattr(app, "_driver", None)
+    if running is None or not hasattr(running, "_must_signal_resume"):
+        return False
+    original = signal.getsignal(signal.SIGCONT)
+    if not callable(original):
+        return False
+
+    def on_sigcont(signum: int, frame: Any) -> None:
+        if running._must_signal_resume:
+            original(signum, frame)
+
+    signal.signal(signal.SIGCONT, on_sigcont)
+    return True
