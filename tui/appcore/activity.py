@@ -16,26 +16,10 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from tui.mesh.actions import Scale, SetAnnotation, WriteAction
-from tui.mesh.annotations import (
-    ANNOTATION_AFFINITY,
-    ANNOTATION_GLOBAL,
-    ANNOTATION_SHARED,
-    LEGACY_AFFINITY,
-    LEGACY_GLOBAL,
-    LEGACY_SHARED,
-)
+from tui.mesh.annotations import SERVICE_ANNOTATIONS
 from tui.mesh.model import ClusterState, MeshSnapshot
 from tui.writeplan import applied
 
-WATCHED_ANNOTATIONS = (
-    ANNOTATION_GLOBAL,
-    ANNOTATION_SHARED,
-    ANNOTATION_AFFINITY,
-    LEGACY_GLOBAL,
-    LEGACY_SHARED,
-    LEGACY_AFFINITY,
-)
-"""The annotations whose change outside meshtui is logged (the ones Cilium's merge reads)."""
 
 E = TypeVar("E")
 """The log's handle for an entry (the activity widget's entry id)."""
@@ -137,7 +121,7 @@ def _service_changes(before: ClusterState, after: ClusterState, ours: list[Write
         old = before.services.get(key)
         if old is None or old is service or old.annotations is service.annotations:
             continue
-        for name in WATCHED_ANNOTATIONS:
+        for name in SERVICE_ANNOTATIONS:  # the ones Cilium's merge reads
             was, now = old.annotations.get(name), service.annotations.get(name)
             if was == now or _explained(ours, after.context, key, name):
                 continue

@@ -71,19 +71,20 @@ def _get(annotations: Mapping[str, str], key: str, alias: str) -> tuple[str | No
 
 _PLAIN = ServiceFlags()
 """Flags of a Service with none of the six annotations (most Services in a cluster)."""
-_KEYS = (
+SERVICE_ANNOTATIONS = (
     ANNOTATION_GLOBAL,
-    LEGACY_GLOBAL,
     ANNOTATION_SHARED,
-    LEGACY_SHARED,
     ANNOTATION_AFFINITY,
+    LEGACY_GLOBAL,
+    LEGACY_SHARED,
     LEGACY_AFFINITY,
 )
+"""The six annotations Cilium's ClusterMesh merge reads on a Service (current, then legacy)."""
 
 
 def service_flags(annotations: Mapping[str, str]) -> ServiceFlags:
     """Compute the global/shared/affinity flags from a Service's annotations."""
-    if not annotations or not any(key in annotations for key in _KEYS):
+    if not annotations or not any(key in annotations for key in SERVICE_ANNOTATIONS):
         return _PLAIN
     return _flags(
         *_get(annotations, ANNOTATION_GLOBAL, LEGACY_GLOBAL),
