@@ -20,7 +20,6 @@ from tui.mesh.annotations import SERVICE_ANNOTATIONS
 from tui.mesh.model import ClusterState, MeshSnapshot
 from tui.writeplan import applied
 
-
 E = TypeVar("E")
 """The log's handle for an entry (the activity widget's entry id)."""
 
