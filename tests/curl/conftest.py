@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from curlhelp import FAST
 
+from tui.app import MeshtuiApp
 from tui.kube.source import KubeSource
 from tui.sim.mesh import SimThread
 from tui.sim.meshtesting import mesh_sim
@@ -39,3 +40,12 @@ async def source(sim: SimThread) -> AsyncIterator[KubeSource]:
         yield made
     finally:
         await made.stop()
+
+
+@pytest.fixture
+async def app(sim: SimThread) -> AsyncIterator[MeshtuiApp]:
+    """The app on a threaded KubeSource against ``sim``, as ``meshtui --kubeconfig`` runs."""
+    source = KubeSource(str(sim.kubeconfig_path), threaded=True, settings=FAST)
+    made = MeshtuiApp(source, kubeconfig_label="~/.kube/config-multi", refresh_interval=0.02)
+    yield made
+    await source.stop()  # idempotent: the app stopped it on exit

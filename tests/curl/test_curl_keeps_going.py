@@ -8,27 +8,13 @@ asks the API server, keeps answering, and says on screen whenever it waits.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from curlhelp import FAST
 from testkit import until
 from textual.pilot import Pilot
 
 from tui.app import MeshtuiApp
 from tui.curl.session import CurlSession
-from tui.kube.source import KubeSource
-from tui.sim.mesh import SimThread
 
 KEY = ("song", "userlist-svc")
-
-
-@pytest.fixture
-async def app(sim: SimThread) -> AsyncIterator[MeshtuiApp]:
-    source = KubeSource(str(sim.kubeconfig_path), threaded=True, settings=FAST)
-    made = MeshtuiApp(source, kubeconfig_label="~/.kube/config-multi", refresh_interval=0.02)
-    yield made
-    await source.stop()  # idempotent: the app stopped it on exit
 
 
 def client_in_snapshot(app: MeshtuiApp, context: str) -> bool:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
 
-import pytest
 from curlhelp import FAST, programs_running
 from rich.text import Text
 from testkit import until
@@ -20,14 +18,6 @@ from tui.sim.mesh import SimThread
 from widgets.curl_pane import CurlPane, CurlRow
 
 KEY = ("song", "userlist-svc")
-
-
-@pytest.fixture
-async def app(sim: SimThread) -> AsyncIterator[MeshtuiApp]:
-    source = KubeSource(str(sim.kubeconfig_path), threaded=True, settings=FAST)
-    made = MeshtuiApp(source, kubeconfig_label="~/.kube/config-multi", refresh_interval=0.02)
-    yield made
-    await source.stop()  # idempotent: the app stopped it on exit
 
 
 def text_of(widget: Static) -> str:

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
 
 import pytest
-from curlhelp import FAST
 from rich.text import Text
 from testkit import until
 from textual.pilot import Pilot
 
 from tui.app import MeshtuiApp
 from tui.compat.textual_private import notifications, screen_lines, screen_strips
-from tui.kube.source import KubeSource
 from tui.sim.mesh import SimThread
 from tui.views.clustercolors import DARK, LIGHT
 from widgets.curl_pane import LOG_HISTORY, CurlLog, CurlRow
@@ -24,14 +21,6 @@ KEY = ("song", "userlist-svc")
 ANSWER = re.compile(r"\d\d:\d\d:\d\d  cluster[12] → . cluster[12] +userlist-")
 SPLIT = re.compile(r"cluster([12]) +→ . cluster\1 .*%  . cluster[12] .*%")
 TIMELINE = re.compile(r"^│ {13}[●■?×┃]+ *│$")
-
-
-@pytest.fixture
-async def app(sim: SimThread) -> AsyncIterator[MeshtuiApp]:
-    source = KubeSource(str(sim.kubeconfig_path), threaded=True, settings=FAST)
-    made = MeshtuiApp(source, kubeconfig_label="~/.kube/config-multi", refresh_interval=0.02)
-    yield made
-    await source.stop()
 
 
 async def start_curl(app: MeshtuiApp, pilot: Pilot, *, interval: float = 0.1) -> None:
