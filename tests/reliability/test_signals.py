@@ -113,6 +113,16 @@ class Terminal:
         self.hang_up()
 
 
+def start_loops(terminal: Terminal, execs: list[str], sim: SimThread) -> None:
+    """Wait for the app's panes, press ``c`` and wait for both curl loops and a few answers."""
+    wait(lambda: b"userlist-svc" in terminal.output, LIMIT, "the services on screen")
+    wait(lambda: b"curl from every cluster" in terminal.output, LIMIT, "the curl pane")
+    time.sleep(0.5)
+    terminal.type("c")
+    wait(lambda: curl_loops(execs) >= 2 and programs_running(sim) >= 2, LIMIT, "two curl loops")
+    time.sleep(1.0)  # a few answers
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_the_app_stops_its_curl_loops_and_restores_the_terminal(
     sim: SimThread, signum: int, tmp_path: Any
@@ -122,12 +132,7 @@ def test_the_app_stops_its_curl_loops_and_restores_the_terminal(
     with exec_recorder(sim) as execs:
         terminal = Terminal("--kubeconfig", str(sim.kubeconfig_path), env=env)
         try:
-            wait(lambda: b"userlist-svc" in terminal.output, LIMIT, "the services on screen")
-            wait(lambda: b"curl from every cluster" in terminal.output, LIMIT, "the curl pane")
-            time.sleep(0.5)
-            terminal.type("c")
-            wait(lambda: curl_loops(execs) >= 2 and programs_running(sim) >= 2, LIMIT, "two curl loops")
-            time.sleep(1.0)  # a few answers
+            start_loops(terminal, execs, sim)  # a few answers
             if signum == signal.SIGHUP:
                 terminal.hang_up()
             terminal.process.send_signal(signum)
@@ -152,12 +157,7 @@ def test_a_hang_up_with_its_sigcont_ends_the_app_and_its_loops(sim: SimThread, t
     with exec_recorder(sim) as execs:
         terminal = Terminal("--kubeconfig", str(sim.kubeconfig_path), env=env, controlling=True)
         try:
-            wait(lambda: b"userlist-svc" in terminal.output, LIMIT, "the services on screen")
-            wait(lambda: b"curl from every cluster" in terminal.output, LIMIT, "the curl pane")
-            time.sleep(0.5)
-            terminal.type("c")
-            wait(lambda: curl_loops(execs) >= 2 and programs_running(sim) >= 2, LIMIT, "two curl loops")
-            time.sleep(1.0)
+            start_loops(terminal, execs, sim)
             terminal.hang_up()  # the kernel sends SIGHUP and SIGCONT: no signal sent by the test
             try:
                 code: int | None = terminal.process.wait(30)
