@@ -75,6 +75,9 @@ async def test_first_sync_shows_every_pane_from_the_simulator(sim: SimThread) ->
     app, source = kube_app(sim)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: synced(app), timeout=SLOW)
+        # The agents' remote status is its own poll (0.3 s here): the first read may come before
+        # the simulated link connected, as it can on a real mesh right after start.
+        await wait_for(pilot, lambda: contexts_text(app).count("mesh 1/1 connected") == 2, timeout=SLOW)
         text = contexts_text(app)
         assert "bastion02    cluster1 #1   cilium 1.14.1   ok" in text
         assert "bastion03    cluster2 #2   cilium 1.14.1   ok" in text
