@@ -304,3 +304,17 @@ async def test_the_first_probe_waits_until_every_context_is_listed(sim: SimThrea
     finally:
         for remove in removers:
             remove()
+
+
+async def test_wait_synced_answers_without_waiting_for_the_coalesced_snapshot(
+    sim: SimThread, hubs: Hubs
+) -> None:
+    """``wait_synced`` returns once the last list is in, not when the notifier next publishes
+    (a headless command would otherwise wait up to ``coalesce`` seconds for its answer)."""
+    slow = dataclasses.replace(FAST, coalesce=20.0)
+    started = time.monotonic()
+    hub = await hubs.start(sim.kubeconfig_path, settings=slow, sync=False)
+    snapshot = await hub.wait_synced(15)
+    assert time.monotonic() - started < 10.0
+    assert [s.phase for s in snapshot.clusters] == ["ok", "ok"]
+    assert snapshot is hub.snapshot() and all(s.services for s in snapshot.clusters)

@@ -66,6 +66,9 @@ class MeshHub:
         self._generation = 0
         self._dirty = asyncio.Event()
         self._published = asyncio.Event()
+        self._changed = asyncio.Event()
+        """Set (and replaced) on every change of any cluster while :meth:`wait_synced` waits."""
+        self._sync_waiters = 0
         self._notifier: asyncio.Task[None] | None = None
         self._streams: set[ExecStream] = set()
         self._started = False
@@ -116,10 +119,9 @@ class MeshHub:
             await cancel_and_wait([self._notifier])
         streams = list(self._streams)
         await asyncio.gather(*(s._stop() for s in streams), return_exceptions=True)
+        # Each client lets its exec sockets closed gracefully finish their TLS close handshake
+        # (a millisecond or two with a live peer) before the caller may close the loop.
         await asyncio.gather(*(c.stop() for c in self.clusters.values()), return_exceptions=True)
-        # Connections closed gracefully (exec WebSockets) finish their TLS close handshake
-        # with a live peer within milliseconds; let them, before the caller may close the loop.
-        await asyncio.sleep(0.05)
 
     # -- snapshots --------------------------------------------------------------------------------
 
@@ -136,6 +138,9 @@ class MeshHub:
 
     def _cluster_dirty(self, cluster: ClusterWatcher) -> None:
         self._dirty.set()
+        if self._sync_waiters:
+            event, self._changed = self._changed, asyncio.Event()
+            event.set()
 
     def _end_gc_pause(self) -> None:
         """Start-up is over: let the collector run again; freeze a big initial load first.
@@ -209,8 +214,21 @@ class MeshHub:
                 await self._published.wait()
 
     async def wait_synced(self, timeout: float = 30.0) -> MeshSnapshot:
-        """Wait until no context is still syncing (ok, stale, forbidden, unreachable or error)."""
-        return await self.wait_for(lambda s: all(c.phase != "syncing" for c in s.clusters), timeout)
+        """Wait until no context is still syncing (ok, stale, forbidden, unreachable or error);
+        that snapshot, published now.
+
+        Judged on the clusters' live state at every change, not on published snapshots: those
+        are coalesced (``settings.coalesce``), and a headless command would otherwise wait up
+        to that long for the last list's snapshot before it could answer.
+        """
+        self._sync_waiters += 1
+        try:
+            async with asyncio.timeout(timeout):
+                while any(c.syncing for c in self.clusters.values()):
+                    await self._changed.wait()
+        finally:
+            self._sync_waiters -= 1
+        return self.publish_now()
 
     # -- reads on demand --------------------------------------------------------------------------
 
