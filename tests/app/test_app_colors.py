@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from apphelpers import make_app, wait_for
 from meshmodels import large_snapshot
+from testkit import settle
 
 from tui.compat.textual_private import screen_strips
 from tui.views.clustercolors import DARK, LIGHT, ClusterColors
 from tui.views.status import status_view
+from widgets.contexts import ContextList
 from widgets.mesh import MeshPane, render_mesh
 from widgets.palette import Palette
 
@@ -68,3 +70,39 @@ def test_every_matrix_form_colours_its_heads() -> None:
         assert any(wanted in str(span.style) for span in text.spans), text.plain
     # Without a mapping (a pane drawn alone) the heads stay plain bold.
     assert not any(wanted in str(span.style) for span in render_mesh(status, PALETTE, 0).spans)
+
+
+def contrast(one: tuple[int, int, int], two: tuple[int, int, int]) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours."""
+
+    def luminance(rgb: tuple[int, int, int]) -> float:
+        parts = [c / 255 for c in rgb]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in parts]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(one), luminance(two)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+async def test_the_highlighted_context_keeps_its_colours_readable_in_both_themes() -> None:
+    """The Contexts cursor is a tint: the cluster's colour on it keeps ≥ 3:1 (bold text)."""
+    app, _source = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        for theme in ("textual-dark", "textual-light"):
+            app.theme = theme
+            app.query_one(ContextList).focus()
+            await pilot.pause(0.2)
+            await settle(pilot)
+            pairs = [
+                (segment.style.color.triplet, segment.style.bgcolor.triplet)
+                for strip in screen_strips(app)
+                for segment in strip
+                if segment.text.strip().startswith("cluster1 #1")
+                and segment.style is not None
+                and segment.style.color is not None
+                and segment.style.bgcolor is not None
+            ]
+            assert pairs, theme
+            for fg, bg in pairs:
+                assert fg is not None and bg is not None
+                assert contrast(tuple(fg), tuple(bg)) >= 3.0, (theme, fg.hex, bg.hex)
