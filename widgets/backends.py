@@ -35,6 +35,8 @@ MAX_ROW_LINES = 3
 BAR_WIDTH = 20
 """Blocks for 100 % (the sketch draws 50 % as ten blocks)."""
 MAX_BARS = 8
+NARROW_SUMMARY = 100
+"""Below this many cells of text the agent line takes its short form (one row at 80 columns)."""
 
 
 def share_bars(
@@ -213,16 +215,25 @@ class BackendsPane(Vertical):
             if view.agent_backends is not None:
                 diff = view.differences
                 agent = Text("agent     ", style="bold")
+                # Narrow panes (80 columns) keep the line to one row so the table does not lose
+                # a backend row below the fold: no "cilium service list" words on a difference,
+                # and no read time while a re-read is coming anyway.
+                narrow = (self.size.width or 100) - 4 < NARROW_SUMMARY
                 if diff:
                     # Read before the last change, or while the agents may still be syncing it:
                     # a difference is most likely its age, not an error yet (``agent_lag``).
                     style = colors.warn if agent_lag else colors.err
-                    agent.append(f"cilium service list differs on {plural(diff, 'backend')}", style=style)
+                    words = "" if narrow else "cilium service list "
+                    agent.append(f"{words}differs on {plural(diff, 'backend')}", style=style)
                 else:
                     agent.append("cilium service list agrees", style=colors.ok)
                 if agent_read_at is not None:
                     stamp = time.strftime("%H:%M:%S", time.localtime(agent_read_at))
-                    if agent_lag:
+                    if agent_lag and narrow:
+                        agent.append("  (", style=colors.muted)
+                        agent.append(safe_line(agent_lag), style=colors.warn)
+                        agent.append(")", style=colors.muted)
+                    elif agent_lag:
                         agent.append(f"  (read {stamp}", style=colors.muted)
                         agent.append(safe_line(f", {agent_lag}"), style=colors.warn)
                         agent.append(")", style=colors.muted)
