@@ -219,6 +219,28 @@ def test_the_cluster_access_layer_imports_no_synchronous_kubernetes_client() -> 
     assert on_demand == "CoreV1Api load_kube_config"
 
 
+def test_the_kubeconfig_loader_imports_without_the_generated_api_client() -> None:
+    """In a fresh interpreter, the layer and the kubeconfig loader load without pydantic (the
+    generated ``ApiClient``'s import); the loader's own ``ApiClient`` still builds a real one,
+    and everybody else importing ``ApiClient`` afterwards gets the real class."""
+    import subprocess
+
+    probe = (
+        "import sys, tui.kube.hub, tui.kube.config\n"
+        "from kubernetes.aio.config import kube_config\n"
+        "print('pydantic' in sys.modules, 'kubernetes.aio.client.api_client' in sys.modules)\n"
+        "from kubernetes.aio.client import ApiClient, Configuration\n"
+        "from kubernetes.aio.client.api_client import ApiClient as Real\n"
+        "made = kube_config.ApiClient(configuration=Configuration(host='https://127.0.0.1:1'))\n"
+        "print(ApiClient is Real, type(made) is Real, made.configuration.host)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    before, after = done.stdout.splitlines()
+    assert before == "False False", "the loader pulled in the generated ApiClient (pydantic) again"
+    assert after == "True True https://127.0.0.1:1"
+
+
 def test_the_linux_driver_still_flags_its_own_suspend() -> None:
     """``resume_only_after_suspend`` reads the flag the driver's SIGTSTP handler sets; without
     it a hang-up's SIGCONT would restart the terminal output and block the exit again."""

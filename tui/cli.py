@@ -204,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command is None or SUBCOMMANDS[args.command] not in HEADLESS_MODULES:
             collector.resume(freeze=False)
+        else:
+            collector.freeze_at_exit()
         if args.command is None:
             return run_tui(args)
         return importlib.import_module(SUBCOMMANDS[args.command]).run(args)

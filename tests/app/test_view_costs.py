@@ -156,3 +156,23 @@ def test_replaced_objects_leave_the_caches() -> None:
     assert after.clusters[3].cilium in builder.cache
     assert services_builder._cells.get(id(old_service), (None,))[0] is not old_service
     assert services_builder._cells[id(relabelled)][0] is relabelled
+
+
+def test_equal_global_cells_are_one_object_with_each_services_values() -> None:
+    """A 64-cluster table has 128,000 cells but few distinct ones: cells are shared by value
+    (global ones too), each still showing its own service's flags and ready count."""
+    from tui.mesh.annotations import ANNOTATION_AFFINITY, ANNOTATION_SHARED
+    from tui.mesh.model import Backend
+    from tui.views.services import _cell
+
+    def svc(name: str, ready: int, **annotations: str) -> Service:
+        backends = tuple(Backend("c1", f"10.0.0.{i}", 80) for i in range(ready))
+        backends += (Backend("c1", "10.0.1.1", 80, ready=False),)
+        return Service("ns", name, annotations=frozen_map({ANNOTATION_GLOBAL: "true", **annotations}),
+                       backends=backends)  # fmt: skip
+
+    a, b = _cell(svc("a", 2)), _cell(svc("b", 2))
+    assert a is b and (a.is_global, a.shared, a.affinity, a.ready_endpoints) == (True, True, "none", 2)
+    c = _cell(svc("c", 3, **{ANNOTATION_SHARED: "false", ANNOTATION_AFFINITY: "remote"}))
+    assert (c.shared, c.affinity, c.affinity_set, c.ready_endpoints) == (False, "remote", True, 3)
+    assert c is not a and _cell(svc("d", 1)).ready_endpoints == 1

@@ -99,6 +99,31 @@ def test_no_collection_runs_while_a_headless_command_imports() -> None:
     assert "CODE 0 PAUSED 0 RESTORED True FROZEN True" in result.stdout, result.stdout
 
 
+def test_a_headless_command_freezes_what_is_left_at_exit() -> None:
+    """Everything alive at exit is frozen before the interpreter's shutdown collections, so
+    they walk nothing the command made (``tui.collector.freeze_at_exit``); the TUI's path and
+    ``--help`` register nothing."""
+    code = (
+        "import atexit, gc, sys, io, contextlib\n"
+        "atexit.register(lambda: print('EXIT', gc.get_freeze_count(), flush=True))\n"
+        "from tui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n    code = main(sys.argv[1:])\n"
+        "print('CODE', code, 'AFTER', gc.get_freeze_count(), flush=True)\n"
+        "keep = [[] for _ in range(5000)]  # allocated after the answer: frozen at exit all the same\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "services", "--demo", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert result.returncode == 0, result.stderr
+    words = result.stdout.split()
+    assert words[:2] == ["CODE", "0"], result.stdout
+    after, at_exit = int(words[words.index("AFTER") + 1]), int(words[words.index("EXIT") + 1])
+    assert at_exit >= after + 5000
+
+
 def test_write_asks_on_a_terminal_and_applies_on_yes() -> None:
     """stdin is a pseudo-terminal: the change and its kubectl are shown, ``y`` applies it."""
     master, slave = pty.openpty()

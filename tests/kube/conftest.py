@@ -47,7 +47,7 @@ async def hubs() -> AsyncIterator[Hubs]:
         for hub in made.hubs:
             for cluster in hub.clusters.values():
                 if cluster.client is not None:
-                    session = kubernetes_private.open_session(cluster.client.api.rest_client)
+                    session = kubernetes_private.open_session(cluster.client.rest)
                     assert session is None or session.closed
 
 

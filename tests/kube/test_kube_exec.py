@@ -179,3 +179,20 @@ def test_the_hub_and_the_source_implement_the_one_exec_protocol() -> None:
                 assert param in given, (implementation.__name__, name, param)
                 assert given[param].kind == spec.kind, (implementation.__name__, name, param)
                 assert given[param].default == spec.default, (implementation.__name__, name, param)
+
+
+async def test_stop_waits_for_exec_sockets_only_while_they_close(sim: SimThread, hubs: Hubs) -> None:
+    """A client's close lets its exec sockets finish their TLS close, and waits no longer than
+    that: a headless command exits as soon as they are closed, not after a fixed pause."""
+    hub = await hubs.start(sim.kubeconfig_path)
+    client = hub.clusters["bastion02"].client
+    assert client is not None
+    done = await hub.exec("bastion02", "song", curl_pod(hub), ["sh", "-c", "echo fine"])
+    assert done.exit_code == 0 and len(client._exec_sockets) == 1
+    sock = client._exec_sockets[0]
+    started = time.monotonic()
+    await client._settle_exec_sockets(bound=20.0)
+    assert time.monotonic() - started < 5.0  # returned once closed, long before the bound
+    assert sock.fileno() == -1 and client._exec_sockets == []
+    await hub.stop()
+    assert client.closed

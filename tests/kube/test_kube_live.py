@@ -304,3 +304,49 @@ async def test_the_first_probe_waits_until_every_context_is_listed(sim: SimThrea
     finally:
         for remove in removers:
             remove()
+
+
+async def test_wait_synced_answers_without_waiting_for_the_coalesced_snapshot(
+    sim: SimThread, hubs: Hubs
+) -> None:
+    """``wait_synced`` returns once the last list is in, not when the notifier next publishes
+    (a headless command would otherwise wait up to ``coalesce`` seconds for its answer)."""
+    slow = dataclasses.replace(FAST, coalesce=20.0)
+    started = time.monotonic()
+    hub = await hubs.start(sim.kubeconfig_path, settings=slow, sync=False)
+    snapshot = await hub.wait_synced(15)
+    assert time.monotonic() - started < 10.0
+    assert [s.phase for s in snapshot.clusters] == ["ok", "ok"]
+    assert snapshot is hub.snapshot() and all(s.services for s in snapshot.clusters)
+
+
+@pytest.mark.parametrize("follow", [False, True])
+async def test_a_one_shot_hub_freezes_its_big_load_when_it_stops(
+    sim: SimThread, hubs: Hubs, follow: bool
+) -> None:
+    """A hub that lists once (a headless answer) ends its start-up GC pause at stop by
+    freezing its load, without a full collection, so no collection walks it just before it is
+    freed; a watching hub hands its load back to the collector."""
+    import gc
+
+    settings = dataclasses.replace(
+        FAST, gc_freeze_above=1, watch=dataclasses.replace(FAST.watch, follow=follow)
+    )
+    hub = await hubs.start(sim.kubeconfig_path, settings=settings)
+    if follow:  # its own pause ends with collect + freeze a second after the first snapshot
+        hub._end_gc_pause()
+    collections: list[str] = []
+    callback = lambda phase, info: collections.append(phase)  # noqa: E731
+    gc.callbacks.append(callback)
+    frozen = gc.get_freeze_count()
+    try:
+        await hub.stop()
+        grew = gc.get_freeze_count() - frozen
+    finally:
+        gc.callbacks.remove(callback)
+        gc.unfreeze()  # the other tests' collector as before
+    assert gc.isenabled()
+    if follow:
+        assert grew <= 0  # nothing frozen (frozen objects it dropped are freed: fewer)
+    else:
+        assert grew > 1000 and collections == []

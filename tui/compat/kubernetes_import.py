@@ -16,25 +16,79 @@ imported. What the inits would have set on the package (``__version__``, the eag
 attributes) is missing until that submodule is imported; ``from kubernetes import client``
 still works (it imports ``kubernetes.client`` then). When ``kubernetes`` was imported already,
 the hook never applies. ``tests/test_compat.py`` checks the packages still allow it.
+
+The same hook imports the kubeconfig loader (``kubernetes.aio.config.kube_config``) without the
+generated ``ApiClient``: the loader module binds it at import (``from kubernetes.aio.client
+import ApiClient``) for ``new_client_from_config``, which meshtui never calls, and importing it
+loads pydantic, the model package and an ``ApiResponse`` pydantic model (about 40 ms of a
+~400 ms headless answer). While that one module runs, the client package holds
+:class:`ApiClientOnDemand` under that name, a stand-in that builds the real client when called;
+afterwards the name is taken off the package again, so everybody else still gets the real class.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 PACKAGES = ("kubernetes", "kubernetes.aio")
+LOADER_MODULE = "kubernetes.aio.config.kube_config"
+CLIENT_PACKAGE = "kubernetes.aio.client"
+
+
+class ApiClientOnDemand:
+    """``ApiClient`` as the kubeconfig loader module sees it: the real one, imported when called.
+
+    ``ApiClientOnDemand(configuration=c)`` returns a real ``kubernetes.aio.client.ApiClient``
+    (what the loader's ``new_client_from_config`` returns to its caller).
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        from kubernetes.aio.client.api_client import ApiClient
+
+        return ApiClient(*args, **kwargs)
+
+
+class _LoaderWithoutApiClient(importlib.abc.Loader):
+    """Runs the kubeconfig loader module with :class:`ApiClientOnDemand` in the client package."""
+
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        client = importlib.import_module(CLIENT_PACKAGE)
+        if "ApiClient" in vars(client):  # imported already: nothing to save
+            self._loader.exec_module(module)
+            return
+        client.ApiClient = ApiClientOnDemand  # type: ignore[attr-defined]
+        try:
+            self._loader.exec_module(module)
+        finally:
+            if vars(client).get("ApiClient") is ApiClientOnDemand:
+                del client.ApiClient  # the package's lazy lookup gives the real one again
 
 
 class _WithoutInit(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds :data:`PACKAGES` where the path finder does, and loads them without their init."""
+    """Finds :data:`PACKAGES` where the path finder does, and loads them without their init;
+    the loader module (:data:`LOADER_MODULE`) with :class:`_LoaderWithoutApiClient`."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
+        if fullname == LOADER_MODULE:
+            spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+            if spec is None or spec.loader is None:
+                return None
+            spec.loader = _LoaderWithoutApiClient(spec.loader)
+            return spec
         if fullname not in PACKAGES:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)

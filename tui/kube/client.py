@@ -1,4 +1,4 @@
-"""One context's connection: a ``kubernetes.aio`` ApiClient used for raw JSON, streams and WebSockets.
+"""One context's connection: ``kubernetes.aio``'s REST layer used for raw JSON, streams and WebSockets.
 
 Why raw: the generated API methods build pydantic models (slow at thousands of objects and strict
 about what they accept) and read whole responses. Here every request goes through the client's
@@ -20,7 +20,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
-from kubernetes.aio.client import ApiClient, Configuration
+from kubernetes.aio.client.configuration import Configuration
+from kubernetes.aio.client.rest import RESTClientObject
 
 from tui import __version__
 from tui.compat import kubernetes_private
@@ -96,6 +97,9 @@ def _settle_proxy(configuration: Configuration) -> None:
 ERROR_BODY = 64 * 1024
 """Bytes of an error answer read (its message is quoted, at most 300 characters of it)."""
 
+CLOSE_SETTLE = 0.05
+"""Seconds :meth:`KubeClient.close` waits at most for exec sockets still in their TLS close."""
+
 
 def _drop(response: aiohttp.ClientResponse) -> None:
     """Close the connection at once (an answer not read to its end cannot serve another)."""
@@ -139,9 +143,13 @@ class KubeClient:
         self.configuration = configuration
         self.timeouts = timeouts or Timeouts()
         _settle_proxy(configuration)
-        self.api = ApiClient(configuration)
-        self.api.user_agent = f"meshtui/{__version__}"
+        # The REST layer alone, not the generated ApiClient around it: that one only adds the
+        # pydantic (de)serialization meshtui never uses, and importing it costs ~40 ms of start.
+        self.rest = RESTClientObject(configuration)
+        self.user_agent = f"meshtui/{__version__}"
         self.closed = False
+        self._exec_sockets: list[Any] = []
+        """The sockets of the exec WebSockets opened, until they are seen closed (see :meth:`close`)."""
 
     @property
     def server(self) -> str:
@@ -154,7 +162,7 @@ class KubeClient:
         )
 
     async def _headers(self, accept: str, content_type: str | None) -> dict[str, str]:
-        headers = {"Accept": accept, "User-Agent": self.api.user_agent}
+        headers = {"Accept": accept, "User-Agent": self.user_agent}
         if content_type:
             headers["Content-Type"] = content_type
         auth = (await self.configuration.auth_settings()).get("BearerToken")
@@ -195,7 +203,7 @@ class KubeClient:
         try:
             url = self.url(path, query)
             sent = await kubernetes_private.send(
-                self.api.rest_client, method, url, headers=headers, body=body, timeout=timeout
+                self.rest, method, url, headers=headers, body=body, timeout=timeout
             )
         except KubeError:
             raise
@@ -288,7 +296,7 @@ class KubeClient:
 
     def _session(self) -> aiohttp.ClientSession:
         """The REST layer's own session (kubernetes' WsApiClient does the same for exec)."""
-        return kubernetes_private.session(self.api.rest_client)
+        return kubernetes_private.session(self.rest)
 
     async def ws_connect(
         self, path: str, query: Iterable[tuple[str, str]], *, protocols: Sequence[str], action: Action
@@ -308,7 +316,7 @@ class KubeClient:
             kwargs["proxy"] = self.configuration.proxy
         try:
             async with asyncio.timeout(t.connect + t.read):
-                return await self._session().ws_connect(
+                ws = await self._session().ws_connect(
                     url,
                     protocols=protocols,
                     headers=headers,
@@ -321,14 +329,33 @@ class KubeClient:
             raise action.error(exc.status, b"") from None
         except Exception as exc:
             raise from_exception(exc, connect_timeout=t.connect, read_timeout=t.read) from None
+        self._exec_sockets = [s for s in self._exec_sockets if s.fileno() != -1]
+        sock = ws.get_extra_info("socket")
+        if sock is not None:
+            self._exec_sockets.append(sock)
+        return ws
+
+    async def _settle_exec_sockets(self, bound: float = CLOSE_SETTLE) -> None:
+        """Let exec WebSockets closed gracefully finish their TLS close (at most ``bound`` s).
+
+        Their close handshake with a live peer takes a millisecond or two; a loop closed before
+        it ends would cut it. Waits only while one of them is still open, so a command that
+        answered exits at once instead of after a fixed pause.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + bound
+        while any(s.fileno() != -1 for s in self._exec_sockets) and loop.time() < deadline:
+            await asyncio.sleep(0.002)
+        self._exec_sockets.clear()
 
     async def close(self) -> None:
         """Close the connection pool (and every socket it holds)."""
         if self.closed:
             return
         self.closed = True
-        session = kubernetes_private.open_session(self.api.rest_client)
+        await self._settle_exec_sockets()
+        session = kubernetes_private.open_session(self.rest)
         if session is not None and session.connector is not None and not session.closed:
             # abort TLS connections rather than wait for close handshakes that may never end
             await session.connector.close(abort_ssl=True)
-        await self.api.close()
+        await self.rest.close()

@@ -564,6 +564,19 @@ class ClusterWatcher:
         view = self._views["pods"] = frozen_map(pods)
         return view
 
+    @property
+    def syncing(self) -> bool:
+        """Whether :meth:`state` would say ``syncing`` now, without building the state (cheap
+        enough to ask on every change: :meth:`tui.kube.hub.MeshHub.wait_synced` does)."""
+        if self.config_error:
+            return False
+        if self.client is None:
+            return True
+        reflectors = self.reflectors.values()
+        if self._probe_error is not None or any(r.error is not None and not r.forbidden for r in reflectors):
+            return False  # stale or unreachable
+        return any(not r.synced and not r.forbidden for r in reflectors)
+
     def _compute_phase(self) -> tuple[ClusterPhase, str, float | None]:
         now = time.time()
         phase: ClusterPhase

@@ -66,6 +66,9 @@ class MeshHub:
         self._generation = 0
         self._dirty = asyncio.Event()
         self._published = asyncio.Event()
+        self._changed = asyncio.Event()
+        """Set (and replaced) on every change of any cluster while :meth:`wait_synced` waits."""
+        self._sync_waiters = 0
         self._notifier: asyncio.Task[None] | None = None
         self._streams: set[ExecStream] = set()
         self._started = False
@@ -111,15 +114,17 @@ class MeshHub:
         if self._stopped:
             return
         self._stopped = True
-        self._end_gc_pause()
+        # The pause ends without the full collection that precedes a long-lived hub's freeze:
+        # this load is about to be dropped (at 64 clusters that collection took ~0.2 s of a
+        # headless answer, after the answer was printed).
+        self._end_gc_pause(collect=False)
         if self._notifier is not None:
             await cancel_and_wait([self._notifier])
         streams = list(self._streams)
         await asyncio.gather(*(s._stop() for s in streams), return_exceptions=True)
+        # Each client lets its exec sockets closed gracefully finish their TLS close handshake
+        # (a millisecond or two with a live peer) before the caller may close the loop.
         await asyncio.gather(*(c.stop() for c in self.clusters.values()), return_exceptions=True)
-        # Connections closed gracefully (exec WebSockets) finish their TLS close handshake
-        # with a live peer within milliseconds; let them, before the caller may close the loop.
-        await asyncio.sleep(0.05)
 
     # -- snapshots --------------------------------------------------------------------------------
 
@@ -136,21 +141,35 @@ class MeshHub:
 
     def _cluster_dirty(self, cluster: ClusterWatcher) -> None:
         self._dirty.set()
+        if self._sync_waiters:
+            event, self._changed = self._changed, asyncio.Event()
+            event.set()
 
-    def _end_gc_pause(self) -> None:
+    def _end_gc_pause(self, *, collect: bool = True) -> None:
         """Start-up is over: let the collector run again; freeze a big initial load first.
 
         ``gc.freeze()`` (after one full collection) moves every object alive now out of the
         collector's sight, so the hundreds of thousands of objects of a big mesh are never
         walked again (they hold no cycles; reference counting frees them). Small loads skip it.
+
+        ``collect=False`` (the hub stops): no full collection; a hub that listed once (a
+        headless answer) still freezes a big load, or the first collection after the pause
+        would walk every object it allocated (~0.2 s at 64 clusters) just before they are
+        freed anyway; a watching hub's load goes back to the collector.
         """
         handle, self._gc_hold = self._gc_hold, None
         if handle is None:
             return
         handle.cancel()
         loaded = sum(len(r.items) for c in self.clusters.values() for r in c.reflectors.values())
+        big = loaded >= self.settings.gc_freeze_above
+        if not collect:
+            if big and not self.settings.watch.follow:
+                gc.freeze()  # before the release: no collection may walk them first
+            GC_PAUSE.release()
+            return
         GC_PAUSE.release()
-        if loaded >= self.settings.gc_freeze_above and gc.isenabled():
+        if big and gc.isenabled():
             gc.collect()  # the start-up's own garbage (closed sockets...) must not be frozen
             gc.freeze()
 
@@ -180,9 +199,12 @@ class MeshHub:
         self._snapshot = snapshot
         if not self._ready.is_set() and all(c.phase != "syncing" for c in clusters):
             self._ready.set()
-            if self._gc_hold is not None:
+            if self._gc_hold is not None and self.settings.watch.follow:
                 # not at once: the collection and freeze hold the GIL for about a second at 64
-                # clusters, and the app's thread should draw this first snapshot before that
+                # clusters, and the app's thread should draw this first snapshot before that.
+                # A hub that lists once (a headless answer) keeps the pause until it stops
+                # (bounded by ``startup_gc_pause`` all the same): its load lives until then,
+                # and the collection would land in the middle of its answer.
                 self._gc_hold.cancel()
                 self._gc_hold = asyncio.get_running_loop().call_later(GC_END_DELAY, self._end_gc_pause)
         for listener in list(self._listeners):
@@ -209,8 +231,21 @@ class MeshHub:
                 await self._published.wait()
 
     async def wait_synced(self, timeout: float = 30.0) -> MeshSnapshot:
-        """Wait until no context is still syncing (ok, stale, forbidden, unreachable or error)."""
-        return await self.wait_for(lambda s: all(c.phase != "syncing" for c in s.clusters), timeout)
+        """Wait until no context is still syncing (ok, stale, forbidden, unreachable or error);
+        that snapshot, published now.
+
+        Judged on the clusters' live state at every change, not on published snapshots: those
+        are coalesced (``settings.coalesce``), and a headless command would otherwise wait up
+        to that long for the last list's snapshot before it could answer.
+        """
+        self._sync_waiters += 1
+        try:
+            async with asyncio.timeout(timeout):
+                while any(c.syncing for c in self.clusters.values()):
+                    await self._changed.wait()
+        finally:
+            self._sync_waiters -= 1
+        return self.publish_now()
 
     # -- reads on demand --------------------------------------------------------------------------
 

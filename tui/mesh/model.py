@@ -95,8 +95,9 @@ class Service:
 
     @property
     def ready_endpoints(self) -> int:
-        """Backends Cilium would use: ready and not terminating."""
-        return sum(1 for b in self.backends if b.active)
+        """Backends Cilium would use: ready and not terminating (:attr:`Backend.active`, inlined:
+        a 64-cluster services table asks 128,000 services)."""
+        return len([b for b in self.backends if b.ready and not b.terminating])
 
 
 @dataclass(frozen=True, slots=True)

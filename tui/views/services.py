@@ -187,6 +187,10 @@ def filter_rows(rows: Iterable[ServiceRow], text: str) -> list[ServiceRow]:
 
 _PLAIN_CELLS: dict[int, ServiceCell] = {}
 """Non-global cells differ only in their ready count: one shared object per count."""
+_GLOBAL_CELLS: dict[tuple[bool, bool, str, int, bool, bool], ServiceCell] = {}
+"""Global cells by their values: few distinct ones exist, and building a frozen dataclass per
+service was a fifth of a 64-cluster table (128,000 cells). Emptied past :data:`_CELLS_LIMIT`."""
+_CELLS_LIMIT = 4096
 
 
 def _cell(service: Service | None) -> ServiceCell:
@@ -199,15 +203,28 @@ def _cell(service: Service | None) -> ServiceCell:
             cell = _PLAIN_CELLS[ready] = ServiceCell(present=True, ready_endpoints=ready)
         return cell
     flags = flags_of(service)
-    return ServiceCell(
-        present=True,
-        is_global=flags.is_global,
-        shared=flags.shared,
-        affinity=flags.affinity,
-        ready_endpoints=service.ready_endpoints,
-        affinity_unknown=flags.affinity_unknown,
-        affinity_set=flags.affinity_raw is not None,
+    key = (
+        flags.is_global,
+        flags.shared,
+        flags.affinity,
+        service.ready_endpoints,
+        flags.affinity_unknown,
+        flags.affinity_raw is not None,
     )
+    cell = _GLOBAL_CELLS.get(key)
+    if cell is None:
+        if len(_GLOBAL_CELLS) >= _CELLS_LIMIT:
+            _GLOBAL_CELLS.clear()
+        cell = _GLOBAL_CELLS[key] = ServiceCell(
+            present=True,
+            is_global=key[0],
+            shared=key[1],
+            affinity=key[2],
+            ready_endpoints=key[3],
+            affinity_unknown=key[4],
+            affinity_set=key[5],
+        )
+    return cell
 
 
 def _maybe_global(service: Service) -> bool:
