@@ -93,7 +93,7 @@ def base_specs(pods: str, poll: float | None, cluster_name: Callable[[], str]) -
             field_selector="metadata.name=cilium-config",
             poll=poll,
         ),
-        ResourceSpec("services", "/api/v1", "services", parse.service, codec=wire.SERVICES),
+        ResourceSpec("services", "/api/v1", "services", parse.service, shared_keys=True, codec=wire.SERVICES),
         ResourceSpec(
             "endpointslices",
             "/apis/discovery.k8s.io/v1",
@@ -174,6 +174,17 @@ def safe_server(url: str) -> str:
     return scrub(urlunsplit(parts))
 
 
+def slice_keys(entry: Key | tuple[Key, ...] | None) -> tuple[Key, ...]:
+    """The slice keys of one ``ClusterWatcher._slices_of`` entry.
+
+    An entry is one slice key (a ``(namespace, name)`` tuple of strings) or a tuple of such
+    keys: told apart by the type of the first element.
+    """
+    if entry is None:
+        return ()
+    return entry if type(entry[0]) is tuple else (entry,)  # type: ignore[return-value]
+
+
 def is_global(service: Service) -> bool:
     for key in GLOBAL_ANNOTATIONS:
         if key in service.annotations:
@@ -216,7 +227,9 @@ class ClusterWatcher:
         self._probe_failing_since: float | None = None
         self.server_version: str = ""
         # services joined with their EndpointSlices
-        self._slices_of: dict[ServiceKey, tuple[Key, ...]] = {}
+        self._slices_of: dict[ServiceKey, Key | tuple[Key, ...]] = {}
+        """service → its slice's key, or a tuple of keys when it has several (see
+        :func:`slice_keys`): almost every service has one, and 128,000 one-tuples took 10 MB."""
         self._slice_owner: dict[Key, ServiceKey] = {}
         self._services_view: Mapping[ServiceKey, Service] | None = None
         self._dirty_services: set[ServiceKey] = set()
@@ -443,18 +456,20 @@ class ClusterWatcher:
         for slice_key in keys:
             old_owner = owner_of.pop(slice_key, None)
             if old_owner is not None:
-                rest = tuple(k for k in slices_of.get(old_owner, ()) if k != slice_key)
-                if rest:
+                rest = tuple(k for k in slice_keys(slices_of.get(old_owner)) if k != slice_key)
+                if len(rest) > 1:
                     slices_of[old_owner] = rest
+                elif rest:
+                    slices_of[old_owner] = rest[0]
                 else:
                     slices_of.pop(old_owner, None)
                 dirty.add(old_owner)
             value = slices.get(slice_key)
             if value is not None and value.service:
-                owner = (value.namespace, value.service)
+                owner = parse.service_key(value.namespace, value.service)
                 owner_of[slice_key] = owner
                 known = slices_of.get(owner)
-                slices_of[owner] = (slice_key,) if known is None else (*known, slice_key)
+                slices_of[owner] = slice_key if known is None else (*slice_keys(known), slice_key)
                 dirty.add(owner)
 
     def _flush_services(self) -> None:
@@ -476,16 +491,16 @@ class ClusterWatcher:
                 base = items.get(key)
                 if base is None:
                     continue
-                slice_keys = slices_of.get(key)
+                entry = slices_of.get(key)
                 backends: tuple[Any, ...] = ()
-                if slice_keys is None:
+                if entry is None:
                     pass
-                elif len(slice_keys) == 1:
-                    value = slices.get(slice_keys[0])
+                elif type(entry[0]) is not tuple:  # one slice: its key
+                    value = slices.get(entry)
                     if value is not None:
                         backends = value.backends
                 else:
-                    for slice_key in sorted(slice_keys, key=str):
+                    for slice_key in sorted(entry, key=str):
                         value = slices.get(slice_key)
                         if value is not None:
                             backends += value.backends
