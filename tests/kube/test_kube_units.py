@@ -320,3 +320,36 @@ async def test_stopping_outlasts_a_swallowed_cancellation() -> None:
     await asyncio.sleep(0)
     await asyncio.wait_for(cancel_and_wait([task]), 2)
     assert task.cancelled()
+
+
+async def test_watches_open_after_the_first_agent_read_or_its_bound() -> None:
+    """Start-up order: once every list answered, the first ``cilium status`` round may start
+    at once; the watches wait for its end (the agents are what the panes wait for last), but
+    never longer than ``exec_timeout`` + 1 s."""
+    import dataclasses
+
+    from tui.kube.cluster import ClusterWatcher
+    from tui.kube.settings import HubSettings
+
+    def watcher() -> ClusterWatcher:
+        made = object.__new__(ClusterWatcher)
+        made.context, made.reflectors, made._tasks, made._gate_task = "c1", {}, [], None
+        made._hub_ready = None
+        made.settings = dataclasses.replace(HubSettings(), exec_timeout=0.05)
+        made._cilium_gate, made._first_read_done = asyncio.Event(), asyncio.Event()
+        made._watch_gate = asyncio.Event()
+        return made
+
+    read = watcher()
+    read._open_watch_gate()
+    assert read._cilium_gate.is_set() and not read._watch_gate.is_set()
+    await asyncio.sleep(0.1)
+    assert not read._watch_gate.is_set()
+    read._first_read_done.set()
+    await asyncio.wait_for(read._watch_gate.wait(), 0.5)
+
+    silent = watcher()  # the round never ends (agents that do not answer): the bound opens them
+    silent._open_watch_gate()
+    started = time.monotonic()
+    await asyncio.wait_for(silent._watch_gate.wait(), 3)
+    assert 1.0 <= time.monotonic() - started < 2.5
