@@ -188,6 +188,28 @@ def test_the_tls_read_buffer_can_be_lowered_never_raised(monkeypatch: pytest.Mon
     assert asyncio_private.tls_read_buffer_size() == min(default, 64 * 1024)
 
 
+async def test_one_connection_s_read_buffer_widens_for_an_answer_and_narrows_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``set_read_buffer``: what ``KubeClient.request`` does around a list page (wider on the
+    next read, narrower at once so the wide buffer is freed); a plain transport is left alone."""
+    import ssl
+    from asyncio import sslproto
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(sslproto.SSLProtocol, "max_size", 16 * 1024)
+    loop = asyncio.get_running_loop()
+    protocol = sslproto.SSLProtocol(loop, asyncio.Protocol(), ssl.create_default_context(), None)
+    transport = SimpleNamespace(_ssl_protocol=protocol)
+    assert len(protocol.get_buffer(-1)) == 16 * 1024
+    assert asyncio_private.set_read_buffer(transport, 64 * 1024)
+    assert len(protocol.get_buffer(-1)) == 64 * 1024  # grown by asyncio itself on the next read
+    assert asyncio_private.set_read_buffer(transport, 16 * 1024)
+    assert len(protocol._ssl_buffer) == 16 * 1024  # replaced at once
+    assert len(protocol.get_buffer(-1)) == 16 * 1024
+    assert not asyncio_private.set_read_buffer(SimpleNamespace(), 64 * 1024)
+
+
 # --- kubernetes.aio without the synchronous package (tui/compat/kubernetes_import.py) --------------
 
 

@@ -619,7 +619,9 @@ class MeshtuiApp(App[int]):
             viewing=self.viewing or "",
             agent_read_at=self.agent_read_at(views.viewing),
             agent_note=self.agent_note(views.viewing),
-            agent_outdated=self.agent_outdated(views.viewing),
+            agent_lag=self.agent_lag(
+                views.viewing, differs=bool(views.backends and views.backends.differences)
+            ),
             empty=empty,
         )
 
@@ -818,6 +820,11 @@ class MeshtuiApp(App[int]):
         """The agent list shown for ``context`` was read before the selected service last
         changed: right after a switch it "differs" only because it is old, so say so."""
         return self.agent_lists.outdated(context, self.snapshot, self.service)
+
+    def agent_lag(self, context: str | None, *, differs: bool = False) -> str:
+        """Why a difference the Backends pane shows may be the agent list's age (``""``: it is
+        a disagreement); see :meth:`AgentLists.lag`."""
+        return self.agent_lists.lag(context, self.snapshot, self.service, differs=differs)
 
     def agent_read_at(self, context: str | None) -> float | None:
         """When the agent list shown for ``context`` was read (app clock), if ever."""

@@ -35,6 +35,8 @@ MAX_ROW_LINES = 3
 BAR_WIDTH = 20
 """Blocks for 100 % (the sketch draws 50 % as ten blocks)."""
 MAX_BARS = 8
+NARROW_SUMMARY = 100
+"""Below this many cells of text the agent line takes its short form (one row at 80 columns)."""
 
 
 def share_bars(
@@ -118,7 +120,7 @@ class BackendsPane(Vertical):
     def on_resize(self) -> None:
         self._widths = {}  # another width: the columns are sized anew
         if self._args is not None:
-            service, view, blocked, viewing, read_at, note, outdated, empty = self._args
+            service, view, blocked, viewing, read_at, note, lag, empty = self._args
             self.show(
                 service,  # type: ignore[arg-type]
                 view,  # type: ignore[arg-type]
@@ -126,7 +128,7 @@ class BackendsPane(Vertical):
                 viewing=viewing,  # type: ignore[arg-type]
                 agent_read_at=read_at,  # type: ignore[arg-type]
                 agent_note=note,  # type: ignore[arg-type]
-                agent_outdated=outdated,  # type: ignore[arg-type]
+                agent_lag=lag,  # type: ignore[arg-type]
                 empty=empty,  # type: ignore[arg-type]
             )
 
@@ -139,7 +141,7 @@ class BackendsPane(Vertical):
         viewing: str = "",
         agent_read_at: float | None = None,
         agent_note: str = "",
-        agent_outdated: bool = False,
+        agent_lag: str = "",
         empty: str = "",
     ) -> None:
         """Draw ``view`` (the service ``service`` seen from one cluster); ``blocked`` says why
@@ -147,7 +149,7 @@ class BackendsPane(Vertical):
         no service is selected (a filter matches none), shown in place of any service."""
         colors = palette(self.app)
         self.perspective = view
-        self._args = (service, view, blocked, viewing, agent_read_at, agent_note, agent_outdated, empty)
+        self._args = (service, view, blocked, viewing, agent_read_at, agent_note, agent_lag, empty)
         summary_widget = self.query_one("#backends-summary", TextBlock)
         table = self.table
         if service is None or view is None or empty:
@@ -213,17 +215,27 @@ class BackendsPane(Vertical):
             if view.agent_backends is not None:
                 diff = view.differences
                 agent = Text("agent     ", style="bold")
+                # Narrow panes (80 columns) keep the line to one row so the table does not lose
+                # a backend row below the fold: no "cilium service list" words on a difference,
+                # and no read time while a re-read is coming anyway.
+                narrow = (self.size.width or 100) - 4 < NARROW_SUMMARY
                 if diff:
-                    # Read before the last change, a difference is most likely its age: not an error yet.
-                    style = colors.warn if agent_outdated else colors.err
-                    agent.append(f"cilium service list differs on {plural(diff, 'backend')}", style=style)
+                    # Read before the last change, or while the agents may still be syncing it:
+                    # a difference is most likely its age, not an error yet (``agent_lag``).
+                    style = colors.warn if agent_lag else colors.err
+                    words = "" if narrow else "cilium service list "
+                    agent.append(f"{words}differs on {plural(diff, 'backend')}", style=style)
                 else:
                     agent.append("cilium service list agrees", style=colors.ok)
                 if agent_read_at is not None:
                     stamp = time.strftime("%H:%M:%S", time.localtime(agent_read_at))
-                    if agent_outdated:
+                    if agent_lag and narrow:
+                        agent.append("  (", style=colors.muted)
+                        agent.append(safe_line(agent_lag), style=colors.warn)
+                        agent.append(")", style=colors.muted)
+                    elif agent_lag:
                         agent.append(f"  (read {stamp}", style=colors.muted)
-                        agent.append(", before the last change: re-reading", style=colors.warn)
+                        agent.append(safe_line(f", {agent_lag}"), style=colors.warn)
                         agent.append(")", style=colors.muted)
                     else:
                         agent.append(f"  (read {stamp})", style=colors.muted)
@@ -290,7 +302,7 @@ class BackendsPane(Vertical):
                 _yes(b.selected, colors) if b.ready else Text("—", style=colors.muted),
             ]
             if with_agent:
-                style = colors.err if b.agent_differs else colors.muted
+                style = (colors.warn if agent_lag else colors.err) if b.agent_differs else colors.muted
                 cells.append(safe_text(_agent_short(b.agent), style))
             cells.append(safe_text(why, "" if b.selected else colors.muted))
             rows.append((str(len(rows)), tuple(cells)))

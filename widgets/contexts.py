@@ -79,6 +79,21 @@ class ContextList(OptionList):
         padding: 0 0;
     }
     ContextList:focus { border: round $primary; }
+    /* A tint, not the solid block cursor: the rows carry each cluster's colour and the status
+       colours, which must stay readable on the highlight in the light theme too. */
+    ContextList > .option-list--option-highlighted {
+        color: $foreground;
+        background: $primary 15%;
+        text-style: bold;
+    }
+    ContextList:focus > .option-list--option-highlighted {
+        color: $foreground;
+        background: $primary 30%;
+        text-style: bold;
+    }
+    /* On a light theme any darker tint costs the cluster colours their contrast: lighten. */
+    ContextList:light > .option-list--option-highlighted { background: white 50%; }
+    ContextList:light:focus > .option-list--option-highlighted { background: white 70%; }
     """
 
     class ViewingChanged(Message):

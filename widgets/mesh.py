@@ -17,10 +17,11 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.safetext import clean_text, safe_block, safe_line, safe_text
+from tui.views.clustercolors import ClusterColors, color_of
 from tui.views.labels import plural
 from tui.views.status import ClusterView, StatusView
 from widgets.meshsummary import SUMMARY_ABOVE, render_summary
-from widgets.palette import SEVERITY_MARK, Palette, palette
+from widgets.palette import SEVERITY_MARK, Palette, cluster_colors, palette
 from widgets.wrap import command_lines, hanging
 
 WIDE_MATRIX_MAX = 6
@@ -59,9 +60,18 @@ def _cell_text(source: ClusterView, target: ClusterView) -> tuple[str, str]:
     return ("✓", "ok") if remote.ok else ("✗", "err")
 
 
-def render_matrix(status: StatusView, colors: Palette, width: int = 0) -> Text:
+def _head(clusters: ClusterColors | None, cluster: str) -> str:
+    """A row or column head's style: bold, in the cluster's colour (the same as in the other
+    panes) when there is a mapping."""
+    return f"bold {color_of(clusters, cluster)}".rstrip()
+
+
+def render_matrix(
+    status: StatusView, colors: Palette, width: int = 0, clusters_colors: ClusterColors | None = None
+) -> Text:
     """The cluster × cluster matrix: names as column heads when they fit in ``width`` cells
-    (0: unknown, assume they do), else numbered columns (see :func:`numbered_matrix`)."""
+    (0: unknown, assume they do), else numbered columns (see :func:`numbered_matrix`). Heads
+    carry each cluster's colour from ``clusters_colors``; the cells keep the ok/error colours."""
     clusters = status.clusters
     out = Text()
     if not clusters:
@@ -73,22 +83,27 @@ def render_matrix(status: StatusView, colors: Palette, width: int = 0) -> Text:
         cell_width = max(13, *(len(n) + 2 for n in names.values()))
         if width and label_width + cell_width * len(clusters) > width:
             # Too narrow for names as column heads: numbers, else one glyph per cell.
-            return numbered_matrix(status, colors, width) or glyph_matrix(status, colors, width)
+            return numbered_matrix(status, colors, width, clusters_colors) or glyph_matrix(
+                status, colors, width, clusters_colors
+            )
         out.append(f"{FROM_TO:<{label_width}}", style="bold")
         for target in clusters:
-            out.append(f"{names[target.context]:^{cell_width}}", style="bold")
+            out.append(f"{names[target.context]:^{cell_width}}", style=_head(clusters_colors, target.cluster))
         out.append("\n")
         for source in clusters:
-            out.append(f"{names[source.context]:<{label_width}}", style="bold")
+            head = _head(clusters_colors, source.cluster)
+            out.append(f"{names[source.context]:<{label_width}}", style=head)
             for target in clusters:
                 text, style = _cell(source, target, colors)
                 out.append(f"{text:^{cell_width}}", style=style)
             out.append("\n")
         return out
-    return glyph_matrix(status, colors, width)
+    return glyph_matrix(status, colors, width, clusters_colors)
 
 
-def glyph_matrix(status: StatusView, colors: Palette, width: int = 0) -> Text:
+def glyph_matrix(
+    status: StatusView, colors: Palette, width: int = 0, clusters_colors: ClusterColors | None = None
+) -> Text:
     """One glyph per cell (many clusters); columns numbered as the contexts. When the columns
     do not fit in ``width`` cells they come in blocks (columns 1–20, 21–40…), each under its
     own numbers, rather than rows the pane wraps into noise."""
@@ -108,15 +123,17 @@ def glyph_matrix(status: StatusView, colors: Palette, width: int = 0) -> Text:
             out.append(f"columns {start + 1}–{end}\n", style=colors.muted)
         out.append(f"{FROM_TO:<{label_width}}", style="bold")
         out.append("".join(str(i % 10) for i in range(start + 1, end + 1)) + "\n", style=colors.muted)
-        for name, row in zip(names, cells, strict=True):
-            out.append(f"{name:<{label_width}}")
+        for source, name, row in zip(clusters, names, cells, strict=True):
+            out.append(f"{name:<{label_width}}", style=color_of(clusters_colors, source.cluster))
             for text, kind in row[start:end]:
                 out.append(text, style=styles[kind])
             out.append("\n")
     return out
 
 
-def numbered_matrix(status: StatusView, colors: Palette, width: int) -> Text | None:
+def numbered_matrix(
+    status: StatusView, colors: Palette, width: int, clusters_colors: ClusterColors | None = None
+) -> Text | None:
     """The matrix for a narrow pane: columns numbered as the rows (``1 cluster1``), each as
     wide as its widest cell; ``None`` when even that does not fit in ``width`` cells.
 
@@ -145,11 +162,11 @@ def numbered_matrix(status: StatusView, colors: Palette, width: int) -> Text | N
     out = Text()
     out.append(f"{'to →' if label_width > 4 else '→':<{label_width}}", style="bold")
     for j, column_width in enumerate(widths):
-        out.append(f"{j + 1:<{column_width}}", style="bold")
+        out.append(f"{j + 1:<{column_width}}", style=_head(clusters_colors, clusters[j].cluster))
     out.rstrip()
     out.append("\n")
     for i, row in enumerate(cells):
-        out.append(f"{names[i]:<{label_width}}", style="bold")
+        out.append(f"{names[i]:<{label_width}}", style=_head(clusters_colors, clusters[i].cluster))
         for (text, style), column_width in zip(row, widths, strict=True):
             out.append(f"{text:<{column_width}}", style=style)
         out.rstrip()
@@ -280,7 +297,13 @@ def render_findings(status: StatusView, colors: Palette, width: int = 0) -> Text
     return out
 
 
-def render_mesh(status: StatusView, colors: Palette, width: int = 0, viewing: str | None = None) -> Text:
+def render_mesh(
+    status: StatusView,
+    colors: Palette,
+    width: int = 0,
+    viewing: str | None = None,
+    clusters_colors: ClusterColors | None = None,
+) -> Text:
     """The pane's text; ``width`` (cells, 0: unknown) gives long lines hanging indents.
 
     Past :data:`SUMMARY_ABOVE` clusters the matrix is a summary, and the link errors and access
@@ -290,7 +313,7 @@ def render_mesh(status: StatusView, colors: Palette, width: int = 0, viewing: st
         chosen = status.by_context(viewing) if viewing else None
         status = dataclasses.replace(status, clusters=(chosen,) if chosen else ())
     else:
-        top = render_matrix(status, colors, width)
+        top = render_matrix(status, colors, width, clusters_colors)
     # Most urgent first: the matrix, broken links, findings with fixes; access details last.
     parts = [
         top,
@@ -369,7 +392,7 @@ class MeshPane(VerticalScroll):
         self._width = width
         self._viewing = viewing
         colors = palette(self.app)
-        self.text = clean_text(render_mesh(status, colors, width, viewing))
+        self.text = clean_text(render_mesh(status, colors, width, viewing, cluster_colors(self.app)))
         if note and not status.clusters:
             style = colors.err if note.startswith("could not") else colors.warn
             self.text = safe_text(note, style, block=True)

@@ -107,11 +107,12 @@ def no_threads_left(timeout: float = 5.0) -> Iterator[None]:
 
 
 @contextmanager
-def seed_sim() -> Iterator[SimThread]:
-    """The seed mesh with the app tests' near-zero delays and a fast ClusterMesh, stopped at the
-    end; no thread started inside the block (app source, simulator) may outlive it."""
+def seed_sim(**overrides: Any) -> Iterator[SimThread]:
+    """The seed mesh with the app tests' near-zero delays and a fast ClusterMesh (``overrides``:
+    other ``SimThread`` settings), stopped at the end; no thread started inside the block (app
+    source, simulator) may outlive it."""
     with no_threads_left():
-        running = fast_sim("seed", **SIM_KWARGS)
+        running = fast_sim("seed", **{**SIM_KWARGS, **overrides})
         try:
             yield running
         finally:

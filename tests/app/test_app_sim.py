@@ -25,6 +25,7 @@ from apphelpers import (
     backends_summary,
     contexts_text,
     mesh_text,
+    screen_text,
     services_rows,
     wait_for,
 )
@@ -50,6 +51,8 @@ from tui.screens.affinity import AffinityMenu
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.scale import ScaleDialog
 from tui.sim.mesh import SimThread
+from widgets.backends import BackendsPane
+from widgets.palette import palette
 from widgets.services import ServicesPane
 
 SIZE = (160, 48)
@@ -101,6 +104,53 @@ async def test_first_sync_shows_every_pane_from_the_simulator(sim: SimThread) ->
         assert {"curl.pick", "curl.interval", "curl.map", "curl.relearn", "curl.stop"} <= set(help_rows)
         assert help_rows["curl.stop"][0] == "x"
     assert not source._thread, "the source's loop thread was stopped with the app"
+
+
+@pytest.fixture
+def slow_agents() -> Iterator[SimThread]:
+    """The seed mesh whose agents take 3 s to realize a change (sync delay)."""
+    with seed_sim(sync_delay=3.0) as running:
+        yield running
+
+
+async def test_a_write_the_agents_have_not_realized_yet_is_a_warning_not_an_error(
+    slow_agents: SimThread,
+) -> None:
+    """Agents take their sync delay to realize a write: the list read meanwhile differs, and
+    the pane says the agents may still be syncing, in the warning colour, until a later read
+    agrees. Before, the row's AGENT cell and the line were red "differs"."""
+    app, _ = kube_app(slow_agents)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: synced(app), timeout=SLOW)
+        await pilot.press("a", "l")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "agents may still be syncing" in backends_summary(app), timeout=SLOW)
+        pane = app.query_one(BackendsPane)
+        line = next(t for t in pane.summary.split("\n") if "differs" in t.plain)
+        styles = {str(span.style) for span in line.spans}
+        assert palette(app).warn in styles and palette(app).err not in styles, line.spans
+        agrees = "cilium service list agrees"
+        await wait_for(pilot, lambda: agrees in backends_summary(app), timeout=SLOW)
+
+
+async def test_at_80x24_the_lagging_agent_line_keeps_one_row_and_both_backends_show(
+    slow_agents: SimThread,
+) -> None:
+    """The lag explanation used to wrap the agent line onto a second row at 80 columns,
+    pushing cluster2's backend row below the fold right after the write."""
+    app, _ = kube_app(slow_agents)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: synced(app), timeout=SLOW)
+        await pilot.press("a", "l")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "agents may still be syncing" in backends_summary(app), timeout=SLOW)
+        pane = app.query_one(BackendsPane)
+        line = next(t.plain for t in pane.summary.split("\n") if "differs" in t.plain)
+        assert len(line) <= pane.content_region.width, line
+        screen = " ".join(screen_text(app.export_screenshot()).split())
+        assert "cluster1 userlis" in screen and "cluster2 userlis" in screen, screen
 
 
 async def test_affinity_local_changes_the_cluster_and_the_split(sim: SimThread) -> None:

@@ -12,6 +12,9 @@ from tui.appcore.agentlists import (
     AGENT_MIN_INTERVAL,
     AGENT_REREAD,
     AGENT_RETRIES,
+    OUTDATED,
+    SETTLE_WINDOW,
+    SETTLING,
     AgentLists,
     read_agent_list,
     want_of,
@@ -89,6 +92,33 @@ def test_an_answer_that_still_differs_is_read_again_a_few_times() -> None:
         if plan.kind == "read":
             agents.finish("bastion02", plan.want, ENTRIES, "", stamp=SEED_TIME, outdated=False)  # type: ignore[arg-type]
     assert kinds == ["read"] * AGENT_RETRIES + ["none", "none"]
+
+
+def test_a_difference_right_after_a_change_is_the_agents_sync_delay_until_the_retries_end() -> None:
+    """After a write the agents take their sync delay: a list read for the new objects that
+    still differs is "still syncing" (a warning) while retries come, an error only after."""
+    agents, clock = lists()
+    snapshot = seed_snapshot()
+    read(agents, snapshot)
+    later = changed(snapshot)
+    assert agents.lag("bastion02", later, KEY, differs=True) == OUTDATED
+    clock.now += AGENT_MIN_INTERVAL
+    read(agents, later)  # the first answer for the changed service
+    assert agents.lag("bastion02", later, KEY, differs=False) == ""  # agrees: nothing to explain
+    assert agents.lag("bastion02", later, KEY, differs=True) == SETTLING
+    for _ in range(AGENT_RETRIES):
+        clock.now += AGENT_MIN_INTERVAL + 0.01
+        plan = agents.plan(later, "bastion02", KEY, differs=lambda c, k: True)
+        assert plan.kind == "read"
+        agents.finish("bastion02", plan.want, ENTRIES, "", stamp=SEED_TIME, outdated=False)  # type: ignore[arg-type]
+    # the retries are spent: a difference now is a disagreement
+    assert agents.lag("bastion02", later, KEY, differs=True) == ""
+    # and without retries, the window alone ends it
+    agents2, clock2 = lists()
+    read(agents2, snapshot)
+    assert agents2.lag("bastion02", snapshot, KEY, differs=True) == SETTLING
+    clock2.now += SETTLE_WINDOW + 0.1
+    assert agents2.lag("bastion02", snapshot, KEY, differs=True) == ""
 
 
 def test_the_same_answer_is_not_redrawn_a_new_one_or_a_failure_is() -> None:

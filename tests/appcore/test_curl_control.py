@@ -258,3 +258,33 @@ def test_changes_of_one_key_in_every_cluster_make_one_mark() -> None:
     assert curl.change_note == "affinity … (bastion02); affinity … (bastion03) (seen in watch)"
     curl.change("rules changed for cluster2: expected 50/50", kind="watch", at=SEED_TIME + 20)
     assert [m for m in curl.timelines["bastion02"] if m[0] == "change"] == [("change", "┃")] * 2
+
+
+def test_a_map_learned_later_names_earlier_question_marks_in_the_timeline_and_split() -> None:
+    """A pod that answered before the map knew it (a new pod during a scale-up) was drawn ``?``;
+    once the session identifies those answers the marks take the cluster, and so does the
+    split since the change — the timeline no longer keeps ``?`` for answers now known."""
+    curl, _notes, _spawned = control()
+    curl.session = Session({"bastion02": "cluster1"})  # type: ignore[assignment]
+    first = dataclasses.replace(answer(None, 3.0, SEED_TIME), seq=1)
+    second = dataclasses.replace(answer("cluster1", 3.0, SEED_TIME + 1), seq=2)
+    third = dataclasses.replace(answer(None, 3.0, SEED_TIME + 2), seq=3)
+    for item in (first, second, third):
+        curl._answer(item)
+    assert curl.since["bastion02"] == {"?": 2, "cluster1": 1}
+    curl.change("replicas: 1 → 2", at=SEED_TIME + 2.5)
+    fourth = dataclasses.replace(answer(None, 3.0, SEED_TIME + 5), seq=4)
+    curl._answer(fourth)
+    assert curl.since["bastion02"] == {"?": 1}
+    curl._identified([dataclasses.replace(a, to_cluster="cluster2") for a in (first, fourth)])
+    assert list(curl.timelines["bastion02"]) == [
+        ("answer", "cluster2"),
+        ("answer", "cluster1"),
+        ("unknown", "?"),  # not identified by the newer map: stays unknown
+        ("change", "┃"),
+        ("answer", "cluster2"),
+    ]
+    assert curl.since["bastion02"] == {"cluster2": 1}  # only the answer counted since the change
+    # the same answers told twice change nothing more
+    curl._identified([dataclasses.replace(fourth, to_cluster="cluster2")])
+    assert curl.since["bastion02"] == {"cluster2": 1}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 from curlhelp import FAST, programs_running
 from rich.text import Text
 from testkit import until
@@ -82,9 +83,11 @@ async def test_c_starts_loops_from_both_clusters_and_the_pane_shows_who_answered
         assert "stopped" in str(pane.slot.border_title)
 
 
+@pytest.mark.parametrize("quit_key", ["q", "ctrl+c"])
 async def test_shift_c_curls_from_the_viewing_cluster_only_and_quitting_ends_it(
-    sim: SimThread, app: MeshtuiApp
+    sim: SimThread, app: MeshtuiApp, quit_key: str
 ) -> None:
+    """``q`` and ctrl+c (k9s's quit) both stop the running loops in the pods before exiting."""
     baseline = programs_running(sim)
     async with app.run_test(size=(160, 48)) as pilot:
         pane = await pane_of(app, pilot)
@@ -99,7 +102,8 @@ async def test_shift_c_curls_from_the_viewing_cluster_only_and_quitting_ends_it(
         assert session is not None and list(session.stats) == ["bastion03"]
         await until(lambda: session.stats["bastion03"].total >= 2, 10, pilot=pilot)
         assert programs_running(sim) >= baseline + 1
-        await pilot.press("q")
+        await pilot.press(quit_key)
+    assert app.return_code == 0
     deadline = time.monotonic() + 5
     while programs_running(sim) != baseline:
         assert time.monotonic() < deadline, "loops kept running in the pods after quit"

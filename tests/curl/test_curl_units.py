@@ -405,3 +405,24 @@ async def test_stop_kills_the_looping_shell_when_the_stream_gave_no_exit_status(
     assert [a.body for a in got] == ["hello"]
     assert source.execs == [["sh", "-c", "kill 4242 2>/dev/null; true"]]
     assert loop.reaped == 1 and loop.state == "stopped"
+
+
+def test_a_session_tells_which_earlier_answers_a_newer_map_named() -> None:
+    """The app keeps its own timelines: the session hands it the answers it renamed."""
+    from tui.curl.session import CurlSession
+
+    told: list[list[CurlAnswer]] = []
+    session = CurlSession(
+        SimpleNamespace(),  # type: ignore[arg-type]  # nothing runs: no loop is started
+        CurlTarget("song", "userlist-svc", 80, "/users/1"),
+        on_identified=told.append,
+    )
+    body = '{"name":"Ann"}'
+    unknown = identify(ok(body), session.fingerprints, from_cluster="cluster1", context="ctx", client_pod="c")
+    session.stats["ctx"] = LoopStats("ctx", "cluster1")
+    session.stats["ctx"].add(unknown)
+    session.log.append(unknown)
+    assert session._reidentify() == 0 and told == []  # nothing learned: nothing to tell
+    session.fingerprints.learn([(b("cluster2", "u-2", "10.2.0.1"), ok(body), "via")])
+    assert session._reidentify() == 1
+    assert [[(a.seq, a.to_cluster) for a in batch] for batch in told] == [[(unknown.seq, "cluster2")]]

@@ -103,6 +103,62 @@ def test_with_backends_copies_every_field() -> None:
     assert joined.backends is backends and service.backends == ()
 
 
+def test_service_keys_and_names_are_shared_across_clusters() -> None:
+    """The same service read in two clusters: one key tuple and one name string (memory at 64
+    clusters), equal to what a plain tuple would be."""
+    first = parse.service(copy.deepcopy(SERVICE))
+    second = parse.service(copy.deepcopy(SERVICE))
+    assert first.name is second.name
+    key = parse.service_key("default", "rebel-base")
+    assert key == ("default", "rebel-base") and key is parse.service_key("default", "rebel-base")
+    assert key[1] is first.name
+
+
+def test_slices_of_a_service_join_whether_one_or_several() -> None:
+    """The join's bookkeeping keeps one slice's key bare and several as a tuple; adding,
+    moving and removing slices gives the same backends either way."""
+    from types import SimpleNamespace
+
+    from tui.kube.cluster import ClusterWatcher, slice_keys
+
+    def backends(*ips: str) -> tuple[Any, ...]:
+        return tuple(parse.backend_of(("c1", ip, 80, "", "", True, True, False)) for ip in ips)
+
+    service_key = parse.service_key("default", "rebel-base")
+    services = {service_key: parse.service(copy.deepcopy(SERVICE))}
+    slices: dict[Any, parse.SliceBackends] = {}
+    watcher = object.__new__(ClusterWatcher)
+    watcher._slice_owner, watcher._slices_of, watcher._dirty_services = {}, {}, set()
+    watcher._services_view = None
+    watcher.reflectors = {  # type: ignore[assignment]
+        "services": SimpleNamespace(items=services),
+        "endpointslices": SimpleNamespace(items=slices),
+    }
+
+    def change(key: tuple[str, str], value: parse.SliceBackends | None) -> tuple[str, ...]:
+        if value is None:
+            slices.pop(key, None)
+        else:
+            slices[key] = value
+        watcher._slices_changed({key})
+        watcher._flush_services()
+        return tuple(b.ip for b in services[service_key].backends)
+
+    a, b = ("default", "rb-a"), ("default", "rb-b")
+    assert change(b, parse.SliceBackends("default", "rebel-base", backends("10.0.0.2"))) == ("10.0.0.2",)
+    assert watcher._slices_of[service_key] == b and slice_keys(watcher._slices_of[service_key]) == (b,)
+    assert change(a, parse.SliceBackends("default", "rebel-base", backends("10.0.0.1"))) == (
+        "10.0.0.1",
+        "10.0.0.2",
+    )  # sorted by slice key
+    assert slice_keys(watcher._slices_of[service_key]) == (b, a)
+    assert change(b, None) == ("10.0.0.1",)
+    assert watcher._slices_of[service_key] == a
+    assert change(a, parse.SliceBackends("default", "other", backends("10.0.0.1"))) == ()
+    assert service_key not in watcher._slices_of
+    assert slice_keys(None) == ()
+
+
 def test_workloads_nodes_and_cilium_objects() -> None:
     deployment = parse.deployment(
         {
@@ -264,3 +320,36 @@ async def test_stopping_outlasts_a_swallowed_cancellation() -> None:
     await asyncio.sleep(0)
     await asyncio.wait_for(cancel_and_wait([task]), 2)
     assert task.cancelled()
+
+
+async def test_watches_open_after_the_first_agent_read_or_its_bound() -> None:
+    """Start-up order: once every list answered, the first ``cilium status`` round may start
+    at once; the watches wait for its end (the agents are what the panes wait for last), but
+    never longer than ``exec_timeout`` + 1 s."""
+    import dataclasses
+
+    from tui.kube.cluster import ClusterWatcher
+    from tui.kube.settings import HubSettings
+
+    def watcher() -> ClusterWatcher:
+        made = object.__new__(ClusterWatcher)
+        made.context, made.reflectors, made._tasks, made._gate_task = "c1", {}, [], None
+        made._hub_ready = None
+        made.settings = dataclasses.replace(HubSettings(), exec_timeout=0.05)
+        made._cilium_gate, made._first_read_done = asyncio.Event(), asyncio.Event()
+        made._watch_gate = asyncio.Event()
+        return made
+
+    read = watcher()
+    read._open_watch_gate()
+    assert read._cilium_gate.is_set() and not read._watch_gate.is_set()
+    await asyncio.sleep(0.1)
+    assert not read._watch_gate.is_set()
+    read._first_read_done.set()
+    await asyncio.wait_for(read._watch_gate.wait(), 0.5)
+
+    silent = watcher()  # the round never ends (agents that do not answer): the bound opens them
+    silent._open_watch_gate()
+    started = time.monotonic()
+    await asyncio.wait_for(silent._watch_gate.wait(), 3)
+    assert 1.0 <= time.monotonic() - started < 2.5

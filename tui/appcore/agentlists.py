@@ -30,6 +30,11 @@ AGENT_MIN_INTERVAL = 2.0
 """At most one agent exec per context in this many seconds, however fast things change."""
 AGENT_RETRIES = 3
 """Reads again (every AGENT_MIN_INTERVAL) while the agent's list still differs after a change."""
+SETTLE_WINDOW = AGENT_MIN_INTERVAL * (AGENT_RETRIES + 1)
+"""Seconds after the first read for a change during which a difference is most likely the
+agents' own sync delay (the retries are still coming), not an error yet."""
+OUTDATED = "before the last change: re-reading"
+SETTLING = "agents may still be syncing: re-reading"
 
 Entries = list[dict[str, Any]]
 Want = tuple[Any, ...]
@@ -53,6 +58,8 @@ class AgentList:
     retries: int = 0
     read_for: Want | None = None
     """What the answer on screen was read for (see :meth:`AgentLists.outdated`)."""
+    read_for_since: float = 0.0
+    """When the first answer for ``read_for`` came (monotonic): the start of its settle window."""
     reading: bool = False
 
 
@@ -148,6 +155,8 @@ class AgentLists:
         entry.reading = False
         entry.error = error
         if entries is not None:
+            if entry.read_for != want:
+                entry.read_for_since = self.clock()
             entry.read_for = want
         before_entries, before_stamp = entry.entries, entry.stamp
         first = before_stamp is None
@@ -161,6 +170,26 @@ class AgentLists:
         if key is None or entry is None or entry.entries is None or entry.read_for is None:
             return False
         return entry.read_for != want_of(snapshot, key)
+
+    def lag(
+        self, context: str | None, snapshot: MeshSnapshot, key: ServiceKey | None, *, differs: bool = False
+    ) -> str:
+        """Why a difference between the list on screen and the computed selection may be its age
+        rather than a disagreement (``""``: none, a difference is one): read before the selected
+        service last changed (:data:`OUTDATED`), or read for it while the agents may still be
+        realizing the change and retries are coming (:data:`SETTLING`). Shown as a warning, not
+        an error, so a write does not flash "differs" in red for the agents' sync delay.
+        ``differs``: the pane shows a difference (an agreeing list is not "still syncing")."""
+        if self.outdated(context, snapshot, key):
+            return OUTDATED
+        entry = self.get(context)
+        if key is None or entry is None or entry.entries is None or entry.read_for is None:
+            return ""
+        if not differs:
+            return ""
+        if entry.retries < AGENT_RETRIES and self.clock() - entry.read_for_since < SETTLE_WINDOW:
+            return SETTLING
+        return ""
 
     def read_at(self, context: str | None) -> float | None:
         """When the list shown for ``context`` was read (app clock), if ever."""

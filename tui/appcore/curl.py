@@ -107,6 +107,11 @@ class CurlControl:
         """Lines ever added to :attr:`lines` (the pane writes those newer than it drew)."""
         self.timelines: dict[str, collections.deque[Mark]] = {}
         """Per client context, the newest marks: one per answer, and the changes."""
+        self._timeline_seqs: dict[str, collections.deque[int | None]] = {}
+        """Beside each timeline, the answer's ``seq`` per mark (``None`` for a change): a map
+        learned later names earlier ``?`` answers (:meth:`_identified`)."""
+        self._since_unknown: dict[str, set[int]] = {}
+        """Per client context, the seqs counted under :data:`UNKNOWN_MARK` in :attr:`since`."""
         self.since: dict[str, collections.Counter[str]] = {}
         """Per client context, answers per answering cluster since the last change (errors
         under :data:`FAILED`, unidentified answers under :data:`UNKNOWN_MARK`)."""
@@ -150,11 +155,39 @@ class CurlControl:
         else:
             mark = ("answer", answer.to_cluster)
         self.timelines.setdefault(context, collections.deque(maxlen=TIMELINE)).append(mark)
+        self._timeline_seqs.setdefault(context, collections.deque(maxlen=TIMELINE)).append(answer.seq)
         session = self.session
         if session is not None and session.fingerprints.learned_at is None:
             return  # nothing can be identified before the map is learned: "since" starts there
         if self.changed_at is None or self._asked_after_change(answer):
             self.since.setdefault(context, collections.Counter())[mark[1]] += 1
+            if mark[0] == "unknown":
+                self._since_unknown.setdefault(context, set()).add(answer.seq)
+
+    def _identified(self, answers: list[CurlAnswer]) -> None:
+        """A newer map named earlier ``?`` answers (the session's callback): their timeline marks
+        take the answering cluster, and so does the split since the change if they counted in
+        it. A pod that answered before the map knew it then shows in its cluster's colour."""
+        named: dict[str, dict[int, str]] = {}
+        for answer in answers:
+            if answer.to_cluster is not None:
+                named.setdefault(answer.context, {})[answer.seq] = answer.to_cluster
+        for context, clusters in named.items():
+            timeline, seqs = self.timelines.get(context), self._timeline_seqs.get(context)
+            if timeline is None or seqs is None:
+                continue
+            for index, seq in enumerate(seqs):
+                if seq is not None and seq in clusters and timeline[index][0] == "unknown":
+                    timeline[index] = ("answer", clusters[seq])
+            counted, since = self._since_unknown.get(context, set()), self.since.get(context)
+            for seq in counted & clusters.keys():
+                counted.discard(seq)
+                if since is not None and since[UNKNOWN_MARK] > 0:
+                    since[UNKNOWN_MARK] -= 1
+                    if not since[UNKNOWN_MARK]:
+                        del since[UNKNOWN_MARK]
+                    since[clusters[seq]] += 1
+        self.mark()
 
     def _asked_after_change(self, answer: CurlAnswer) -> bool:
         """Whether ``answer`` was asked after the last change had reached the agents: its
@@ -185,11 +218,13 @@ class CurlControl:
 
         self.changed_at = max(at, self.changed_at or at)
         self.since.clear()
+        self._since_unknown.clear()
         self._line(LoopEvent(at, "", "change", note))  # in the log where it happened
         if not merged:
             self._notes = {"write": [], "watch": []}
-            for timeline in self.timelines.values():
+            for context, timeline in self.timelines.items():
                 timeline.append(("change", CHANGE))
+                self._timeline_seqs.setdefault(context, collections.deque(maxlen=TIMELINE)).append(None)
         self._notes.setdefault(kind, []).append(note)
         self._change_kind = "merged" if merged and "watch" in kinds else kind
         writes, seen = self._notes.get("write", []), self._notes.get("watch", [])
@@ -278,7 +313,9 @@ class CurlControl:
         if self.session is not None:
             await self.session.stop()
         self.timelines.clear()
+        self._timeline_seqs.clear()
         self.since.clear()
+        self._since_unknown.clear()
         self._expected_seen.clear()
         self.changed_at = None
         self.change_note = ""
@@ -292,6 +329,7 @@ class CurlControl:
             on_change=self.mark,
             on_answer=self._answer,
             on_event=self._line,
+            on_identified=self._identified,
             expected=self._expected if self.expected is not None else None,
         )
         self.session = session

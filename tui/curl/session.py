@@ -89,6 +89,7 @@ class CurlSession:
         on_change: Callable[[], None] | None = None,
         on_answer: Callable[[CurlAnswer], None] | None = None,
         on_event: Callable[[LoopEvent], None] | None = None,
+        on_identified: Callable[[list[CurlAnswer]], None] | None = None,
         backoff: Sequence[float] | None = None,
         segment: float | None = SEGMENT,
         expected: Expectation | None = None,
@@ -111,6 +112,9 @@ class CurlSession:
         self.on_change = on_change
         self.on_answer = on_answer
         self.on_event = on_event
+        self.on_identified = on_identified
+        """Told the earlier answers a newer map identified (their new versions), so views kept
+        outside the session (the app's timelines) can name them too."""
         self.backoff = backoff
         self.segment = segment
         self.fingerprints = Fingerprints()
@@ -526,9 +530,14 @@ class CurlSession:
             return answer if better.to_cluster is None else _with_identity(answer, better)
 
         named = sum(stats.reidentify(again) for stats in self.stats.values())
+        better: list[CurlAnswer] = []
         for index, answer in enumerate(self.log):
             if answer.answered and answer.to_cluster is None:
                 self.log[index] = again(answer)
+                if self.log[index].to_cluster is not None:
+                    better.append(self.log[index])
+        if better and self.on_identified is not None:
+            self.on_identified(better)
         return named
 
     # -- output ---------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from kubernetes.aio.client.rest import RESTClientObject
 
 from tui import __version__
 from tui.compat import kubernetes_private
-from tui.compat.asyncio_private import lower_tls_read_buffer
+from tui.compat.asyncio_private import lower_tls_read_buffer, set_read_buffer, tls_read_buffer_size
 from tui.kube.errors import KubeError, from_exception, http_error, not_json, size_text
 from tui.kube.redact import register
 
@@ -41,6 +41,31 @@ def limit_tls_read_buffer(size: int) -> None:
     (:func:`tui.compat.asyncio_private.lower_tls_read_buffer`).
     """
     lower_tls_read_buffer(size)
+
+
+ANSWER_READ_BUFFER = 64 * 1024
+"""TLS read buffer of a connection while it reads one answer (a list page).
+
+Connections start with the hub's small buffer (``HubSettings.tls_read_buffer``, what an idle
+watch needs) and are widened for the time of one :meth:`KubeClient.request`: a page of 500
+services (about a megabyte) then takes 16 trips through the loop instead of 64 (0.4 s of CPU
+at 64 × 2,000). Not wider: buffers of 128 or 256 KiB allocated and freed per request
+fragmented the heap (layer RSS at 64 × 2,000: 64 KiB 218 MB, 128 KiB 236 MB, 256 KiB 276 MB)
+for ~0.1 s less CPU."""
+
+
+def _widen(response: aiohttp.ClientResponse, size: int) -> None:
+    connection = response.connection
+    if connection is not None and connection.transport is not None:
+        set_read_buffer(connection.transport, size)
+
+
+def _narrow(response: aiohttp.ClientResponse) -> None:
+    """Back to the class's (small) buffer before the connection goes back to the pool."""
+    default = tls_read_buffer_size()
+    connection = response.connection
+    if default is not None and connection is not None and connection.transport is not None:
+        set_read_buffer(connection.transport, default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +257,8 @@ class KubeClient:
         response = await self._send(method, path, query, body, content_type, accept, timeout, action)
         t = self.timeouts
         failed = response.status >= 400
+        if not failed:
+            _widen(response, ANSWER_READ_BUFFER)
         try:
             # An error body is only quoted (300 characters): read a little of it, never all.
             data = await read_bounded(response, ERROR_BODY if failed else t.max_body, action, cut=failed)
@@ -249,6 +276,7 @@ class KubeClient:
         if failed:
             _drop(response)  # the rest of a long error body is not read: no reuse
             raise action.error(response.status, data)
+        _narrow(response)
         response.release()
         return data
 

@@ -93,7 +93,7 @@ def base_specs(pods: str, poll: float | None, cluster_name: Callable[[], str]) -
             field_selector="metadata.name=cilium-config",
             poll=poll,
         ),
-        ResourceSpec("services", "/api/v1", "services", parse.service, codec=wire.SERVICES),
+        ResourceSpec("services", "/api/v1", "services", parse.service, shared_keys=True, codec=wire.SERVICES),
         ResourceSpec(
             "endpointslices",
             "/apis/discovery.k8s.io/v1",
@@ -174,6 +174,17 @@ def safe_server(url: str) -> str:
     return scrub(urlunsplit(parts))
 
 
+def slice_keys(entry: Key | tuple[Key, ...] | None) -> tuple[Key, ...]:
+    """The slice keys of one ``ClusterWatcher._slices_of`` entry.
+
+    An entry is one slice key (a ``(namespace, name)`` tuple of strings) or a tuple of such
+    keys: told apart by the type of the first element.
+    """
+    if entry is None:
+        return ()
+    return entry if type(entry[0]) is tuple else (entry,)  # type: ignore[return-value]
+
+
 def is_global(service: Service) -> bool:
     for key in GLOBAL_ANNOTATIONS:
         if key in service.annotations:
@@ -216,7 +227,9 @@ class ClusterWatcher:
         self._probe_failing_since: float | None = None
         self.server_version: str = ""
         # services joined with their EndpointSlices
-        self._slices_of: dict[ServiceKey, tuple[Key, ...]] = {}
+        self._slices_of: dict[ServiceKey, Key | tuple[Key, ...]] = {}
+        """service → its slice's key, or a tuple of keys when it has several (see
+        :func:`slice_keys`): almost every service has one, and 128,000 one-tuples took 10 MB."""
         self._slice_owner: dict[Key, ServiceKey] = {}
         self._services_view: Mapping[ServiceKey, Service] | None = None
         self._dirty_services: set[ServiceKey] = set()
@@ -250,6 +263,11 @@ class ClusterWatcher:
         # each), the probe and the access reviews wait until every list answered once, so the
         # first snapshot costs two TLS handshakes per cluster instead of twenty
         self._list_gate = asyncio.Semaphore(2)
+        self._cilium_gate = asyncio.Event()
+        """Set once every list answered (and the hub's first snapshot, see _open_watch_gate):
+        the first ``cilium status`` round may start."""
+        self._first_read_done = asyncio.Event()
+        """Set when the first ``cilium status`` round ended: the watches may open."""
         self._watch_gate = asyncio.Event()
         self._hub_ready = hub_ready
         self._gate_task: asyncio.Task[None] | None = None
@@ -353,29 +371,45 @@ class ClusterWatcher:
         self._changed()
 
     def _open_watch_gate(self) -> None:
-        """Every resource was listed (or failed) once: let the watches, probe and reviews start.
+        """Every resource was listed (or failed) once: read the agents, then let the watches,
+        probe and reviews start.
 
         While the other contexts of a big kubeconfig are still listing, this one waits a little
         longer (until the hub's first complete snapshot, at most ``startup_watch_delay``): its
         data is already shown, and the hundreds of TLS handshakes of every cluster's watches
-        then do not compete with the lists everybody waits for. Changes made meanwhile are not
-        lost: the watches resume from the lists' resourceVersions.
+        then do not compete with the lists everybody waits for. Then the first ``cilium
+        status`` round goes first, and the watches open when it ended (at most
+        ``exec_timeout`` + 1 s later): the agents' state is the last thing the panes wait for,
+        and at 64 clusters its 64 exec handshakes competed with 512 watch handshakes (ours and
+        the simulator's CPU). Changes made meanwhile are not lost: the watches resume from the
+        lists' resourceVersions.
         """
-        if self._watch_gate.is_set() or self._gate_task is not None:
+        if self._cilium_gate.is_set() or self._gate_task is not None:
             return
         if not all(r.synced or r.error is not None for r in self.reflectors.values()):
             return
         hub_ready = self._hub_ready
         if hub_ready is None or hub_ready.is_set() or self.settings.startup_watch_delay <= 0:
-            self._watch_gate.set()
+            self._lists_answered()
             return
 
         async def open_later() -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(hub_ready.wait(), self.settings.startup_watch_delay)
-            self._watch_gate.set()
+            self._lists_answered()
 
         self._gate_task = self._spawn(open_later(), "watch gate")
+
+    def _lists_answered(self) -> None:
+        """Open the first ``cilium status`` round now, the watches once it ended (bounded)."""
+        self._cilium_gate.set()
+
+        async def open_watches() -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._first_read_done.wait(), self.settings.exec_timeout + 1)
+            self._watch_gate.set()
+
+        self._spawn(open_watches(), "watch gate after the agents")
 
     def _reflector_changed(self, reflector: Reflector, keys: set[Key]) -> None:
         name = reflector.spec.name
@@ -443,18 +477,20 @@ class ClusterWatcher:
         for slice_key in keys:
             old_owner = owner_of.pop(slice_key, None)
             if old_owner is not None:
-                rest = tuple(k for k in slices_of.get(old_owner, ()) if k != slice_key)
-                if rest:
+                rest = tuple(k for k in slice_keys(slices_of.get(old_owner)) if k != slice_key)
+                if len(rest) > 1:
                     slices_of[old_owner] = rest
+                elif rest:
+                    slices_of[old_owner] = rest[0]
                 else:
                     slices_of.pop(old_owner, None)
                 dirty.add(old_owner)
             value = slices.get(slice_key)
             if value is not None and value.service:
-                owner = (value.namespace, value.service)
+                owner = parse.service_key(value.namespace, value.service)
                 owner_of[slice_key] = owner
                 known = slices_of.get(owner)
-                slices_of[owner] = (slice_key,) if known is None else (*known, slice_key)
+                slices_of[owner] = slice_key if known is None else (*slice_keys(known), slice_key)
                 dirty.add(owner)
 
     def _flush_services(self) -> None:
@@ -476,16 +512,16 @@ class ClusterWatcher:
                 base = items.get(key)
                 if base is None:
                     continue
-                slice_keys = slices_of.get(key)
+                entry = slices_of.get(key)
                 backends: tuple[Any, ...] = ()
-                if slice_keys is None:
+                if entry is None:
                     pass
-                elif len(slice_keys) == 1:
-                    value = slices.get(slice_keys[0])
+                elif type(entry[0]) is not tuple:  # one slice: its key
+                    value = slices.get(entry)
                     if value is not None:
                         backends = value.backends
                 else:
-                    for slice_key in sorted(slice_keys, key=str):
+                    for slice_key in sorted(entry, key=str):
                         value = slices.get(slice_key)
                         if value is not None:
                             backends += value.backends
@@ -710,20 +746,21 @@ class ClusterWatcher:
                 if self._probe_error is None:
                     await self.read_agents()
             finally:
+                self._first_read_done.set()
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
 
     async def _cilium_start_gate(self) -> None:
-        """Hold the first ``cilium status`` round until the watches may open (or one is asked for).
+        """Hold the first ``cilium status`` round until every list answered (or one is asked for).
 
         Each exec is a WebSocket on a new TLS connection, in the cluster being listed: at start-up
         those handshakes (ours and the API server's) only slow the lists every context waits
         for, and the first frame shows the clusters without agent status anyway.
         """
-        while not self._watch_gate.is_set() and self._cilium_round is None:
+        while not self._cilium_gate.is_set() and self._cilium_round is None:
             self._cilium_wake.clear()
             waiters = [
-                asyncio.ensure_future(self._watch_gate.wait()),
+                asyncio.ensure_future(self._cilium_gate.wait()),
                 asyncio.ensure_future(self._cilium_wake.wait()),
             ]
             try:

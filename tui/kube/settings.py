@@ -49,8 +49,10 @@ class HubSettings:
     """Streaming exec: lines kept unread before the oldest are dropped (and counted)."""
     exec_idle_timeout: float = 60.0
     """Streaming exec: end a stream that sent nothing for this long."""
-    tls_read_buffer: int = 64 * 1024
-    """Per-connection TLS read buffer (0: Python's default, 256 KiB). Process-wide; see
+    tls_read_buffer: int = 16 * 1024
+    """Per-connection TLS read buffer (0: Python's default, 256 KiB), one TLS record: what an
+    idle watch needs (~650 of them at 64 clusters, 2,300 at 255). A request's answer is read
+    with a wider one (:data:`tui.kube.client.ANSWER_READ_BUFFER`). Process-wide; see
     :func:`tui.kube.client.limit_tls_read_buffer`."""
     startup_gc_pause: float = 60.0
     """Pause CPython's cyclic GC from start until no context is syncing (at most this many

@@ -35,7 +35,7 @@ from tui.kube import wire
 from tui.kube.backoff import Backoff, BackoffPolicy
 from tui.kube.client import Action, KubeClient
 from tui.kube.errors import KubeError, from_exception, not_json, size_text
-from tui.kube.parse import object_key, resource_version
+from tui.kube.parse import object_key, resource_version, service_key
 from tui.kube.redact import log
 from tui.kube.tasks import cancel_and_wait
 
@@ -70,6 +70,9 @@ class ResourceSpec:
     """List every this many seconds instead of watching: for single small objects that rarely
     change (``cilium-config``, the CA secret), a watch would hold a socket (and ~200 KiB of TLS
     buffers) per object per cluster; a poll reuses the cluster's kept-alive connection."""
+    shared_keys: bool = False
+    """Keys are :func:`tui.kube.parse.service_key`'s shared tuples: for services, whose
+    (namespace, name) repeat across clusters (not slices or pods: their names are unique)."""
     codec: wire.Codec | None = None
     """Decode lists and watch events into this struct and ``codec.read`` it (``parse`` then only
     reads a write's answer, :meth:`Reflector.apply`); ``None``: ``json`` and ``parse``. Its keys
@@ -410,11 +413,17 @@ class Reflector:
         old_versions = self.versions
         read = codec.read
         by_name = self.spec.cluster_scoped
+        shared = self.spec.shared_keys
         intern = sys.intern
         for obj in objects:
             metadata = obj.metadata or wire.NO_META
             name = metadata.name or ""
-            key = name if by_name else (intern(metadata.namespace or ""), name)
+            if by_name:
+                key = name
+            elif shared:
+                key = service_key(metadata.namespace or "", name)
+            else:
+                key = (intern(metadata.namespace or ""), name)
             rv = metadata.resource_version
             if rv is not None and len(rv) < 19 and rv.isdigit() and rv.isascii():
                 rv = int(rv)  # inlined _version(): 250,000 objects at 64 clusters
@@ -549,6 +558,8 @@ class Reflector:
         rv = metadata.resource_version or ""
         if self.spec.cluster_scoped:
             key: Key = metadata.name or ""
+        elif self.spec.shared_keys:
+            key = service_key(metadata.namespace or "", metadata.name or "")
         else:
             key = (sys.intern(metadata.namespace or ""), metadata.name or "")
         return kind, key, rv, obj

@@ -168,7 +168,7 @@ def service(obj: ServiceWire) -> Service:
         lb = tuple(a for a in (i.ip or i.hostname for i in status.load_balancer.ingress) if a)
     return new_service(
         _intern(m.namespace or ""),
-        m.name or "",
+        _intern(m.name or ""),  # the same in every cluster: one string (parse.service_key)
         shared_map(m.annotations),
         shared_map(m.labels),
         _intern(spec.type or "ClusterIP"),
@@ -258,7 +258,7 @@ def endpoint_slice(obj: EndpointSliceWire, cluster: str) -> SliceBackends:
                 for port in ports:
                     key = (cluster, address, port, pod, node, ready, serving, terminating)
                     backends.append(backend_of(key))
-    return SliceBackends(namespace, labels.get(SERVICE_NAME_LABEL) or "", tuple(backends))
+    return SliceBackends(namespace, _intern(labels.get(SERVICE_NAME_LABEL) or ""), tuple(backends))
 
 
 # -- workloads ----------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ Mirrors Cilium's ``pkg/annotation`` helpers (``GetAnnotationIncludeExternal``,
   case; ``none``, empty or anything else means none (an unknown value is kept in
   :attr:`ServiceFlags.affinity_raw` and flagged so the UI can warn about a typo).
 
-Only annotations are read, never labels. Flags are cached per Service object (views evaluate
-thousands of services on every snapshot), see :func:`flags_of`.
+Only annotations are read, never labels. Flags are cached per annotations mapping (views
+evaluate thousands of services on every snapshot), see :func:`flags_of`.
 """
 
 from __future__ import annotations
@@ -143,22 +143,28 @@ def _flags(
     )
 
 
-_CACHE_LIMIT = 1 << 18
-_cache: dict[int, tuple[Service, ServiceFlags]] = {}
+_CACHE_LIMIT = 1 << 16
+_cache: dict[int, tuple[Mapping[str, str], ServiceFlags]] = {}
 
 
 def flags_of(service: Service) -> ServiceFlags:
-    """:func:`service_flags` of ``service.annotations``, computed once per Service object.
+    """:func:`service_flags` of ``service.annotations``, computed once per annotations mapping.
 
-    Services are immutable, so the result can be cached by identity; the cache keeps a strong
-    reference to the object so an ``id`` is never reused while its entry lives, and it is
-    emptied when it grows past ~260k entries (old snapshots' services then drop out).
+    Keyed by the mapping's identity, not the Service's: the access layer hands equal
+    annotation maps out as one shared object (``tui.kube.parse.shared_map``), so 128,000
+    services of 64 clusters need a few dozen entries instead of one each (15.7 MB of entries
+    at 64 × 2,000, and they kept every replaced Service alive until the cap). Mappings are
+    read-only; the entry keeps a strong reference so an ``id`` is never reused while it
+    lives; the cache is emptied when it grows past ~65k entries.
     """
-    entry = _cache.get(id(service))
-    if entry is not None and entry[0] is service:
+    annotations = service.annotations
+    if not annotations:
+        return _PLAIN
+    entry = _cache.get(id(annotations))
+    if entry is not None and entry[0] is annotations:
         return entry[1]
-    flags = service_flags(service.annotations)
+    flags = service_flags(annotations)
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()
-    _cache[id(service)] = (service, flags)
+    _cache[id(annotations)] = (annotations, flags)
     return flags
