@@ -1,9 +1,9 @@
 """CPython's cyclic collector during a headless command's imports: off, then frozen past them.
 
 A headless answer is mostly start-up: importing aiohttp, the kubernetes client's REST layer and
-kubeconfig loader, cryptography and meshtui's own modules allocates enough to set off dozens of young and a few
-older collections that find nothing (classes, functions and modules live until exit), about
-40 ms of the ~450 ms of CPU a seed ``meshtui services -o json`` takes. :func:`pause` stops
+kubeconfig loader, cryptography and meshtui's own modules allocates enough to set off dozens of
+young and a few older collections that find nothing (classes, functions and modules live until
+exit), about 40 ms of the ~450 ms of CPU a seed ``meshtui services -o json`` took then. :func:`pause` stops
 them; :func:`resume` then freezes what the imports made (``gc.freeze()``: no collection walks
 those objects again) and restores the thresholds.
 
