@@ -197,18 +197,25 @@ class ServicesPane(Vertical):
             Column("why", "WHY", max(MIN_WHY, why_w)),
         ]
 
-    def _cells(self, row: ServiceRow, colors: Palette) -> tuple[Text, ...]:
-        """The drawn cells of ``row``, built once per row object, layout and theme."""
+    def _cells(
+        self,
+        row: ServiceRow,
+        colors: Palette,
+        fresh: dict[tuple[int, bool], tuple[ServiceRow, tuple[Text, ...]]],
+    ) -> tuple[Text, ...]:
+        """The drawn cells of ``row``, built once per row object, layout and theme; kept in
+        ``fresh`` (the cache of this redraw)."""
         key = (id(row), self.compact)
         hit = self._cell_cache.get(key)
         if hit is not None and hit[0] is row:
+            fresh[key] = hit
             return hit[1]
         name = safe_text(row.key_text)
         if self.compact:
             cells = (name, glyph_text(row, colors), Text(row.summary()), why_text(row, colors))
         else:
             cells = (name, *(cell_text(c, colors) for c in row.cells), why_text(row, colors))
-        self._cell_cache[key] = (row, cells)
+        fresh[key] = (row, cells)
         return cells
 
     def _redraw(self) -> None:
@@ -253,10 +260,15 @@ class ServicesPane(Vertical):
         table.display = True
         columns = self._layout(view, rows)
         table.set_columns(columns)
-        if colors != self._cache_colors or len(self._cell_cache) > 3 * len(view.rows) + 256:
+        if colors != self._cache_colors:
             self._cell_cache = {}
             self._cache_colors = colors
-        data = [(r.key_text, self._cells(r, colors)) for r in rows]
+        # Only the rows drawn now are kept: the cache held up to three times the rows, i.e.
+        # the rows of two earlier views with their drawn cells (at 64 × 2,000 those of the
+        # start-up, each with 63 "clusterN: syncing" reasons: 4,000 rows, ~15 MB at populated).
+        fresh: dict[tuple[int, bool], tuple[ServiceRow, tuple[Text, ...]]] = {}
+        data = [(r.key_text, self._cells(r, colors, fresh)) for r in rows]
+        self._cell_cache = fresh
         self._keys = {r.key_text: r.key for r in rows}
         # A reason longer than its column takes a second line; enter shows the whole row.
         why_w = columns[-1].width or MIN_WHY

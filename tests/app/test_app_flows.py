@@ -231,6 +231,9 @@ async def test_filter_and_show_all() -> None:
         await wait_for(pilot, lambda: len(services_rows(app)) == 2)
         app.query_one(ServicesPane).set_filter("shared=false")  # typed key by key above
         await wait_for(pilot, lambda: list(services_rows(app)) == ["song/rebel-base"])
+        # the drawn cells are kept for the rows drawn now only (not for earlier views' rows)
+        pane = app.query_one(ServicesPane)
+        assert {row.key_text for row, _ in pane._cell_cache.values()} == {"song/rebel-base"}
 
 
 @pytest.mark.smoke

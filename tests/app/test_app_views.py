@@ -141,6 +141,26 @@ def test_services_builder_reuses_unchanged_rows() -> None:
     assert builder.build(pods_only).rows is second.rows and builder.recomputed == 0
 
 
+def test_show_all_follows_services_that_come_and_go_after_global_only_views() -> None:
+    """All keys of a cluster are made only when ``show_all`` asks (memory); then they follow
+    added and deleted services like the global ones."""
+    from tui.mesh.model import Service
+
+    builder = ServicesViewBuilder()
+    snap = seed_snapshot()
+    global_only = {r.key for r in builder.build(snap).rows}
+    everything = {r.key for r in builder.build(snap, show_all=True).rows}
+    assert global_only < everything
+    state = snap.clusters[0]
+    extra = Service(namespace="default", name="newcomer")
+    added = replace_cluster(
+        snap, dataclasses.replace(state, services=frozen_map({**state.services, extra.key: extra}))
+    )
+    assert {r.key for r in builder.build(added).rows} == global_only
+    assert {r.key for r in builder.build(added, show_all=True).rows} == everything | {extra.key}
+    assert {r.key for r in builder.build(snap, show_all=True).rows} == everything
+
+
 def test_large_mesh_views_are_cheap_after_the_first() -> None:
     snap = large_snapshot(clusters=64, services=1200)
     builder = ServicesViewBuilder()

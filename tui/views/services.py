@@ -357,8 +357,8 @@ class ServicesViewBuilder:
         self._rows: dict[ServiceKey, ServiceRow] = {}
         self._maps: dict[str, ServiceMap] = {}
         self._cells: dict[int, tuple[Service, ServiceCell]] = {}
-        self._keysets: dict[str, tuple[ServiceMap, frozenset[ServiceKey], frozenset[ServiceKey]]] = {}
-        """cluster → (its services mapping, its global keys, all its keys)."""
+        self._keysets: dict[str, tuple[ServiceMap, frozenset[ServiceKey], frozenset[ServiceKey] | None]] = {}
+        """cluster → (its services mapping, its global keys, all its keys once asked for)."""
         self._sorted: tuple[tuple[Any, ...], list[ServiceKey]] | None = None
         """The sorted row keys and the key sets they were made from (by identity)."""
         self._last: tuple[bool, tuple[ServiceRow, ...]] | None = None
@@ -440,17 +440,20 @@ class ServicesViewBuilder:
         self._view = view
         return view
 
-    def _keys_of(
-        self, cluster: str, services: ServiceMap
-    ) -> tuple[frozenset[ServiceKey], frozenset[ServiceKey]]:
-        """(global keys, all keys) of one cluster, cached while its services mapping is the same."""
+    def _keys_of(self, cluster: str, services: ServiceMap, show_all: bool) -> frozenset[ServiceKey]:
+        """The global keys of one cluster, or all its keys with ``show_all``; cached while its
+        services mapping is the same. All keys are made only when asked for (``A``): a set of
+        2,000 keys per cluster is 8 MB at 64 clusters, for a table most never switch to."""
         entry = self._keysets.get(cluster)
         if entry is not None and entry[0] is services:
-            return entry[1], entry[2]
-        global_keys = frozenset(k for k, svc in services.items() if _maybe_global(svc))
-        all_keys = frozenset(services)
+            global_keys, all_keys = entry[1], entry[2]
+        else:
+            global_keys = frozenset(k for k, svc in services.items() if _maybe_global(svc))
+            all_keys = None
+        if show_all and all_keys is None:
+            all_keys = frozenset(services)
         self._keysets[cluster] = (services, global_keys, all_keys)
-        return global_keys, all_keys
+        return all_keys if show_all and all_keys is not None else global_keys
 
     def _forget_cells(self, before: ServiceMap, diff: Sequence[ServiceKey]) -> None:
         """Drop the cells of replaced Service objects: the cache would otherwise keep every
@@ -472,10 +475,11 @@ class ServicesViewBuilder:
         if entry is None or entry[0] is not before or len(diff) > 64:
             return  # _keys_of recomputes it from the whole mapping
         global_keys, all_keys = entry[1], entry[2]
-        add = [k for k in diff if k in now and k not in all_keys]
-        gone = [k for k in diff if k not in now]
-        if add or gone:
-            all_keys = (all_keys | frozenset(add)) - frozenset(gone)
+        if all_keys is not None:
+            add = [k for k in diff if k in now and k not in all_keys]
+            gone = [k for k in diff if k not in now]
+            if add or gone:
+                all_keys = (all_keys | frozenset(add)) - frozenset(gone)
         flips = [k for k in diff if (k in now and _maybe_global(now[k])) != (k in global_keys)]
         if flips:
             global_keys = global_keys ^ frozenset(flips)
@@ -490,10 +494,7 @@ class ServicesViewBuilder:
         missing: Mapping[str, frozenset[str]],
         unknown: Sequence[tuple[str, str]],
     ) -> tuple[ServiceRow, ...]:
-        sets = []
-        for state in usable:
-            global_keys, all_keys = self._keys_of(state.cluster, state.services)
-            sets.append(all_keys if show_all else global_keys)
+        sets = [self._keys_of(state.cluster, state.services, show_all) for state in usable]
         for gone in self._keysets.keys() - {s.cluster for s in usable}:
             del self._keysets[gone]
         signature = (show_all, *(id(k) for k in sets))
