@@ -113,6 +113,17 @@ def slow_agents() -> Iterator[SimThread]:
         yield running
 
 
+async def write_local_before_the_agents_sync(app: MeshtuiApp, pilot) -> BackendsPane:  # type: ignore[no-untyped-def]
+    """``a l`` + enter once synced; returns the Backends pane once it says the agents may
+    still be syncing (they take 3 s in :func:`slow_agents`)."""
+    await wait_for(pilot, lambda: synced(app), timeout=SLOW)
+    await pilot.press("a", "l")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: "agents may still be syncing" in backends_summary(app), timeout=SLOW)
+    return app.query_one(BackendsPane)
+
+
 async def test_a_write_the_agents_have_not_realized_yet_is_a_warning_not_an_error(
     slow_agents: SimThread,
 ) -> None:
@@ -121,12 +132,7 @@ async def test_a_write_the_agents_have_not_realized_yet_is_a_warning_not_an_erro
     agrees. Before, the row's AGENT cell and the line were red "differs"."""
     app, _ = kube_app(slow_agents)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: synced(app), timeout=SLOW)
-        await pilot.press("a", "l")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: "agents may still be syncing" in backends_summary(app), timeout=SLOW)
-        pane = app.query_one(BackendsPane)
+        pane = await write_local_before_the_agents_sync(app, pilot)
         line = next(t for t in pane.summary.split("\n") if "differs" in t.plain)
         styles = {str(span.style) for span in line.spans}
         assert palette(app).warn in styles and palette(app).err not in styles, line.spans
@@ -141,12 +147,7 @@ async def test_at_80x24_the_lagging_agent_line_keeps_one_row_and_both_backends_s
     pushing cluster2's backend row below the fold right after the write."""
     app, _ = kube_app(slow_agents)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: synced(app), timeout=SLOW)
-        await pilot.press("a", "l")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: "agents may still be syncing" in backends_summary(app), timeout=SLOW)
-        pane = app.query_one(BackendsPane)
+        pane = await write_local_before_the_agents_sync(app, pilot)
         line = next(t.plain for t in pane.summary.split("\n") if "differs" in t.plain)
         assert len(line) <= pane.content_region.width, line
         screen = " ".join(screen_text(app.export_screenshot()).split())
