@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -213,12 +214,15 @@ async def test_one_connection_s_read_buffer_widens_for_an_answer_and_narrows_aft
 # --- kubernetes.aio without the synchronous package (tui/compat/kubernetes_import.py) --------------
 
 
+def fresh_interpreter(probe: str) -> subprocess.CompletedProcess[str]:
+    """``python -c probe``: what a module imports is only seen in an interpreter of its own."""
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+
+
 def test_the_cluster_access_layer_imports_no_synchronous_kubernetes_client() -> None:
     """In a fresh interpreter, the whole layer (hub, client, kubeconfig loader) loads without the
     inits of ``kubernetes`` and ``kubernetes.aio`` (the sync client, requests, oauthlib,
     websocket-client, the aio dynamic client); the sync client still imports on demand."""
-    import subprocess
-
     probe = (
         "import sys, tui.kube.hub, tui.kube.config\n"
         "from kubernetes.aio.config.kube_config import KubeConfigLoader\n"
@@ -228,7 +232,7 @@ def test_the_cluster_access_layer_imports_no_synchronous_kubernetes_client() -> 
         "from kubernetes import client, config\n"
         "print(client.CoreV1Api.__name__, config.load_kube_config.__name__)\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    done = fresh_interpreter(probe)
     assert done.returncode == 0, done.stderr
     loaded, on_demand = done.stdout.splitlines()
     modules = set(loaded.split())
@@ -245,8 +249,6 @@ def test_the_kubeconfig_loader_imports_without_the_generated_api_client() -> Non
     """In a fresh interpreter, the layer and the kubeconfig loader load without pydantic (the
     generated ``ApiClient``'s import); the loader's own ``ApiClient`` still builds a real one,
     and everybody else importing ``ApiClient`` afterwards gets the real class."""
-    import subprocess
-
     probe = (
         "import sys, tui.kube.hub, tui.kube.config\n"
         "from kubernetes.aio.config import kube_config\n"
@@ -256,7 +258,7 @@ def test_the_kubeconfig_loader_imports_without_the_generated_api_client() -> Non
         "made = kube_config.ApiClient(configuration=Configuration(host='https://127.0.0.1:1'))\n"
         "print(ApiClient is Real, type(made) is Real, made.configuration.host)\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    done = fresh_interpreter(probe)
     assert done.returncode == 0, done.stderr
     before, after = done.stdout.splitlines()
     assert before == "False False", "the loader pulled in the generated ApiClient (pydantic) again"

@@ -27,6 +27,12 @@ def meshtui(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
     )
 
 
+def python_c(code: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``python -c code argv...`` in a fresh interpreter (what a command imports is its own)."""
+    command = [sys.executable, "-c", code, *argv]
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT)
+
+
 @pytest.mark.smoke
 def test_status_demo_json_exit_0() -> None:
     result = meshtui("status", "--demo", "-o", "json")
@@ -51,7 +57,7 @@ def test_help_imports_nothing_heavy() -> None:
         "heavy = [m for m in ('textual', 'kubernetes', 'aiohttp', 'rich') if m in sys.modules]\n"
         "print('HEAVY=' + ','.join(heavy))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = python_c(code)
     assert result.returncode == 0, result.stderr
     assert "HEAVY=\n" in result.stdout
 
@@ -68,9 +74,7 @@ def test_a_json_answer_imports_no_table_renderer() -> None:
     )
     for output, loaded in (("json", "UNNEEDED=\n"), ("table", "UNNEEDED=rich,")):
         argv = ["services", "--demo", "-o", output]
-        result = subprocess.run(
-            [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=TIMEOUT
-        )
+        result = python_c(code, *argv)
         assert result.returncode == 0, result.stderr
         assert "CODE 0 1" in result.stdout  # answered, with the seed's global service
         assert loaded in result.stdout, result.stdout
@@ -89,12 +93,7 @@ def test_no_collection_runs_while_a_headless_command_imports() -> None:
         "print('CODE', code, 'PAUSED', runs['paused'], 'RESTORED', gc.get_threshold() == before,"
         " 'FROZEN', gc.get_freeze_count() > 10000)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code, "services", "--demo", "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    result = python_c(code, "services", "--demo", "-o", "json")
     assert result.returncode == 0, result.stderr
     assert "CODE 0 PAUSED 0 RESTORED True FROZEN True" in result.stdout, result.stdout
 
@@ -111,12 +110,7 @@ def test_a_headless_command_freezes_what_is_left_at_exit() -> None:
         "print('CODE', code, 'AFTER', gc.get_freeze_count(), flush=True)\n"
         "keep = [[] for _ in range(5000)]  # allocated after the answer: frozen at exit all the same\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code, "services", "--demo", "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    result = python_c(code, "services", "--demo", "-o", "json")
     assert result.returncode == 0, result.stderr
     words = result.stdout.split()
     assert words[:2] == ["CODE", "0"], result.stdout
