@@ -55,18 +55,12 @@ fragmented the heap (layer RSS at 64 × 2,000: 64 KiB 218 MB, 128 KiB 236 MB, 25
 for ~0.1 s less CPU."""
 
 
-def _widen(response: aiohttp.ClientResponse, size: int) -> None:
+def _read_buffer(response: aiohttp.ClientResponse, size: int | None) -> None:
+    """Give ``response``'s connection a ``size``-byte TLS read buffer: :data:`ANSWER_READ_BUFFER`
+    for its answer, then the class's (small) size before it goes back to the pool."""
     connection = response.connection
-    if connection is not None and connection.transport is not None:
+    if size is not None and connection is not None and connection.transport is not None:
         set_read_buffer(connection.transport, size)
-
-
-def _narrow(response: aiohttp.ClientResponse) -> None:
-    """Back to the class's (small) buffer before the connection goes back to the pool."""
-    default = tls_read_buffer_size()
-    connection = response.connection
-    if default is not None and connection is not None and connection.transport is not None:
-        set_read_buffer(connection.transport, default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +258,7 @@ class KubeClient:
         t = self.timeouts
         failed = response.status >= 400
         if not failed:
-            _widen(response, ANSWER_READ_BUFFER)
+            _read_buffer(response, ANSWER_READ_BUFFER)
         try:
             # An error body is only quoted (300 characters): read a little of it, never all.
             data = await read_bounded(response, ERROR_BODY if failed else t.max_body, action, cut=failed)
@@ -282,7 +276,7 @@ class KubeClient:
         if failed:
             _drop(response)  # the rest of a long error body is not read: no reuse
             raise action.error(response.status, data)
-        _narrow(response)
+        _read_buffer(response, tls_read_buffer_size())
         response.release()
         return data
 

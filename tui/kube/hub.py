@@ -114,10 +114,9 @@ class MeshHub:
         if self._stopped:
             return
         self._stopped = True
-        # The pause ends without the full collection that precedes a long-lived hub's freeze:
-        # this load is about to be dropped (at 64 clusters that collection took ~0.2 s of a
-        # headless answer, after the answer was printed).
-        self._end_gc_pause(collect=False)
+        # A one-shot hub's load is frozen rather than walked by the next collection just
+        # before it is dropped (~0.2 s of a headless answer at 64 clusters).
+        self._end_gc_pause(stopping=True)
         if self._notifier is not None:
             await cancel_and_wait([self._notifier])
         streams = list(self._streams)
@@ -145,7 +144,7 @@ class MeshHub:
             event, self._changed = self._changed, asyncio.Event()
             event.set()
 
-    def _end_gc_pause(self, *, collect: bool = True) -> None:
+    def _end_gc_pause(self, *, stopping: bool = False) -> None:
         """Start-up is over: let the collector run again; freeze a big initial load first.
 
         ``gc.freeze()`` moves every object alive now out of the collector's sight, so the
@@ -158,7 +157,7 @@ class MeshHub:
         objects (0.75 MB, Textual's caches of the first frames; the layer alone: none). Those
         stay frozen: a one-off 0.75 MB against a stall of every thread.
 
-        ``collect=False`` (the hub stops): a hub that listed once (a headless answer) still
+        ``stopping`` (the hub stops): a hub that listed once (a headless answer) still
         freezes a big load, or the first collection after the pause would walk every object it
         allocated (~0.2 s at 64 clusters) just before they are freed anyway; a watching hub's
         load goes back to the collector.
@@ -169,7 +168,7 @@ class MeshHub:
         handle.cancel()
         loaded = sum(len(r.items) for c in self.clusters.values() for r in c.reflectors.values())
         big = loaded >= self.settings.gc_freeze_above
-        if not collect:
+        if stopping:
             if big and not self.settings.watch.follow:
                 gc.freeze()  # before the release: no collection may walk them first
             GC_PAUSE.release()
