@@ -171,6 +171,7 @@ class BackendsPane(Vertical):
             self.border_subtitle = safe_text(view.footer)
         else:
             self.border_subtitle = ""
+        width = max(60, (self.size.width or 100) - 4)  # cells of text: the summary's and the table's
         lines: list[Text] = []
         if not view.known:
             lines.append(safe_text(view.note, colors.err if "unreachable" in view.note else colors.warn))
@@ -218,7 +219,7 @@ class BackendsPane(Vertical):
                 # Narrow panes (80 columns) keep the line to one row so the table does not lose
                 # a backend row below the fold: no "cilium service list" words on a difference,
                 # and no read time while a re-read is coming anyway.
-                narrow = (self.size.width or 100) - 4 < NARROW_SUMMARY
+                narrow = width < NARROW_SUMMARY
                 if diff:
                     # Read before the last change, or while the agents may still be syncing it:
                     # a difference is most likely its age, not an error yet (``agent_lag``).
@@ -246,7 +247,6 @@ class BackendsPane(Vertical):
             lines.append(safe_text(f"writes    {blocked}", colors.err))
         self._set_summary(summary_widget, Text("\n").join(lines))
         with_agent = view.agent_backends is not None
-        width = max(60, (self.size.width or 100) - 4)
         backends = view.backends
         # Widths only grow while the pane keeps its size: new widths would clear the table and
         # add every row again, on every key at 64 clusters (see the rows' keys below).
